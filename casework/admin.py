@@ -1,0 +1,222 @@
+"""Django admin for administrators. Every case-related page goes through the same scope as the
+rest of the app, and special-category fields follow the same capability."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from casework.access import Capability, user_can
+from casework.models import (
+    Assignment,
+    Authority,
+    Case,
+    CaseLogEntry,
+    Client,
+    ClientName,
+    Consent,
+    ContactChannel,
+    Document,
+    Event,
+    Ground,
+    Membership,
+    Note,
+    Organisation,
+    Relative,
+    Share,
+)
+
+User = get_user_model()
+
+
+class CaseScopedAdmin(admin.ModelAdmin):
+    """Rows reachable only through a case the admin user may see (`case_path` leads to it)."""
+
+    case_path = "case"
+
+    def get_queryset(self, request):
+        visible = Case.objects.visible_to(request.user)
+        qs = super().get_queryset(request)
+        if self.case_path == "":
+            return qs.filter(pk__in=visible.values("pk"))
+        return qs.filter(**{f"{self.case_path}__in": visible})
+
+
+class MembershipInline(admin.StackedInline):
+    model = Membership
+    can_delete = False
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [MembershipInline]
+    list_display = ["username", "first_name", "last_name", "role", "is_active", "last_login"]
+    list_filter = ["membership__role", "is_active", "is_staff"]
+    list_select_related = ["membership"]
+
+    @admin.display(description="role", ordering="membership__role")
+    def role(self, obj):
+        membership = getattr(obj, "membership", None)
+        return membership.get_role_display() if membership else "—"
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "short_name", "email"]
+    search_fields = ["name"]
+
+
+@admin.register(Authority)
+class AuthorityAdmin(admin.ModelAdmin):
+    list_display = ["short_name", "name", "kind", "country", "language"]
+    list_filter = ["kind", "country", "language"]
+    search_fields = ["short_name", "name", "code"]
+    prepopulated_fields = {"code": ["short_name"]}
+
+
+@admin.register(Ground)
+class GroundAdmin(admin.ModelAdmin):
+    list_display = ["code", "__str__"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ClientNameInline(admin.TabularInline):
+    model = ClientName
+    extra = 0
+
+
+class ContactChannelInline(admin.TabularInline):
+    model = ContactChannel
+    extra = 0
+
+
+class RelativeInline(admin.StackedInline):
+    model = Relative
+    extra = 0
+
+
+@admin.register(Client)
+class ClientAdmin(CaseScopedAdmin):
+    case_path = ""
+    list_display = ["pseudonym", "current_country", "current_city", "created_at"]
+    list_filter = ["current_country", "documents_held"]
+    search_fields = ["pseudonym", "cases__reference"]
+    inlines = [ClientNameInline, ContactChannelInline, RelativeInline]
+
+    def get_queryset(self, request):
+        return Client.objects.visible_to(request.user)
+
+    def get_exclude(self, request, obj=None):
+        if user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY):
+            return ()
+        return Client.SPECIAL_CATEGORY_FIELDS
+
+    def has_add_permission(self, request):
+        return False  # clients are recorded through intake, with their first case
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    fk_name = "case"
+    extra = 0
+    readonly_fields = ["assigned_by", "assigned_at"]
+
+
+class ShareInline(admin.TabularInline):
+    model = Share
+    extra = 0
+    readonly_fields = ["created_by", "created_at"]
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    extra = 0
+    fields = ["kind", "title", "date", "is_deadline", "done"]
+
+
+@admin.register(Case)
+class CaseAdmin(CaseScopedAdmin):
+    case_path = ""
+    list_display = ["reference", "client", "kind", "status", "risk", "destination_country", "opened_at"]
+    list_filter = ["status", "kind", "risk", "grounds", "authority", "destination_country"]
+    search_fields = ["reference", "client__pseudonym"]
+    readonly_fields = ["reference", "created_at", "updated_at"]
+    filter_horizontal = ["grounds"]
+    list_select_related = ["client"]
+    inlines = [AssignmentInline, ShareInline, ConsentInline, EventInline]
+    date_hierarchy = "opened_at"
+
+    def get_queryset(self, request):
+        return Case.objects.visible_to(request.user).select_related("client")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "client":
+            kwargs["queryset"] = Client.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return False  # cases are opened through intake in the app
+
+
+@admin.register(Event)
+class EventAdmin(CaseScopedAdmin):
+    list_display = ["title", "case", "kind", "date", "is_deadline", "done"]
+    list_filter = ["kind", "is_deadline", "done"]
+    search_fields = ["case__reference", "title"]
+    date_hierarchy = "date"
+    raw_id_fields = ["case"]
+
+
+@admin.register(Note)
+class NoteAdmin(CaseScopedAdmin):
+    list_display = ["__str__", "author", "created_at"]
+    search_fields = ["case__reference"]
+    readonly_fields = ["case", "author", "created_at"]
+
+
+@admin.register(Document)
+class DocumentAdmin(CaseScopedAdmin):
+    list_display = ["title", "case", "kind", "content_type", "size", "uploaded_at"]
+    list_filter = ["kind", "content_type"]
+    search_fields = ["case__reference", "title"]
+    exclude = ["file"]
+    readonly_fields = [
+        "case",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # uploads go through the case page, where their content is checked
+
+
+@admin.register(CaseLogEntry)
+class CaseLogEntryAdmin(CaseScopedAdmin):
+    list_display = ["at", "case", "actor", "action", "detail"]
+    list_filter = ["action"]
+    search_fields = ["case__reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

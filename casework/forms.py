@@ -1,0 +1,233 @@
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.forms import inlineformset_factory
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.models import (
+    Case,
+    Client,
+    ClientName,
+    ContactChannel,
+    Document,
+    Event,
+    Ground,
+    Membership,
+    Note,
+    Relative,
+)
+from casework.services import assignable_users, validate_upload
+
+User = get_user_model()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+def _plausible_birth_date(value):
+    if value and not (datetime(1900, 1, 1).date() <= value <= timezone.localdate()):
+        raise forms.ValidationError(_("Enter a date of birth between 1900 and today."))
+    return value
+
+
+class ClientForm(forms.ModelForm):
+    """The client's details. Without the special-category capability those fields are not in
+    the form at all: they can be neither seen nor overwritten."""
+
+    class Meta:
+        model = Client
+        fields = [
+            "pseudonym",
+            "birth_date",
+            "birth_place",
+            "citizenships",
+            "languages",
+            "current_country",
+            "current_city",
+            "documents_held",
+            *Client.SPECIAL_CATEGORY_FIELDS,
+        ]
+        widgets = {
+            "birth_date": DateInput(),
+            **{f: forms.Textarea(attrs={"rows": 2}) for f in Client.SPECIAL_CATEGORY_FIELDS},
+        }
+
+    def __init__(self, *args, can_see_special: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_see_special:
+            for name in Client.SPECIAL_CATEGORY_FIELDS:
+                del self.fields[name]
+        self.fields["citizenships"].widget.attrs["size"] = 4
+
+    def clean_birth_date(self):
+        return _plausible_birth_date(self.cleaned_data["birth_date"])
+
+
+class ClientNameForm(forms.ModelForm):
+    class Meta:
+        model = ClientName
+        fields = ["kind", "script", "family_name", "given_names", "patronymic"]
+
+
+ClientNameFormSet = inlineformset_factory(
+    Client,
+    ClientName,
+    form=ClientNameForm,
+    extra=2,
+    max_num=8,
+    min_num=1,
+    validate_min=True,
+    can_delete=True,
+)
+
+ContactFormSet = inlineformset_factory(
+    Client,
+    ContactChannel,
+    fields=["kind", "value", "safety_note"],
+    extra=1,
+    max_num=10,
+    can_delete=True,
+)
+
+
+class CaseForm(forms.ModelForm):
+    grounds = forms.ModelMultipleChoiceField(
+        label=_("Grounds"),
+        queryset=Ground.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "kind",
+            "destination_country",
+            "authority",
+            "grounds",
+            "risk",
+            "opened_at",
+            "summary",
+        ]
+        widgets = {"opened_at": DateInput(), "summary": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_opened_at(self):
+        value = self.cleaned_data["opened_at"]
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("A case cannot be opened in the future."))
+        return value
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"))
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = case.allowed_transitions()
+
+
+class AssignForm(forms.Form):
+    users = forms.ModelMultipleChoiceField(
+        label=_("Assigned staff"),
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["users"].queryset = assignable_users(case.organisation)
+        self.fields["users"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not self.is_bound:
+            self.initial["users"] = list(case.assignees.all())
+
+
+class ShareForm(forms.Form):
+    lawyer = forms.ModelChoiceField(label=_("Partner lawyer"), queryset=User.objects.none())
+    expires_on = forms.DateField(
+        label=_("Access ends on"),
+        widget=DateInput(),
+        help_text=_("The lawyer can no longer open the case after this day."),
+    )
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lawyer"].queryset = User.objects.filter(
+            is_active=True,
+            membership__organisation=case.organisation,
+            membership__role=Membership.Role.LAWYER,
+        ).order_by("username")
+        self.fields["lawyer"].label_from_instance = lambda u: u.get_full_name() or u.username
+        if not self.is_bound:
+            self.initial["expires_on"] = timezone.localdate() + timedelta(days=90)
+
+    def clean_expires_on(self):
+        value = self.cleaned_data["expires_on"]
+        if value <= timezone.localdate():
+            raise forms.ValidationError(_("Choose a day after today."))
+        if value > timezone.localdate() + timedelta(days=366):
+            raise forms.ValidationError(_("A share can last at most one year."))
+        return value
+
+    @property
+    def expires_at(self):
+        return timezone.make_aware(datetime.combine(self.cleaned_data["expires_on"], time.max))
+
+
+class RelativeForm(forms.ModelForm):
+    class Meta:
+        model = Relative
+        fields = ["relation", "full_name", "birth_date", "location", "in_household", "notes"]
+        widgets = {"birth_date": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_birth_date(self):
+        return _plausible_birth_date(self.cleaned_data["birth_date"])
+
+
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = ["kind", "title", "date", "time", "location", "is_deadline"]
+        widgets = {"date": DateInput(), "time": TimeInput()}
+        help_texts = {
+            "is_deadline": _("Appeal deadlines, submissions and expiry of stay always count.")
+        }
+
+    def clean_date(self):
+        value = self.cleaned_data["date"]
+        today = timezone.localdate()
+        if not (today - timedelta(days=5 * 366) <= value <= today + timedelta(days=5 * 366)):
+            raise forms.ValidationError(_("Enter a date within five years of today."))
+        return value
+
+
+class NoteForm(forms.ModelForm):
+    class Meta:
+        model = Note
+        fields = ["body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+        labels = {"body": _("New note")}
+
+
+class DocumentForm(forms.ModelForm):
+    upload = forms.FileField(label=_("File"))
+
+    class Meta:
+        model = Document
+        fields = ["kind", "title"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        self.content_type = validate_upload(upload, max_bytes=settings.DOCUMENT_MAX_BYTES)
+        return upload

@@ -1,0 +1,647 @@
+"""The case file: organisations and their members, clients, cases and what happens on them.
+
+Who may see which case is decided in one place, `CaseQuerySet.visible_to`; every other
+queryset of case data (clients, notes, documents…) is derived from it.
+"""
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from casework.access import Capability, capabilities_of
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=50, blank=True)
+    address = models.TextField(_("postal address"), blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    website = models.URLField(_("website"), blank=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in an organisation: exactly one role, which grants capabilities."""
+
+    class Role(models.TextChoices):
+        ADMINISTRATOR = "administrator", _("Administrator")
+        COORDINATOR = "coordinator", _("Coordinator")
+        CASEWORKER = "caseworker", _("Caseworker")
+        VOLUNTEER = "volunteer", _("Volunteer")
+        LAWYER = "lawyer", _("Partner lawyer")
+        AUDITOR = "auditor", _("Auditor")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    special_category_access = models.BooleanField(
+        _("may see special-category data"),
+        default=False,
+        help_text=_(
+            "Extra permission for caseworkers and partner lawyers to see orientation, religion, "
+            "political activity, health and criminal-case details. Coordinators and "
+            "administrators always have it; volunteers and auditors never do."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return capabilities_of(self.role, special_category_access=self.special_category_access)
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+
+class Authority(models.Model):
+    """A recipient of letters: an asylum office, a court, a UNHCR office."""
+
+    class Kind(models.TextChoices):
+        ASYLUM_OFFICE = "asylum_office", _("Asylum office")
+        COURT = "court", _("Court")
+        UNHCR = "unhcr", _("UNHCR office")
+        OTHER = "other", _("Other")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    short_name = models.CharField(_("short name"), max_length=50)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    country = CountryField(_("country"))
+    address = models.TextField(_("postal address"))
+    language = models.CharField(
+        _("language of correspondence"), max_length=2, choices=settings.LETTER_LANGUAGES
+    )
+    website = models.URLField(_("website"), blank=True)
+
+    class Meta:
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+        ordering = ["short_name"]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class Ground(models.Model):
+    """A ground of persecution; a fixed list, stored as rows so that cases can be filtered by it."""
+
+    class Code(models.TextChoices):
+        POLITICAL = "political", _("Political opinion")
+        RELIGION = "religion", _("Religion")
+        ETHNICITY = "ethnicity", _("Ethnicity")
+        SOGI = "sogi", _("Sexual orientation / gender identity")
+        MILITARY = "military", _("Refusal of military service or desertion")
+        BUSINESS = "business", _("Persecution of business")
+        OTHER = "other", _("Other")
+
+    code = models.CharField(_("code"), max_length=20, choices=Code.choices, unique=True)
+
+    class Meta:
+        verbose_name = _("ground")
+        verbose_name_plural = _("grounds")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(self.get_code_display())
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ClientQuerySet":
+        return self.filter(
+            Exists(Case.objects.visible_to(user).filter(client=OuterRef("pk")))
+        )
+
+
+class Client(models.Model):
+    """The person the NGO helps. Lists show the pseudonym, never the legal name."""
+
+    class DocumentsHeld(models.TextChoices):
+        INTERNAL_PASSPORT = "internal", _("Internal passport only")
+        FOREIGN_PASSPORT = "foreign", _("Foreign (travel) passport")
+        NONE = "none", _("No identity documents")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
+    pseudonym = models.CharField(
+        _("pseudonym"),
+        max_length=100,
+        help_text=_("Shown in lists and on screens others may see. Never the real name."),
+    )
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    birth_place = models.CharField(_("place of birth"), max_length=200, blank=True)
+    citizenships = CountryField(_("citizenships"), multiple=True, blank=True)
+    languages = models.CharField(
+        _("languages"), max_length=200, blank=True, help_text=_("For example: Russian, Chechen")
+    )
+    current_country = CountryField(_("current country"), blank=True)
+    current_city = models.CharField(_("current city"), max_length=100, blank=True)
+    documents_held = models.CharField(
+        _("identity documents held"), max_length=20, choices=DocumentsHeld.choices, blank=True
+    )
+    # Special-category data (GDPR Art. 9 and criminal records): masked for roles without
+    # Capability.VIEW_SPECIAL_CATEGORY, never shown to volunteers.
+    orientation = models.TextField(_("sexual orientation / gender identity"), blank=True, max_length=5000)
+    religion = models.TextField(_("religion"), blank=True, max_length=5000)
+    political_activity = models.TextField(_("political activity"), blank=True, max_length=5000)
+    health = models.TextField(_("health"), blank=True, max_length=5000)
+    criminal_case = models.TextField(_("criminal case at home"), blank=True, max_length=5000)
+    # Folded, transliterated name tokens (see casework.names) for search across scripts.
+    name_index = models.TextField(editable=False, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    SPECIAL_CATEGORY_FIELDS = (
+        "orientation",
+        "religion",
+        "political_activity",
+        "health",
+        "criminal_case",
+    )
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+    @property
+    def legal_name(self) -> str:
+        first = next(iter(self.names.all()), None)
+        return first.full_name if first else ""
+
+    def reindex_names(self) -> None:
+        from casework.names import name_index
+
+        self.name_index = name_index(n.full_name for n in self.names.all())
+        self.save(update_fields=["name_index"])
+
+
+class ClientName(models.Model):
+    """One spelling of a client's name: the legal name in its own script, or a transliteration."""
+
+    class Kind(models.TextChoices):
+        LEGAL = "legal", _("Legal name")
+        TRANSLITERATION = "translit", _("Transliteration")
+        PREVIOUS = "previous", _("Previous name")
+        ALIAS = "alias", _("Other spelling")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="names")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.LEGAL)
+    family_name = models.CharField(_("family name"), max_length=100)
+    given_names = models.CharField(_("given names"), max_length=150, blank=True)
+    patronymic = models.CharField(_("patronymic"), max_length=100, blank=True)
+    script = models.CharField(
+        _("script"),
+        max_length=10,
+        choices=[("cyrl", _("Cyrillic")), ("latn", _("Latin")), ("other", _("Other"))],
+        default="cyrl",
+    )
+
+    class Meta:
+        verbose_name = _("name")
+        verbose_name_plural = _("names")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.family_name, self.given_names, self.patronymic) if p)
+
+
+class ContactChannel(models.Model):
+    class Kind(models.TextChoices):
+        SIGNAL = "signal", "Signal"
+        TELEGRAM = "telegram", "Telegram"
+        WHATSAPP = "whatsapp", "WhatsApp"
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+        ADDRESS = "address", _("Postal address")
+        OTHER = "other", _("Other")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(_("channel"), max_length=20, choices=Kind.choices)
+    value = models.CharField(_("number or address"), max_length=200)
+    safety_note = models.CharField(
+        _("safety note"), max_length=300, blank=True, help_text=_("e.g. “Signal only, never call”")
+    )
+
+    class Meta:
+        verbose_name = _("contact channel")
+        verbose_name_plural = _("contact channels")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}"
+
+
+class Relative(models.Model):
+    class Relation(models.TextChoices):
+        SPOUSE = "spouse", _("Spouse or partner")
+        CHILD = "child", _("Child")
+        PARENT = "parent", _("Parent")
+        SIBLING = "sibling", _("Brother or sister")
+        OTHER = "other", _("Other")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="relatives")
+    relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
+    full_name = models.CharField(_("full name"), max_length=200)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    location = models.CharField(_("where they are now"), max_length=200, blank=True)
+    in_household = models.BooleanField(_("part of the application"), default=False)
+    notes = models.TextField(_("notes"), blank=True, max_length=5000)
+
+    class Meta:
+        verbose_name = _("relative")
+        verbose_name_plural = _("relatives")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_relation_display()}"
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "CaseQuerySet":
+        """The need-to-know rule, the only one: which cases this user may see at all.
+
+        Coordinators and administrators see their organisation's cases; caseworkers and
+        volunteers the cases assigned to them; partner lawyers the cases shared with them
+        until the share expires; auditors and users without a membership see none.
+        """
+        membership = getattr(user, "membership", None) if user.is_authenticated else None
+        if membership is None or not user.is_active:
+            return self.none()
+        in_org = self.filter(organisation_id=membership.organisation_id)
+        if membership.can(Capability.VIEW_ALL_CASES):
+            return in_org
+        if membership.can(Capability.VIEW_ASSIGNED_CASES):
+            return in_org.filter(
+                Exists(Assignment.objects.filter(case=OuterRef("pk"), user=user))
+            )
+        if membership.can(Capability.VIEW_SHARED_CASES):
+            return in_org.filter(
+                Exists(
+                    Share.objects.filter(
+                        case=OuterRef("pk"), lawyer=user, expires_at__gt=timezone.now()
+                    )
+                )
+            )
+        return self.none()
+
+
+class Case(models.Model):
+    class Kind(models.TextChoices):
+        SUPPORT_LETTER = "support_letter", _("Support letter")
+        ASYLUM_CLAIM = "asylum_claim", _("Asylum claim support")
+        APPEAL = "appeal", _("Appeal")
+        RELOCATION = "relocation", _("Relocation")
+        LEGAL_AID = "legal_aid", _("Legal aid")
+
+    class Status(models.TextChoices):
+        INTAKE = "intake", _("Intake")
+        ACTIVE = "active", _("Active")
+        LETTER_REQUESTED = "letter_requested", _("Letter requested")
+        LETTER_ISSUED = "letter_issued", _("Letter issued")
+        AWAITING_DECISION = "awaiting_decision", _("Awaiting decision")
+        GRANTED = "granted", _("Granted")
+        REFUSED = "refused", _("Refused")
+        APPEAL = "appeal", _("Appeal")
+        CLOSED = "closed", _("Closed")
+
+    class Risk(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+        CRITICAL = "critical", _("Critical")
+
+    S = Status
+    TRANSITIONS: dict[str, tuple[str, ...]] = {
+        S.INTAKE: (S.ACTIVE, S.CLOSED),
+        S.ACTIVE: (S.LETTER_REQUESTED, S.AWAITING_DECISION, S.CLOSED),
+        S.LETTER_REQUESTED: (S.LETTER_ISSUED, S.ACTIVE, S.CLOSED),
+        S.LETTER_ISSUED: (S.AWAITING_DECISION, S.LETTER_REQUESTED, S.CLOSED),
+        S.AWAITING_DECISION: (S.GRANTED, S.REFUSED, S.LETTER_REQUESTED, S.CLOSED),
+        S.GRANTED: (S.CLOSED,),
+        S.REFUSED: (S.APPEAL, S.CLOSED),
+        S.APPEAL: (S.LETTER_REQUESTED, S.GRANTED, S.REFUSED, S.CLOSED),
+        S.CLOSED: (S.ACTIVE,),
+    }
+    del S
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    destination_country = CountryField(_("destination country"), blank=True)
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("authority"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+    )
+    grounds = models.ManyToManyField(Ground, verbose_name=_("grounds"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.INTAKE
+    )
+    risk = models.CharField(_("risk level"), max_length=10, choices=Risk.choices, default=Risk.MEDIUM)
+    summary = models.TextField(
+        _("summary"),
+        blank=True,
+        max_length=5000,
+        help_text=_("What happened and what the client needs, in a few sentences."),
+    )
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Assignment",
+        through_fields=("case", "user"),
+        related_name="assigned_cases",
+        verbose_name=_("assigned staff"),
+    )
+    opened_at = models.DateField(_("opened"), default=date.today)
+    closed_at = models.DateField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["organisation", "status"]),
+            models.Index(fields=["organisation", "-opened_at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @classmethod
+    def next_reference(cls, year: int | None = None) -> str:
+        """An opaque reference like 2026-0137: the year and a random number, never the name."""
+        year = year or timezone.localdate().year
+        while True:
+            reference = f"{year}-{secrets.randbelow(9000) + 1000:04d}"
+            if not cls.objects.filter(reference=reference).exists():
+                return reference
+
+    def allowed_transitions(self) -> list[tuple[str, str]]:
+        return [(s, self.Status(s).label) for s in self.TRANSITIONS[self.status]]
+
+    def change_status(self, new_status: str, *, by) -> None:
+        if new_status not in self.TRANSITIONS[self.status]:
+            raise ValidationError(
+                _("A case cannot go from “%(old)s” to “%(new)s”."),
+                params={
+                    "old": self.get_status_display(),
+                    "new": dict(self.Status.choices).get(new_status, new_status),
+                },
+                code="invalid_transition",
+            )
+        old = self.status
+        self.status = new_status
+        self.closed_at = timezone.localdate() if new_status == self.Status.CLOSED else None
+        self.save(update_fields=["status", "closed_at", "updated_at"])
+        self.log(by, CaseLogEntry.Action.STATUS, f"{old} → {new_status}")
+
+    def log(self, user, action: str, detail: str = "") -> "CaseLogEntry":
+        return CaseLogEntry.objects.create(case=self, actor=user, action=action, detail=detail)
+
+
+class Assignment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="unique_assignment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.user}"
+
+
+class Share(models.Model):
+    """Read-only access to one case for a partner lawyer, until it expires."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
+    lawyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("partner lawyer"),
+        on_delete=models.CASCADE,
+        related_name="shares",
+        limit_choices_to={"membership__role": Membership.Role.LAWYER},
+    )
+    expires_at = models.DateTimeField(_("expires"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share with a lawyer")
+        verbose_name_plural = _("shares with lawyers")
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.lawyer}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
+
+
+class Consent(models.Model):
+    class Purpose(models.TextChoices):
+        CASEWORK = "casework", _("Keeping and processing the case file")
+        LETTERS = "letters", _("Writing letters to authorities")
+        SHARING = "sharing", _("Sharing the file with a partner lawyer")
+        STATISTICS = "statistics", _("Anonymous statistics")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    given_on = models.DateField(_("given on"), default=date.today)
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["purpose", "-given_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None
+
+
+class Event(models.Model):
+    """Something dated on a case: an interview, a hearing, a deadline."""
+
+    class Kind(models.TextChoices):
+        INTERVIEW = "interview", _("Interview")
+        HEARING = "hearing", _("Hearing")
+        APPEAL_DEADLINE = "appeal_deadline", _("Appeal deadline")
+        STAY_EXPIRY = "stay_expiry", _("Right to stay expires")
+        SUBMISSION = "submission", _("Submission deadline")
+        DECISION = "decision", _("Decision received")
+        OTHER = "other", _("Other")
+
+    DEADLINE_KINDS = (Kind.APPEAL_DEADLINE, Kind.STAY_EXPIRY, Kind.SUBMISSION)
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    date = models.DateField(_("date"))
+    time = models.TimeField(_("time"), null=True, blank=True)
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    is_deadline = models.BooleanField(_("deadline"), default=False)
+    done = models.BooleanField(_("done"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events and deadlines")
+        ordering = ["date", "time", "id"]
+        indexes = [models.Index(fields=["date", "done"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_deadline and not self.done and self.date < timezone.localdate()
+
+
+class Note(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("note"), max_length=20000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.created_at:%Y-%m-%d}"
+
+
+def _document_path(instance: "Document", filename: str) -> str:
+    # Random name: the stored file reveals neither the client nor the original file name.
+    return f"documents/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}"
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        PASSPORT = "passport", _("Passport or ID")
+        CRIMINAL_CASE = "criminal_case", _("Criminal case file")
+        COURT_DECISION = "court_decision", _("Court decision")
+        AUTHORITY_DECISION = "authority_decision", _("Decision of an authority")
+        EVIDENCE = "evidence", _("Evidence")
+        OTHER = "other", _("Other")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(upload_to=_document_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CaseLogEntry(models.Model):
+    """What was done on a case, by whom and when. Never the content itself: names of changed
+    fields and status codes only, so that the history holds no personal data of its own."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Case opened")
+        UPDATED = "updated", _("Case edited")
+        CLIENT_UPDATED = "client_updated", _("Client details edited")
+        STATUS = "status", _("Status changed")
+        ASSIGNED = "assigned", _("Assigned")
+        UNASSIGNED = "unassigned", _("Unassigned")
+        SHARED = "shared", _("Shared with a lawyer")
+        RELATIVE = "relative", _("Relative added")
+        EVENT = "event", _("Event added")
+        EVENT_DONE = "event_done", _("Event marked done")
+        NOTE = "note", _("Note added")
+        DOCUMENT = "document", _("Document uploaded")
+        DOWNLOADED = "downloaded", _("Document downloaded")
+        CONSENT = "consent", _("Consent recorded")
+        LETTER = "letter", _("Letter")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="log_entries")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.get_action_display()}"
+

@@ -1,0 +1,82 @@
+"""Name search across scripts and transliteration conventions.
+
+The same surname reaches a caseworker as Зиганшин (the internal passport), Ziganshin (an English
+form), Ziganchine (a French one) or Siganschin (a German one). Each spelling is reduced to a
+phonetic skeleton: Cyrillic is transliterated, then the spellings that different conventions use
+for one Russian sound are folded together. Two spellings of one name share a skeleton; the index
+holds the skeletons of every name token, and a query matches on their prefixes.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u",
+}  # fmt: skip
+
+# Applied in order, longest spellings first. Each line folds the ways English, French and German
+# write one Russian sound into one symbol.
+_FOLDS = [
+    (r"x", "ks"),
+    (r"tsch|shch|sch|tch|ch|sh|zh|dzh|dj", "S"),  # ш щ ч ж
+    (r"tz|ts|z", "Z"),  # ц з (German s is з: Siganschin)
+    (r"kh|ck|c|k|q|h|g", "K"),  # х к г (French and German write к as c or ck)
+    (r"^jou", "SU"),  # French ж before у: Joukov
+    (r"ff|ph|f|v|w", "V"),  # Ivanoff / Iwanow / Ivanov
+    (r"ya|ia|ja", "A"),  # я: English y, French i, German j
+    (r"you|iou|yu|iu|ju", "U"),  # ю
+    (r"yo|jo", "E"),  # ё
+    (r"ou|oo|u", "U"),
+    (r"ai|ei|ey|ay|ej|aj", "AI"),  # -ей, -ай: Aleksei / Alexej / Aleksey
+    (r"e", "E"),
+    (r"y|i|j", "I"),  # й ы и
+]
+_FOLD_RE = [(re.compile(pattern), repl) for pattern, repl in _FOLDS]
+
+
+def transliterate(text: str) -> str:
+    """Cyrillic to a plain Latin transliteration; other letters lose their accents."""
+    out = []
+    for char in text.lower():
+        out.append(_CYRILLIC.get(char, char))
+    decomposed = unicodedata.normalize("NFKD", "".join(out))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def skeleton(token: str) -> str:
+    """The phonetic skeleton of one word: 'Зиганшин', 'Ziganshin' and 'Ziganchine' agree."""
+    word = re.sub(r"[^a-z]", "", transliterate(token))
+    if word.startswith("s") and not word.startswith(("sh", "sch", "st", "sp", "sk")):
+        # German writes a voiced з as s at the start of a word (Siganschin).
+        word = "z" + word[1:]
+    for pattern, repl in _FOLD_RE:
+        word = pattern.sub(repl, word)
+    word = word.lower()
+    word = re.sub(r"(.)\1+", r"\1", word)  # double letters: Ivanoff, Brunner
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]  # French mute e: Ziganchine
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\s\-,.'’]+", text) if t]
+
+
+def name_index(names: Iterable[str]) -> str:
+    """The text stored on a client for search: every distinct skeleton, space-separated."""
+    skeletons: list[str] = []
+    for name in names:
+        for token in tokens(name):
+            sk = skeleton(token)
+            if sk and sk not in skeletons:
+                skeletons.append(sk)
+    return " " + " ".join(skeletons) + " " if skeletons else ""
+
+
+def query_skeletons(query: str) -> list[str]:
+    return [sk for sk in (skeleton(t) for t in tokens(query)) if sk]

@@ -1,0 +1,232 @@
+"""Writes that touch several rows, files or the history: each in one transaction."""
+
+import hashlib
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from casework.access import Capability
+from casework.models import (
+    Assignment,
+    Case,
+    CaseLogEntry,
+    Client,
+    ClientName,
+    Document,
+    Event,
+    Membership,
+    Note,
+    Organisation,
+    Relative,
+    Share,
+)
+
+User = get_user_model()
+
+
+@transaction.atomic
+def case_open(
+    *,
+    organisation: Organisation,
+    client: Client,
+    names: list[ClientName],
+    case: Case,
+    grounds,
+    by,
+) -> Case:
+    """Intake: a new client with their names and a first case. Whoever records it stays on it
+    unless they can see every case anyway, so that a volunteer does not lose the case they just
+    created."""
+    client.organisation = organisation
+    client.save()
+    for name in names:
+        name.client = client
+        name.save()
+    client.reindex_names()
+    case.organisation = organisation
+    case.client = client
+    case.reference = Case.next_reference()
+    case.save()
+    case.grounds.set(grounds)
+    if not by.membership.can(Capability.VIEW_ALL_CASES):
+        Assignment.objects.create(case=case, user=by, assigned_by=by)
+    case.log(by, CaseLogEntry.Action.CREATED)
+    return case
+
+
+@transaction.atomic
+def case_update(*, case: Case, changed_fields: list[str], grounds=None, by) -> Case:
+    case.save()
+    if grounds is not None:
+        case.grounds.set(grounds)
+    if changed_fields:
+        case.log(by, CaseLogEntry.Action.UPDATED, ", ".join(changed_fields))
+    return case
+
+
+@transaction.atomic
+def client_update(*, case: Case, client: Client, changed_fields: list[str], by) -> Client:
+    client.save()
+    client.reindex_names()
+    if changed_fields:
+        case.log(by, CaseLogEntry.Action.CLIENT_UPDATED, ", ".join(changed_fields))
+    return client
+
+
+@transaction.atomic
+def case_change_status(*, case: Case, status: str, by) -> Case:
+    # Lock the row so that two people changing the status at once cannot skip a transition.
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked.change_status(status, by=by)
+    case.status, case.closed_at = locked.status, locked.closed_at
+    return case
+
+
+def assignable_users(organisation: Organisation):
+    """Members who can be put on a case: caseworkers, volunteers and coordinators."""
+    return User.objects.filter(
+        is_active=True,
+        membership__organisation=organisation,
+        membership__role__in=[
+            Membership.Role.CASEWORKER,
+            Membership.Role.VOLUNTEER,
+            Membership.Role.COORDINATOR,
+        ],
+    ).order_by("username")
+
+
+@transaction.atomic
+def case_assign(*, case: Case, users, by) -> Case:
+    current = set(case.assignments.values_list("user_id", flat=True))
+    wanted = {u.pk for u in users}
+    for user in users:
+        if user.pk not in current:
+            Assignment.objects.create(case=case, user=user, assigned_by=by)
+            case.log(by, CaseLogEntry.Action.ASSIGNED, user.get_username())
+    removed = current - wanted
+    for assignment in case.assignments.filter(user_id__in=removed).select_related("user"):
+        case.log(by, CaseLogEntry.Action.UNASSIGNED, assignment.user.get_username())
+        assignment.delete()
+    return case
+
+
+@transaction.atomic
+def case_share(*, case: Case, lawyer, expires_at: datetime, by) -> Share:
+    share, _created = Share.objects.update_or_create(
+        case=case, lawyer=lawyer, defaults={"expires_at": expires_at, "created_by": by}
+    )
+    case.log(by, CaseLogEntry.Action.SHARED, lawyer.get_username())
+    return share
+
+
+@transaction.atomic
+def relative_add(*, case: Case, relative: Relative, by) -> Relative:
+    relative.client = case.client
+    relative.save()
+    case.log(by, CaseLogEntry.Action.RELATIVE, relative.get_relation_display())
+    return relative
+
+
+@transaction.atomic
+def event_add(*, case: Case, event: Event, by) -> Event:
+    event.case = case
+    event.created_by = by
+    event.is_deadline = event.is_deadline or event.kind in Event.DEADLINE_KINDS
+    event.save()
+    case.log(by, CaseLogEntry.Action.EVENT, event.get_kind_display())
+    return event
+
+
+@transaction.atomic
+def event_mark_done(*, event: Event, by) -> Event:
+    event.done = True
+    event.save(update_fields=["done"])
+    event.case.log(by, CaseLogEntry.Action.EVENT_DONE, event.get_kind_display())
+    return event
+
+
+@transaction.atomic
+def note_add(*, case: Case, body: str, by) -> Note:
+    note = Note.objects.create(case=case, author=by, body=body)
+    case.log(by, CaseLogEntry.Action.NOTE)
+    return note
+
+
+# Accepted uploads, recognised by their first bytes, never by the name or the browser's word.
+_SIGNATURES: list[tuple[bytes, str, str]] = [
+    (b"%PDF-", "application/pdf", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"PK\x03\x04", "application/zip", "zip"),  # narrowed below to DOCX / ODT
+]
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The content type of an upload from its first bytes, or None if it is not accepted."""
+    for magic, content_type, _ext in _SIGNATURES:
+        if head.startswith(magic):
+            if content_type == "application/zip":
+                if b"[Content_Types].xml" in head and b"word/" in head:
+                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
+                    return "application/vnd.oasis.opendocument.text"
+                return None
+            return content_type
+    return None
+
+
+def validate_upload(upload: UploadedFile, *, max_bytes: int) -> str:
+    if upload.size > max_bytes:
+        raise ValidationError(
+            _("The file is too large (%(size)s MB); the limit is %(limit)s MB."),
+            params={
+                "size": f"{upload.size / 1_048_576:.1f}",
+                "limit": f"{max_bytes / 1_048_576:.0f}",
+            },
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+    upload.seek(0)
+    head = upload.read(4096)
+    upload.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise ValidationError(
+            _("This kind of file is not accepted. Upload a PDF, JPEG, PNG, DOCX or ODT file."),
+            code="bad_type",
+        )
+    return content_type
+
+
+@transaction.atomic
+def document_upload(
+    *, case: Case, upload: UploadedFile, kind: str, title: str, content_type: str, by
+) -> Document:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    document = Document(
+        case=case,
+        kind=kind,
+        title=title,
+        original_name=upload.name[:255],
+        content_type=content_type,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=by,
+    )
+    document.file.save("upload", upload, save=False)
+    # If the row cannot be written, the stored file must not stay behind without an owner.
+    try:
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    case.log(by, CaseLogEntry.Action.DOCUMENT, document.get_kind_display())
+    return document

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from casework import views
+
+app_name = "casework"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/new/", views.case_create, name="case_create"),
+    path("cases/<str:reference>/", views.case_detail, name="case_detail"),
+    path("cases/<str:reference>/edit/", views.case_edit, name="case_edit"),
+    path("cases/<str:reference>/status/", views.case_status, name="case_status"),
+    path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<str:reference>/share/", views.case_share, name="case_share"),
+    path("cases/<str:reference>/relatives/new/", views.relative_add, name="relative_add"),
+    path("cases/<str:reference>/events/new/", views.event_add, name="event_add"),
+    path("cases/<str:reference>/events/<int:event_id>/done/", views.event_done, name="event_done"),
+    path("cases/<str:reference>/notes/new/", views.note_add, name="note_add"),
+    path("cases/<str:reference>/documents/new/", views.document_upload, name="document_upload"),
+    path(
+        "cases/<str:reference>/documents/<int:document_id>/",
+        views.document_download,
+        name="document_download",
+    ),
+]

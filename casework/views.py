@@ -1,0 +1,353 @@
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casework import services
+from casework.access import Capability, get_case_for_user, user_can
+from casework.filters import CaseFilter
+from casework.forms import (
+    AssignForm,
+    CaseForm,
+    ClientForm,
+    ClientNameFormSet,
+    ContactFormSet,
+    DocumentForm,
+    EventForm,
+    NoteForm,
+    RelativeForm,
+    ShareForm,
+    StatusForm,
+)
+from casework.models import Case, CaseLogEntry, Client, Document, Event
+
+PAGE_SIZE = 25
+
+
+def capability_required(capability: Capability):
+    """Views that need a capability but no particular case: 403 without it."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not user_can(request.user, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _changed(*forms) -> list[str]:
+    return [str(f.fields[name].label) for f in forms for name in f.changed_data if name in f.fields]
+
+
+def dashboard(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        return render(request, "casework/no_membership.html", status=403)
+    cases = Case.objects.visible_to(request.user)
+    today = timezone.localdate()
+    deadlines = (
+        Event.objects.filter(case__in=cases, is_deadline=True, done=False)
+        .select_related("case", "case__client")
+        .order_by("date", "time")
+    )
+    my_cases = (
+        cases.filter(assignments__user=request.user)
+        .exclude(status=Case.Status.CLOSED)
+        .select_related("client", "authority")[:10]
+    )
+    status_counts = dict(
+        cases.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    return render(
+        request,
+        "casework/dashboard.html",
+        {
+            "my_cases": my_cases,
+            "overdue": deadlines.filter(date__lt=today)[:20],
+            "upcoming": deadlines.filter(date__gte=today, date__lte=today + timedelta(days=14))[
+                :30
+            ],
+            "status_counts": [
+                (value, label, status_counts.get(value, 0)) for value, label in Case.Status.choices
+            ],
+            "total": sum(status_counts.values()),
+        },
+    )
+
+
+def case_list(request):
+    membership = getattr(request.user, "membership", None)
+    cases = (
+        Case.objects.visible_to(request.user)
+        .select_related("client", "authority")
+        .prefetch_related("grounds", "assignees")
+    )
+    case_filter = CaseFilter(
+        request.GET,
+        queryset=cases,
+        organisation=membership.organisation if membership else None,
+    )
+    page = Paginator(case_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filter": case_filter, "page": page, "query": _query_without_page(request)}
+    template = "casework/case_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@capability_required(Capability.CREATE_CASES)
+def case_create(request):
+    organisation = request.user.membership.organisation
+    can_see_special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
+    client_form = ClientForm(request.POST or None, prefix="client", can_see_special=can_see_special)
+    names = ClientNameFormSet(request.POST or None, prefix="names")
+    case_form = CaseForm(request.POST or None, prefix="case")
+    if request.method == "POST" and all(
+        [client_form.is_valid(), names.is_valid(), case_form.is_valid()]
+    ):
+        case = services.case_open(
+            organisation=organisation,
+            client=client_form.save(commit=False),
+            names=[
+                f.save(commit=False)
+                for f in names.forms
+                if f.has_changed() and not f.cleaned_data.get("DELETE")
+            ],
+            case=case_form.save(commit=False),
+            grounds=case_form.cleaned_data["grounds"],
+            by=request.user,
+        )
+        messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+        return redirect("casework:case_detail", reference=case.reference)
+    return render(
+        request,
+        "casework/case_form.html",
+        {"client_form": client_form, "names": names, "case_form": case_form, "creating": True},
+    )
+
+
+def case_detail(request, reference):
+    case = get_case_for_user(request.user, reference)
+    user = request.user
+    can_see_documents = user_can(user, Capability.VIEW_DOCUMENTS)
+    client = (
+        Client.objects.filter(pk=case.client_id)
+        .prefetch_related("names", "contacts", "relatives")
+        .get()
+    )
+    context = {
+        "case": case,
+        "client": client,
+        "can_edit": user_can(user, Capability.EDIT_CASES),
+        "can_assign": user_can(user, Capability.ASSIGN_CASES),
+        "can_share": user_can(user, Capability.SHARE_CASES),
+        "can_see_special": user_can(user, Capability.VIEW_SPECIAL_CATEGORY),
+        "can_see_documents": can_see_documents,
+        "can_upload": user_can(user, Capability.UPLOAD_DOCUMENTS),
+        "events": case.events.all(),
+        "notes": case.notes.select_related("author")[:50],
+        "documents": case.documents.select_related("uploaded_by") if can_see_documents else [],
+        "history": case.log_entries.select_related("actor")[:50],
+        "assignments": case.assignments.select_related("user"),
+        "shares": case.shares.select_related("lawyer"),
+        "consents": case.consents.all(),
+        "grounds": case.grounds.all(),
+        "status_form": StatusForm(case=case),
+        "note_form": NoteForm(),
+        "event_form": EventForm(),
+        "relative_form": RelativeForm(),
+        "document_form": DocumentForm(),
+        "today": timezone.localdate(),
+    }
+    return render(request, "casework/case_detail.html", context)
+
+
+def case_edit(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    can_see_special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
+    client = case.client
+    client_form = ClientForm(
+        request.POST or None, instance=client, prefix="client", can_see_special=can_see_special
+    )
+    names = ClientNameFormSet(
+        request.POST or None,
+        instance=client,
+        prefix="names",
+        queryset=client.names.all(),
+    )
+    contacts = ContactFormSet(request.POST or None, instance=client, prefix="contacts")
+    case_form = CaseForm(request.POST or None, instance=case, prefix="case")
+    forms = [client_form, names, contacts, case_form]
+    if request.method == "POST" and all([f.is_valid() for f in forms]):
+        with transaction.atomic():
+            client_form.save(commit=False)
+            names.save()
+            contacts.save()
+            client_changes = _changed(client_form)
+            if names.has_changed():
+                client_changes.append(_("names"))
+            if contacts.has_changed():
+                client_changes.append(_("contact channels"))
+            services.client_update(
+                case=case, client=client, changed_fields=client_changes, by=request.user
+            )
+            case_form.save(commit=False)
+            services.case_update(
+                case=case,
+                changed_fields=_changed(case_form),
+                grounds=case_form.cleaned_data["grounds"],
+                by=request.user,
+            )
+        messages.success(request, _("Case %(ref)s saved.") % {"ref": case.reference})
+        return redirect("casework:case_detail", reference=case.reference)
+    return render(
+        request,
+        "casework/case_form.html",
+        {
+            "case": case,
+            "client_form": client_form,
+            "names": names,
+            "contacts": contacts,
+            "case_form": case_form,
+            "creating": False,
+        },
+    )
+
+
+@require_POST
+def case_status(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    form = StatusForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_change_status(case=case, status=form.cleaned_data["status"], by=request.user)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(
+                request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
+            )
+    else:
+        messages.error(request, _("This status change is not allowed from the current status."))
+    return redirect("casework:case_detail", reference=case.reference)
+
+
+def case_assign(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.ASSIGN_CASES)
+    form = AssignForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.case_assign(case=case, users=list(form.cleaned_data["users"]), by=request.user)
+        messages.success(request, _("Assignment saved."))
+        return redirect("casework:case_detail", reference=case.reference)
+    return render(request, "casework/case_assign.html", {"case": case, "form": form})
+
+
+def case_share(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.SHARE_CASES)
+    form = ShareForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.case_share(
+            case=case, lawyer=form.cleaned_data["lawyer"], expires_at=form.expires_at, by=request.user
+        )
+        messages.success(request, _("The case is now shared with the lawyer."))
+        return redirect("casework:case_detail", reference=case.reference)
+    return render(request, "casework/case_share.html", {"case": case, "form": form})
+
+
+def _case_subform(request, reference, form_class, template, save):
+    """Shared shape of the small "add X to this case" forms: errors re-render the form, success
+    goes back to the case page."""
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        message = save(case, form)
+        messages.success(request, message)
+        return redirect("casework:case_detail", reference=case.reference)
+    return render(request, template, {"case": case, "form": form})
+
+
+def relative_add(request, reference):
+    def save(case, form):
+        services.relative_add(case=case, relative=form.save(commit=False), by=request.user)
+        return _("Relative added.")
+
+    return _case_subform(request, reference, RelativeForm, "casework/relative_form.html", save)
+
+
+def event_add(request, reference):
+    def save(case, form):
+        services.event_add(case=case, event=form.save(commit=False), by=request.user)
+        return _("Event added.")
+
+    return _case_subform(request, reference, EventForm, "casework/event_form.html", save)
+
+
+@require_POST
+def event_done(request, reference, event_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    event = get_object_or_404(case.events, pk=event_id)
+    services.event_mark_done(event=event, by=request.user)
+    messages.success(request, _("Marked as done."))
+    return redirect("casework:case_detail", reference=case.reference)
+
+
+def note_add(request, reference):
+    def save(case, form):
+        services.note_add(case=case, body=form.cleaned_data["body"], by=request.user)
+        return _("Note added.")
+
+    return _case_subform(request, reference, NoteForm, "casework/note_form.html", save)
+
+
+def document_upload(request, reference):
+    if not user_can(request.user, Capability.UPLOAD_DOCUMENTS):
+        get_case_for_user(request.user, reference)  # 404 first if the case is not theirs
+        raise PermissionDenied
+
+    def save(case, form):
+        services.document_upload(
+            case=case,
+            upload=form.cleaned_data["upload"],
+            kind=form.cleaned_data["kind"],
+            title=form.cleaned_data["title"],
+            content_type=form.content_type,
+            by=request.user,
+        )
+        return _("Document uploaded.")
+
+    return _case_subform(request, reference, DocumentForm, "casework/document_form.html", save)
+
+
+def document_download(request, reference, document_id):
+    case = get_case_for_user(request.user, reference)
+    if not user_can(request.user, Capability.VIEW_DOCUMENTS):
+        raise Http404
+    document = get_object_or_404(Document, case=case, pk=document_id)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    case.log(request.user, CaseLogEntry.Action.DOWNLOADED, document.get_kind_display())
+    return response
+
