@@ -1,0 +1,115 @@
+"""Personas, after healthchecks' alice/bob/charlie: one organisation, one case assigned to
+`caseworker`, and everyone else who must or must not reach it."""
+
+import pytest
+
+from casework.models import Membership
+from tests.factories import make_case, make_organisation, make_share, make_user
+
+Role = Membership.Role
+
+
+@pytest.fixture
+def org(db):
+    return make_organisation()
+
+
+@pytest.fixture
+def other_org(db):
+    return make_organisation(name="Another NGO")
+
+
+@pytest.fixture
+def caseworker(org):
+    """Assigned to `case`."""
+    return make_user(organisation=org, role=Role.CASEWORKER, username="caseworker")
+
+
+@pytest.fixture
+def colleague(org):
+    """A caseworker of the same organisation, not assigned to `case`."""
+    return make_user(organisation=org, role=Role.CASEWORKER, username="colleague")
+
+
+@pytest.fixture
+def volunteer(org):
+    """Assigned to `case`, but a volunteer: no special-category data, no documents."""
+    return make_user(organisation=org, role=Role.VOLUNTEER, username="volunteer")
+
+
+@pytest.fixture
+def coordinator(org):
+    return make_user(organisation=org, role=Role.COORDINATOR, username="coordinator")
+
+
+@pytest.fixture
+def administrator(org):
+    return make_user(
+        organisation=org, role=Role.ADMINISTRATOR, username="administrator", is_staff=True
+    )
+
+
+@pytest.fixture
+def auditor(org):
+    return make_user(organisation=org, role=Role.AUDITOR, username="auditor")
+
+
+@pytest.fixture
+def lawyer(org):
+    """A partner lawyer with an active share of `case`."""
+    return make_user(organisation=org, role=Role.LAWYER, username="lawyer")
+
+
+@pytest.fixture
+def lawyer_without_share(org):
+    return make_user(organisation=org, role=Role.LAWYER, username="lawyer2")
+
+
+@pytest.fixture
+def lawyer_expired(org):
+    return make_user(organisation=org, role=Role.LAWYER, username="lawyer3")
+
+
+@pytest.fixture
+def outsider(other_org):
+    """A coordinator of another organisation: sees everything there, nothing here."""
+    return make_user(organisation=other_org, role=Role.COORDINATOR, username="outsider")
+
+
+@pytest.fixture
+def case(org, caseworker, volunteer, lawyer, lawyer_expired):
+    case = make_case(organisation=org, assignees=[caseworker, volunteer])
+    make_share(case=case, lawyer=lawyer, days=30)
+    make_share(case=case, lawyer=lawyer_expired, days=-1)
+    return case
+
+
+@pytest.fixture
+def other_case(org, colleague):
+    """A case of the same organisation assigned only to `colleague`."""
+    return make_case(
+        organisation=org,
+        assignees=[colleague],
+        family_name="Kuznetsova",
+        given_names="Alina",
+        cyrillic=("Кузнецова", "Алина"),
+    )
+
+
+@pytest.fixture
+def personas(
+    caseworker, colleague, volunteer, coordinator, administrator, auditor, lawyer,
+    lawyer_without_share, lawyer_expired, outsider,
+):  # fmt: skip
+    return {
+        "caseworker": caseworker,
+        "colleague": colleague,
+        "volunteer": volunteer,
+        "coordinator": coordinator,
+        "administrator": administrator,
+        "auditor": auditor,
+        "lawyer": lawyer,
+        "lawyer_without_share": lawyer_without_share,
+        "lawyer_expired": lawyer_expired,
+        "outsider": outsider,
+    }

@@ -1,0 +1,105 @@
+"""Plain factories for tests: functions with keyword arguments and sensible fictional defaults."""
+
+import itertools
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from casework.models import (
+    Assignment,
+    Authority,
+    Case,
+    Client,
+    ClientName,
+    Event,
+    Membership,
+    Note,
+    Organisation,
+    Share,
+)
+
+User = get_user_model()
+_seq = itertools.count(1)
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_organisation(*, name="Test Refugee Committee") -> Organisation:
+    return Organisation.objects.create(name=name, short_name="TRC")
+
+
+def make_user(*, organisation, role, username=None, special=False, **extra):
+    username = username or f"{role}{next(_seq)}"
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.org", **extra
+    )
+    Membership.objects.create(
+        user=user, organisation=organisation, role=role, special_category_access=special
+    )
+    return user
+
+
+def make_case(
+    *,
+    organisation,
+    assignees=(),
+    family_name="Ziganshin",
+    given_names="Rustam",
+    cyrillic=("Зиганшин", "Рустам"),
+    pseudonym=None,
+    status=Case.Status.ACTIVE,
+    authority_code="ofpra",
+    **fields,
+) -> Case:
+    n = next(_seq)
+    client = Client.objects.create(
+        organisation=organisation,
+        pseudonym=pseudonym or f"Client {n}",
+        orientation="SPECIAL-ORIENTATION-MARKER",
+        criminal_case="SPECIAL-CRIMINAL-MARKER",
+    )
+    if cyrillic:
+        ClientName.objects.create(
+            client=client, script="cyrl", family_name=cyrillic[0], given_names=cyrillic[1]
+        )
+    ClientName.objects.create(
+        client=client,
+        kind=ClientName.Kind.TRANSLITERATION,
+        script="latn",
+        family_name=family_name,
+        given_names=given_names,
+    )
+    client.reindex_names()
+    case = Case.objects.create(
+        organisation=organisation,
+        client=client,
+        reference=fields.pop("reference", None) or f"2026-{n:04d}",
+        kind=fields.pop("kind", Case.Kind.SUPPORT_LETTER),
+        status=status,
+        authority=Authority.objects.filter(code=authority_code).first(),
+        **fields,
+    )
+    for user in assignees:
+        Assignment.objects.create(case=case, user=user)
+    return case
+
+
+def make_share(*, case, lawyer, days=30) -> Share:
+    return Share.objects.create(
+        case=case, lawyer=lawyer, expires_at=timezone.now() + timedelta(days=days)
+    )
+
+
+def make_event(*, case, days=3, kind=Event.Kind.APPEAL_DEADLINE, **fields) -> Event:
+    return Event.objects.create(
+        case=case,
+        kind=kind,
+        title=fields.pop("title", "Appeal to the CNDA"),
+        date=timezone.localdate() + timedelta(days=days),
+        is_deadline=fields.pop("is_deadline", kind in Event.DEADLINE_KINDS),
+        **fields,
+    )
+
+
+def make_note(*, case, author, body="Called on Signal, all fine.") -> Note:
+    return Note.objects.create(case=case, author=author, body=body)
