@@ -79,8 +79,10 @@ def get_case_for_user(user, reference: str, *, capability: Capability | None = N
     from casework.models import Case
 
     try:
-        case = Case.objects.visible_to(user).select_related("client", "authority").get(
-            reference=reference
+        case = (
+            Case.objects.visible_to(user)
+            .select_related("client", "authority")
+            .get(reference=reference)
         )
     except Case.DoesNotExist:
         raise Http404 from None

@@ -149,7 +149,15 @@ class EventInline(admin.TabularInline):
 @admin.register(Case)
 class CaseAdmin(CaseScopedAdmin):
     case_path = ""
-    list_display = ["reference", "client", "kind", "status", "risk", "destination_country", "opened_at"]
+    list_display = [
+        "reference",
+        "client",
+        "kind",
+        "status",
+        "risk",
+        "destination_country",
+        "opened_at",
+    ]
     list_filter = ["status", "kind", "risk", "grounds", "authority", "destination_country"]
     search_fields = ["reference", "client__pseudonym"]
     readonly_fields = ["reference", "created_at", "updated_at"]

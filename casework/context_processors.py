@@ -1,4 +1,3 @@
-from casework.access import Capability
 
 
 def membership(request):

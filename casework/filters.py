@@ -26,9 +26,7 @@ class CaseFilter(django_filters.FilterSet):
         ("30", _("Next 30 days")),
     ]
 
-    q = django_filters.CharFilter(
-        label=_("Reference or name"), method="filter_q", max_length=100
-    )
+    q = django_filters.CharFilter(label=_("Reference or name"), method="filter_q", max_length=100)
     status = django_filters.MultipleChoiceFilter(
         label=_("Status"), choices=Case.Status.choices, widget=forms.SelectMultiple
     )
@@ -57,8 +55,8 @@ class CaseFilter(django_filters.FilterSet):
         if organisation is not None:
             self.filters["assignee"].queryset = assignable_users(organisation)
         self.filters["destination_country"].extra["choices"] = list(countries)
-        self.filters["assignee"].field.label_from_instance = (
-            lambda u: u.get_full_name() or u.username
+        self.filters["assignee"].field.label_from_instance = lambda u: (
+            u.get_full_name() or u.username
         )
 
     def filter_q(self, queryset, name, value):
@@ -71,9 +69,7 @@ class CaseFilter(django_filters.FilterSet):
             clients = Client.objects.all()
             for sk in skeletons:
                 clients = clients.filter(name_index__contains=f" {sk}")
-            by_name = Q(client__in=clients.values("pk")) | Q(
-                client__pseudonym__icontains=value
-            )
+            by_name = Q(client__in=clients.values("pk")) | Q(client__pseudonym__icontains=value)
         return queryset.filter(Q(reference__icontains=value) | by_name)
 
     def filter_assignee(self, queryset, name, value):

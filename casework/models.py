@@ -131,9 +131,7 @@ class Ground(models.Model):
 
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ClientQuerySet":
-        return self.filter(
-            Exists(Case.objects.visible_to(user).filter(client=OuterRef("pk")))
-        )
+        return self.filter(Exists(Case.objects.visible_to(user).filter(client=OuterRef("pk"))))
 
 
 class Client(models.Model):
@@ -163,7 +161,9 @@ class Client(models.Model):
     )
     # Special-category data (GDPR Art. 9 and criminal records): masked for roles without
     # Capability.VIEW_SPECIAL_CATEGORY, never shown to volunteers.
-    orientation = models.TextField(_("sexual orientation / gender identity"), blank=True, max_length=5000)
+    orientation = models.TextField(
+        _("sexual orientation / gender identity"), blank=True, max_length=5000
+    )
     religion = models.TextField(_("religion"), blank=True, max_length=5000)
     political_activity = models.TextField(_("political activity"), blank=True, max_length=5000)
     health = models.TextField(_("health"), blank=True, max_length=5000)
@@ -302,9 +302,7 @@ class CaseQuerySet(models.QuerySet):
         if membership.can(Capability.VIEW_ALL_CASES):
             return in_org
         if membership.can(Capability.VIEW_ASSIGNED_CASES):
-            return in_org.filter(
-                Exists(Assignment.objects.filter(case=OuterRef("pk"), user=user))
-            )
+            return in_org.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), user=user)))
         if membership.can(Capability.VIEW_SHARED_CASES):
             return in_org.filter(
                 Exists(
@@ -372,7 +370,9 @@ class Case(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.INTAKE
     )
-    risk = models.CharField(_("risk level"), max_length=10, choices=Risk.choices, default=Risk.MEDIUM)
+    risk = models.CharField(
+        _("risk level"), max_length=10, choices=Risk.choices, default=Risk.MEDIUM
+    )
     summary = models.TextField(
         _("summary"),
         blank=True,
@@ -645,3 +645,9 @@ class CaseLogEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.case} · {self.get_action_display()}"
 
+    @property
+    def detail_display(self) -> str:
+        if self.action == self.Action.STATUS and " → " in self.detail:
+            labels = dict(Case.Status.choices)
+            return " → ".join(str(labels.get(code, code)) for code in self.detail.split(" → "))
+        return self.detail

@@ -16,6 +16,7 @@ from casework.models import (
     CaseLogEntry,
     Client,
     ClientName,
+    ContactChannel,
     Document,
     Event,
     Membership,
@@ -34,6 +35,7 @@ def case_open(
     organisation: Organisation,
     client: Client,
     names: list[ClientName],
+    contacts: list[ContactChannel] = (),
     case: Case,
     grounds,
     by,
@@ -43,9 +45,9 @@ def case_open(
     created."""
     client.organisation = organisation
     client.save()
-    for name in names:
-        name.client = client
-        name.save()
+    for row in [*names, *contacts]:
+        row.client = client
+        row.save()
     client.reindex_names()
     case.organisation = organisation
     case.client = client

@@ -114,24 +114,29 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
+def _new_rows(formset) -> list:
+    return [
+        form.save(commit=False)
+        for form in formset.forms
+        if form.has_changed() and not form.cleaned_data.get("DELETE")
+    ]
+
+
 @capability_required(Capability.CREATE_CASES)
 def case_create(request):
     organisation = request.user.membership.organisation
     can_see_special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
     client_form = ClientForm(request.POST or None, prefix="client", can_see_special=can_see_special)
     names = ClientNameFormSet(request.POST or None, prefix="names")
+    contacts = ContactFormSet(request.POST or None, prefix="contacts")
     case_form = CaseForm(request.POST or None, prefix="case")
-    if request.method == "POST" and all(
-        [client_form.is_valid(), names.is_valid(), case_form.is_valid()]
-    ):
+    forms = [client_form, names, contacts, case_form]
+    if request.method == "POST" and all([f.is_valid() for f in forms]):
         case = services.case_open(
             organisation=organisation,
             client=client_form.save(commit=False),
-            names=[
-                f.save(commit=False)
-                for f in names.forms
-                if f.has_changed() and not f.cleaned_data.get("DELETE")
-            ],
+            names=_new_rows(names),
+            contacts=_new_rows(contacts),
             case=case_form.save(commit=False),
             grounds=case_form.cleaned_data["grounds"],
             by=request.user,
@@ -141,7 +146,13 @@ def case_create(request):
     return render(
         request,
         "casework/case_form.html",
-        {"client_form": client_form, "names": names, "case_form": case_form, "creating": True},
+        {
+            "client_form": client_form,
+            "names": names,
+            "contacts": contacts,
+            "case_form": case_form,
+            "creating": True,
+        },
     )
 
 
@@ -239,12 +250,15 @@ def case_status(request, reference):
     form = StatusForm(request.POST, case=case)
     if form.is_valid():
         try:
-            services.case_change_status(case=case, status=form.cleaned_data["status"], by=request.user)
+            services.case_change_status(
+                case=case, status=form.cleaned_data["status"], by=request.user
+            )
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
             messages.success(
-                request, _("Status changed to “%(status)s”.") % {"status": case.get_status_display()}
+                request,
+                _("Status changed to “%(status)s”.") % {"status": case.get_status_display()},
             )
     else:
         messages.error(request, _("This status change is not allowed from the current status."))
@@ -258,7 +272,11 @@ def case_assign(request, reference):
         services.case_assign(case=case, users=list(form.cleaned_data["users"]), by=request.user)
         messages.success(request, _("Assignment saved."))
         return redirect("casework:case_detail", reference=case.reference)
-    return render(request, "casework/case_assign.html", {"case": case, "form": form})
+    return render(
+        request,
+        "casework/case_subform.html",
+        {"case": case, "form": form, "title": _("Assign staff")},
+    )
 
 
 def case_share(request, reference):
@@ -266,14 +284,21 @@ def case_share(request, reference):
     form = ShareForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid():
         services.case_share(
-            case=case, lawyer=form.cleaned_data["lawyer"], expires_at=form.expires_at, by=request.user
+            case=case,
+            lawyer=form.cleaned_data["lawyer"],
+            expires_at=form.expires_at,
+            by=request.user,
         )
         messages.success(request, _("The case is now shared with the lawyer."))
         return redirect("casework:case_detail", reference=case.reference)
-    return render(request, "casework/case_share.html", {"case": case, "form": form})
+    return render(
+        request,
+        "casework/case_subform.html",
+        {"case": case, "form": form, "title": _("Share with a partner lawyer")},
+    )
 
 
-def _case_subform(request, reference, form_class, template, save):
+def _case_subform(request, reference, form_class, title, save):
     """Shared shape of the small "add X to this case" forms: errors re-render the form, success
     goes back to the case page."""
     case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
@@ -282,7 +307,9 @@ def _case_subform(request, reference, form_class, template, save):
         message = save(case, form)
         messages.success(request, message)
         return redirect("casework:case_detail", reference=case.reference)
-    return render(request, template, {"case": case, "form": form})
+    return render(
+        request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
+    )
 
 
 def relative_add(request, reference):
@@ -290,7 +317,7 @@ def relative_add(request, reference):
         services.relative_add(case=case, relative=form.save(commit=False), by=request.user)
         return _("Relative added.")
 
-    return _case_subform(request, reference, RelativeForm, "casework/relative_form.html", save)
+    return _case_subform(request, reference, RelativeForm, _("Add a relative"), save)
 
 
 def event_add(request, reference):
@@ -298,7 +325,7 @@ def event_add(request, reference):
         services.event_add(case=case, event=form.save(commit=False), by=request.user)
         return _("Event added.")
 
-    return _case_subform(request, reference, EventForm, "casework/event_form.html", save)
+    return _case_subform(request, reference, EventForm, _("Add an event or deadline"), save)
 
 
 @require_POST
@@ -315,7 +342,7 @@ def note_add(request, reference):
         services.note_add(case=case, body=form.cleaned_data["body"], by=request.user)
         return _("Note added.")
 
-    return _case_subform(request, reference, NoteForm, "casework/note_form.html", save)
+    return _case_subform(request, reference, NoteForm, _("Add a note"), save)
 
 
 def document_upload(request, reference):
@@ -334,7 +361,7 @@ def document_upload(request, reference):
         )
         return _("Document uploaded.")
 
-    return _case_subform(request, reference, DocumentForm, "casework/document_form.html", save)
+    return _case_subform(request, reference, DocumentForm, _("Upload a document"), save)
 
 
 def document_download(request, reference, document_id):
@@ -350,4 +377,3 @@ def document_download(request, reference, document_id):
     )
     case.log(request.user, CaseLogEntry.Action.DOWNLOADED, document.get_kind_display())
     return response
-

@@ -1,4 +1,4 @@
-"""Pristan settings: one module, everything that differs between machines comes from the environment.
+"""Pristan settings: one module; whatever differs between machines comes from the environment.
 
 With no environment at all this is the embedded mode: SQLite under var/ and Celery on kombu's
 filesystem transport, so a laptop runs the whole product without servers. DATABASE_URL and
@@ -85,9 +85,7 @@ TEMPLATES = [
 # Database: SQLite in WAL mode by default; IMMEDIATE transactions so that two writers queue
 # instead of failing with "database is locked" half-way through a transaction.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pristan.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pristan.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
