@@ -21,6 +21,7 @@ class Capability(StrEnum):
     VIEW_SPECIAL_CATEGORY = "view_special_category"
     VIEW_DOCUMENTS = "view_documents"
     UPLOAD_DOCUMENTS = "upload_documents"
+    VIEW_LETTERS = "view_letters"
     DRAFT_LETTERS = "draft_letters"
     APPROVE_LETTERS = "approve_letters"
     ISSUE_LETTERS = "issue_letters"
@@ -31,7 +32,14 @@ class Capability(StrEnum):
 
 
 C = Capability
-_CASEWORK = {C.CREATE_CASES, C.EDIT_CASES, C.VIEW_DOCUMENTS, C.UPLOAD_DOCUMENTS, C.DRAFT_LETTERS}
+_CASEWORK = {
+    C.CREATE_CASES,
+    C.EDIT_CASES,
+    C.VIEW_DOCUMENTS,
+    C.UPLOAD_DOCUMENTS,
+    C.VIEW_LETTERS,
+    C.DRAFT_LETTERS,
+}
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     "administrator": frozenset(Capability) - {C.VIEW_ASSIGNED_CASES, C.VIEW_SHARED_CASES},
@@ -52,7 +60,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     # Volunteers do intake and practical help: no special-category data, no documents, ever.
     "volunteer": frozenset({C.VIEW_ASSIGNED_CASES, C.CREATE_CASES, C.EDIT_CASES}),
     # Partner lawyers read the cases shared with them and change nothing.
-    "lawyer": frozenset({C.VIEW_SHARED_CASES, C.VIEW_DOCUMENTS}),
+    "lawyer": frozenset({C.VIEW_SHARED_CASES, C.VIEW_DOCUMENTS, C.VIEW_LETTERS}),
     "auditor": frozenset({C.VIEW_ACCESS_LOG}),
 }
 # Roles that may be granted special-category access on top of their role.

@@ -1,5 +1,3 @@
-
-
 def membership(request):
     """The signed-in user's membership and capabilities, for menus and buttons."""
     user = getattr(request, "user", None)

@@ -25,6 +25,16 @@ class Organisation(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     website = models.URLField(_("website"), blank=True)
+    letter_signer_name = models.CharField(_("letters are signed by"), max_length=200, blank=True)
+    letter_signer_title = models.CharField(_("signer's position"), max_length=200, blank=True)
+    letter_number_format = models.CharField(
+        _("letter number format"),
+        max_length=50,
+        default="{year}/{number}",
+        help_text=_("With {year} and {number}; e.g. {year}/{number:04d} gives 2026/0042."),
+    )
+    logo = models.ImageField(_("logo for the letterhead"), upload_to="branding/", blank=True)
+    signature_image = models.ImageField(_("signature image"), upload_to="branding/", blank=True)
 
     class Meta:
         verbose_name = _("organisation")

@@ -181,6 +181,13 @@ def case_detail(request, reference):
         "assignments": case.assignments.select_related("user"),
         "shares": case.shares.select_related("lawyer"),
         "consents": case.consents.all(),
+        "can_see_letters": user_can(user, Capability.VIEW_LETTERS),
+        "can_draft_letters": user_can(user, Capability.DRAFT_LETTERS),
+        "letters": (
+            case.letters.select_related("authority").order_by("-created_at")
+            if user_can(user, Capability.VIEW_LETTERS)
+            else []
+        ),
         "grounds": case.grounds.all(),
         "status_form": StatusForm(case=case),
         "note_form": NoteForm(),

@@ -222,4 +222,15 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # WeasyPrint logs every rendering step at INFO, and warnings that may quote content.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
+
+# Letters.
+LETTERS_TWO_PERSON_RULE = env.bool("PRISTAN_LETTERS_TWO_PERSON_RULE", default=True)
+# The address printed on letters (QR code and short URL of the verification page). It is on
+# paper: it must keep working for as long as the letters exist.
+PRISTAN_PUBLIC_URL = env.str("PRISTAN_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")

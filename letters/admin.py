@@ -1,0 +1,143 @@
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from casework.models import Case
+from letters import services
+from letters.models import Batch, DownloadLogEntry, Letter, LetterTemplate, LetterTemplateVersion
+from letters.sandbox import VARIABLES, TemplateError, compile_template
+
+
+class LetterTemplateForm(forms.ModelForm):
+    class Meta:
+        model = LetterTemplate
+        fields = ["name", "kind", "language", "authority_kind", "subject", "body", "is_active"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 24, "cols": 100})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["body"].help_text = _(
+            "Plain text; an empty line starts a new paragraph. Variables you can use: %(vars)s. "
+            "Only if/for tags, loops only over case.grounds. The letterhead, addressee, date, "
+            "number, signature and QR code are added by the layout."
+        ) % {"vars": ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES)}
+
+    def _check(self, field):
+        source = self.cleaned_data.get(field, "")
+        try:
+            compile_template(source)
+        except TemplateError as error:
+            if error.line:
+                raise forms.ValidationError(
+                    _("Line %(line)s: %(message)s"),
+                    params={"line": error.line, "message": error.message},
+                ) from None
+            raise forms.ValidationError(error.message) from None
+        return source
+
+    def clean_body(self):
+        return self._check("body")
+
+    def clean_subject(self):
+        return self._check("subject")
+
+
+class VersionInline(admin.TabularInline):
+    model = LetterTemplateVersion
+    extra = 0
+    can_delete = False
+    fields = ["number", "created_by", "created_at", "letters_count"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("letters"))
+    def letters_count(self, obj):
+        return obj.letters.count()
+
+
+@admin.register(LetterTemplate)
+class LetterTemplateAdmin(admin.ModelAdmin):
+    form = LetterTemplateForm
+    list_display = ["name", "kind", "language", "authority_kind", "is_active", "updated_at"]
+    list_filter = ["language", "kind", "authority_kind", "is_active"]
+    search_fields = ["name"]
+    inlines = [VersionInline]
+    readonly_fields = ["variables"]
+
+    @admin.display(description=_("available variables"))
+    def variables(self, obj):
+        return format_html_join("", "<div><code>{{{{ {} }}}}</code> — {}</div>", VARIABLES.items())
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Every change of the text is a new version; issued letters keep the one they used.
+        services.template_save_version(template=obj, by=request.user)
+
+
+class ScopedLetterAdmin(admin.ModelAdmin):
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+
+
+@admin.register(Letter)
+class LetterAdmin(ScopedLetterAdmin):
+    list_display = [
+        "number",
+        "case",
+        "authority",
+        "language",
+        "status",
+        "render_status",
+        "issued_at",
+    ]
+    list_filter = ["status", "render_status", "language", "authority"]
+    search_fields = ["number", "case__reference"]
+    list_select_related = ["case", "authority"]
+    exclude = ["body", "pdf"]
+    readonly_fields = [f.name for f in Letter._meta.fields if f.name not in ("body", "pdf", "id")]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["pk", "template", "authority", "status", "created_by", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = ["case_ids", "created_by", "organisation"]
+
+    def get_queryset(self, request):
+        membership = getattr(request.user, "membership", None)
+        qs = super().get_queryset(request)
+        return qs.filter(organisation=membership.organisation) if membership else qs.none()
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DownloadLogEntry)
+class DownloadLogEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "letter", "user"]
+    list_select_related = ["letter", "user"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(letter__case__in=Case.objects.visible_to(request.user))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,68 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from casework.models import Authority
+from letters.models import Letter, LetterTemplate
+
+
+class LetterNewForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
+    )
+    authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].label_from_instance = lambda t: (
+            f"{t.name} · {t.get_language_display()}"
+        )
+        self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
+        if not self.is_bound and case.authority_id:
+            self.initial["authority"] = case.authority_id
+            match = LetterTemplate.objects.filter(
+                is_active=True, language=case.authority.language
+            ).first()
+            if match:
+                self.initial["template"] = match.pk
+
+
+class LetterTextForm(forms.ModelForm):
+    class Meta:
+        model = Letter
+        fields = ["subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 18})}
+        help_texts = {"body": _("Paragraphs are separated by an empty line.")}
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class VerifyUploadForm(forms.Form):
+    pdf = forms.FileField(label=_("PDF file of the letter"))
+
+
+class BatchForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
+    )
+    authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+    confirm = forms.BooleanField(
+        label=_("I have checked the cases and approve these letters"), required=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].label_from_instance = lambda t: (
+            f"{t.name} · {t.get_language_display()}"
+        )
+        self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
+
+
+class RegisterFilterForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), required=False, min_value=2000, max_value=2100)
+    authority = forms.ModelChoiceField(
+        label=_("Addressee"), queryset=Authority.objects.all(), required=False
+    )

@@ -1,0 +1,168 @@
+"""Letter templates written by administrators, run in a sandbox.
+
+A template is Django template syntax, but it is checked before it is ever rendered: only the
+variables listed in `VARIABLES` (plain strings, dates and short lists built by
+`letters.context`, never model instances), only the filters in `FILTERS`, only the tags
+`if`/`for`/`comment`, loops only over the listed lists and nested at most two deep, and the output
+is capped. So a template can reach neither settings, nor other objects, nor files, nor run for
+ever; every refusal names the line.
+"""
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, Node, TextNode, Variable, VariableNode
+from django.template.defaulttags import CommentNode, ForNode, IfNode
+from django.utils.translation import gettext as _
+
+# Every variable a template may use, with the help text shown to administrators.
+VARIABLES: dict[str, str] = {
+    "organisation.name": "name of the NGO",
+    "organisation.address": "postal address of the NGO",
+    "organisation.email": "email of the NGO",
+    "organisation.phone": "phone of the NGO",
+    "client.full_name": "legal name, in the letter's alphabet (Latin for en/fr/de)",
+    "client.family_name": "family name, in the letter's alphabet",
+    "client.given_names": "given names, in the letter's alphabet",
+    "client.birth_date": "date of birth (use |date)",
+    "client.birth_place": "place of birth",
+    "client.citizenship": "citizenship(s), in the letter's language",
+    "case.reference": "the case reference, e.g. 2026-0137",
+    "case.opened_on": "date the NGO opened the case (use |date)",
+    "case.grounds": "list of grounds, in the letter's language (use in a for loop or |join)",
+    "case.summary": "the case summary",
+    "case.destination": "destination country, in the letter's language",
+    "authority.name": "full name of the addressee",
+    "authority.short_name": "short name, e.g. OFPRA",
+    "authority.address": "postal address of the addressee",
+    "letter.date": "date of the letter (use |date)",
+    "letter.signer_name": "who signs",
+    "letter.signer_title": "their position",
+}
+LISTS = {"case.grounds"}
+FILTERS = {
+    "date",
+    "default",
+    "join",
+    "lower",
+    "upper",
+    "title",
+    "capfirst",
+    "length",
+    "linebreaksbr",
+    "first",
+    "last",
+    "yesno",
+}
+FORLOOP_ATTRIBUTES = {"first", "last", "counter", "counter0", "revcounter", "revcounter0"}
+MAX_LOOP_DEPTH = 2
+MAX_OUTPUT = 100_000
+
+_engine = Engine(debug=True, loaders=[], builtins=[], libraries={})
+
+
+class TemplateError(Exception):
+    """A template that may not run, with a message for the administrator (and the line)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.message, self.line = message, line
+        super().__init__(f"{message} (line {line})" if line else message)
+
+
+def _line(source: str, node: Node) -> int | None:
+    token = getattr(node, "token", None)
+    if token is None or not token.position:
+        return None
+    return source.count("\n", 0, token.position[0]) + 1
+
+
+def _check_expression(expr: FilterExpression, *, loop_vars: set[str], line) -> None:
+    var = expr.var
+    if isinstance(var, Variable) and var.lookups is not None:
+        name = var.var
+        root = var.lookups[0]
+        if root not in loop_vars and name not in VARIABLES:
+            raise TemplateError(_("Unknown variable “%(name)s”.") % {"name": name}, line)
+        if root == "forloop" and "forloop" in loop_vars:
+            if len(var.lookups) != 2 or var.lookups[1] not in FORLOOP_ATTRIBUTES:
+                raise TemplateError(_("Unknown variable “%(name)s”.") % {"name": name}, line)
+        elif root in loop_vars and len(var.lookups) > 1:
+            raise TemplateError(
+                _("“%(name)s”: loop items have no attributes.") % {"name": name}, line
+            )
+    for func, args in expr.filters:
+        filter_name = getattr(func, "_filter_name", func.__name__)
+        if filter_name not in FILTERS:
+            raise TemplateError(
+                _("The filter “%(name)s” is not allowed.") % {"name": filter_name}, line
+            )
+        for _lookup, arg in args:
+            if isinstance(arg, Variable) and arg.lookups is not None:
+                raise TemplateError(_("Filter arguments must be plain text in quotes."), line)
+
+
+def _check_condition(condition, *, loop_vars, line) -> None:
+    # IfNode conditions are a small tree of operators over TemplateLiteral(FilterExpression).
+    for attr in ("first", "second"):
+        child = getattr(condition, attr, None)
+        if child is not None:
+            _check_condition(child, loop_vars=loop_vars, line=line)
+    value = getattr(condition, "value", None)
+    if isinstance(value, FilterExpression):
+        _check_expression(value, loop_vars=loop_vars, line=line)
+
+
+def _check_nodes(nodes, source: str, *, loop_vars: set[str], depth: int) -> None:
+    for node in nodes:
+        line = _line(source, node)
+        if isinstance(node, TextNode | CommentNode):
+            continue
+        if isinstance(node, VariableNode):
+            _check_expression(node.filter_expression, loop_vars=loop_vars, line=line)
+        elif isinstance(node, IfNode):
+            for condition, nodelist in node.conditions_nodelists:
+                if condition is not None:
+                    _check_condition(condition, loop_vars=loop_vars, line=line)
+                _check_nodes(nodelist, source, loop_vars=loop_vars, depth=depth)
+        elif isinstance(node, ForNode):
+            if depth >= MAX_LOOP_DEPTH:
+                raise TemplateError(_("Loops may be nested at most two deep."), line)
+            seq = node.sequence.var
+            if not (isinstance(seq, Variable) and seq.var in LISTS) or node.sequence.filters:
+                raise TemplateError(
+                    _("A loop may only go over one of: %(lists)s.") % {"lists": ", ".join(LISTS)},
+                    line,
+                )
+            _check_nodes(
+                node.nodelist_loop,
+                source,
+                loop_vars=loop_vars | set(node.loopvars) | {"forloop"},
+                depth=depth + 1,
+            )
+            _check_nodes(node.nodelist_empty, source, loop_vars=loop_vars, depth=depth)
+        else:
+            tag = node.token.contents.split()[0] if getattr(node, "token", None) else "?"
+            raise TemplateError(_("The tag “%(tag)s” is not allowed.") % {"tag": tag}, line)
+
+
+def compile_template(source: str):
+    """Parse and check a template; raises TemplateError with the line on anything not allowed."""
+    try:
+        template = _engine.from_string(source)
+    except TemplateSyntaxError as error:
+        info = getattr(error, "template_debug", None) or {}
+        raise TemplateError(str(error), info.get("line")) from None
+    _check_nodes(template.nodelist, source, loop_vars=set(), depth=0)
+    return template
+
+
+def render_template(source: str, context: dict) -> str:
+    template = compile_template(source)
+    # Autoescape off: the output is plain text, escaped later when it is put into HTML.
+    output = template.render(Context(context, autoescape=False))
+    if len(output) > MAX_OUTPUT:
+        raise TemplateError(_("The letter is too long (over 100,000 characters)."))
+    return output
+
+
+def help_text() -> str:
+    lines = [f"{{{{ {name} }}}} — {text}" for name, text in VARIABLES.items() if text]
+    return "\n".join(lines)

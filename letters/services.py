@@ -1,0 +1,264 @@
+"""Letters: drafting, review, issuing with a register number, rendering, batches."""
+
+import hashlib
+import logging
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from casework.models import CaseLogEntry
+from letters.context import letter_context
+from letters.models import Batch, Letter, LetterTemplate, LetterTemplateVersion, Register
+from letters.rendering import html_to_pdf, letter_html
+from letters.sandbox import TemplateError, render_template
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplateVersion:
+    """Record the template's current text as a new immutable version, unless it is unchanged."""
+    current = template.current_version
+    if current and current.body == template.body and current.subject == template.subject:
+        return current
+    return LetterTemplateVersion.objects.create(
+        template=template,
+        number=(current.number + 1) if current else 1,
+        subject=template.subject,
+        body=template.body,
+        created_by=by,
+    )
+
+
+def _signer(organisation, by) -> tuple[str, str]:
+    name = organisation.letter_signer_name or by.get_full_name() or by.get_username()
+    return name, organisation.letter_signer_title
+
+
+def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
+    """A new draft: the template's current version filled in with the case's data."""
+    version = template.current_version or template_save_version(template=template, by=by)
+    signer_name, signer_title = _signer(case.organisation, by)
+    context = letter_context(
+        case=case,
+        authority=authority,
+        language=template.language,
+        signer_name=signer_name,
+        signer_title=signer_title,
+    )
+    try:
+        body = render_template(version.body, context)
+        subject = render_template(version.subject, context) if version.subject else ""
+    except TemplateError as error:
+        raise ValidationError(
+            _("The template “%(name)s” has an error: %(error)s"),
+            params={"name": template.name, "error": error},
+            code="template_error",
+        ) from None
+    with transaction.atomic():
+        letter = Letter.objects.create(
+            case=case,
+            template_version=version,
+            authority=authority,
+            language=template.language,
+            subject=subject.strip()[:300],
+            body=body.strip(),
+            author=by,
+            batch=batch,
+            signer_name=signer_name,
+            signer_title=signer_title,
+        )
+        if batch is None:
+            case.log(by, CaseLogEntry.Action.LETTER, _("draft"))
+    return letter
+
+
+def letter_update_text(*, letter: Letter, subject: str, body: str, by) -> Letter:
+    if not letter.is_editable:
+        raise ValidationError(_("An approved or issued letter can no longer be edited."))
+    letter.subject, letter.body = subject, body
+    if letter.status == Letter.Status.IN_REVIEW:
+        letter.status = Letter.Status.DRAFT  # a changed text must be reviewed again
+    letter.save(update_fields=["subject", "body", "status", "updated_at"])
+    return letter
+
+
+@transaction.atomic
+def letter_submit(*, letter: Letter, by) -> Letter:
+    letter.submit_for_review()
+    letter.case.log(by, CaseLogEntry.Action.LETTER, _("submitted for review"))
+    return letter
+
+
+@transaction.atomic
+def letter_approve(*, letter: Letter, by) -> Letter:
+    letter.approve(by=by)
+    letter.case.log(by, CaseLogEntry.Action.LETTER, _("approved"))
+    return letter
+
+
+def _register_for_update(organisation, year: int) -> Register:
+    Register.objects.get_or_create(organisation=organisation, year=year)
+    return Register.objects.select_for_update().get(organisation=organisation, year=year)
+
+
+def _format_number(organisation, year: int, sequence: int) -> str:
+    try:
+        return organisation.letter_number_format.format(year=year, number=sequence)
+    except (KeyError, IndexError, ValueError):
+        return f"{year}/{sequence}"
+
+
+@transaction.atomic
+def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
+    """Issue approved letters with consecutive numbers from their organisation's register.
+
+    The register row stays locked until the transaction commits, so concurrent issuing queues
+    up behind it; a rollback returns the numbers. Rendering is queued only after the commit."""
+    from letters.tasks import render_letter
+
+    if not letters:
+        return []
+    organisation = letters[0].case.organisation
+    now = timezone.now()
+    register = _register_for_update(organisation, timezone.localdate(now).year)
+    locked = {
+        letter.pk: letter
+        for letter in Letter.objects.select_for_update().filter(pk__in=[x.pk for x in letters])
+    }
+    issued = []
+    for original in letters:
+        letter = locked[original.pk]
+        if letter.status != Letter.Status.APPROVED:
+            raise ValidationError(
+                _("Only an approved letter can be issued (%(ref)s is “%(status)s”)."),
+                params={"ref": original.case.reference, "status": letter.get_status_display()},
+                code="not_approved",
+            )
+        register.last_number += 1
+        letter.register = register
+        letter.sequence = register.last_number
+        letter.number = _format_number(organisation, register.year, register.last_number)
+        letter.status = Letter.Status.ISSUED
+        letter.issued_at, letter.issued_by = now, by
+        letter.render_status = Letter.RenderStatus.PENDING
+        letter.save(
+            update_fields=[
+                "register",
+                "sequence",
+                "number",
+                "status",
+                "issued_at",
+                "issued_by",
+                "render_status",
+                "updated_at",
+            ]
+        )
+        if letter.batch_id is None:
+            original.case.log(by, CaseLogEntry.Action.LETTER, _("issued as %s") % letter.number)
+        issued.append(letter)
+    register.save(update_fields=["last_number"])
+    for letter in issued:
+        render_letter.delay_on_commit(letter.pk)
+    return issued
+
+
+def letter_issue(*, letter: Letter, by) -> Letter:
+    return letters_issue(letters=[letter], by=by)[0]
+
+
+@transaction.atomic
+def letter_revoke(*, letter: Letter, reason: str, by) -> Letter:
+    letter.revoke(reason=reason)
+    letter.case.log(by, CaseLogEntry.Action.LETTER, _("revoked %s") % letter.number)
+    return letter
+
+
+def letter_retry_render(*, letter: Letter) -> Letter:
+    from letters.tasks import render_letter
+
+    updated = Letter.objects.filter(pk=letter.pk, render_status=Letter.RenderStatus.FAILED).update(
+        render_status=Letter.RenderStatus.PENDING, render_error="", render_task_id=""
+    )
+    if updated:
+        render_letter.delay_on_commit(letter.pk)
+    letter.refresh_from_db()
+    return letter
+
+
+def letter_render(*, letter_id: int, task_id: str) -> str:
+    """Render one issued letter to PDF and store it. Safe to run again: a ready letter is left
+    alone, and only one task may hold the claim (the same task id may take it back after a
+    worker crash, because Celery redelivers the message with its id)."""
+    claimed = (
+        Letter.objects.filter(
+            pk=letter_id, status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED]
+        )
+        .filter(render_status__in=[Letter.RenderStatus.PENDING, Letter.RenderStatus.FAILED])
+        .update(render_status=Letter.RenderStatus.RENDERING, render_task_id=task_id)
+    ) or (
+        Letter.objects.filter(
+            pk=letter_id, render_status=Letter.RenderStatus.RENDERING, render_task_id=task_id
+        ).update(render_task_id=task_id)
+    )
+    if not claimed:
+        return "skipped"
+    letter = Letter.objects.select_related("case__organisation", "authority").get(pk=letter_id)
+    pdf = html_to_pdf(letter_html(letter))
+    name = f"letters/{letter.issued_at:%Y}/{letter.pk}-{letter.verification_token[:8]}.pdf"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    stored_name = default_storage.save(name, ContentFile(pdf))
+    Letter.objects.filter(pk=letter_id, render_task_id=task_id).update(
+        pdf=stored_name,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_size=len(pdf),
+        render_status=Letter.RenderStatus.READY,
+        render_error="",
+        rendered_at=timezone.now(),
+        render_attempts=letter.render_attempts + 1,
+    )
+    return "ready"
+
+
+def letter_render_failed(*, letter_id: int, reason: str) -> None:
+    Letter.objects.filter(pk=letter_id).exclude(render_status=Letter.RenderStatus.READY).update(
+        render_status=Letter.RenderStatus.FAILED, render_error=reason[:500]
+    )
+
+
+def batch_prepare(*, batch: Batch) -> Batch:
+    """Draft, approve and issue one letter per case of the batch; rendering follows on commit.
+
+    The coordinator who starts a batch approves its letters by doing so (the two-person rule is
+    kept: they are not the author of a batch letter, the batch is)."""
+    from casework.models import Case
+
+    cases = (
+        Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
+        .select_related("client", "organisation")
+        .prefetch_related("grounds", "client__names")
+        .order_by("reference")
+    )
+    with transaction.atomic():
+        letters = []
+        for case in cases:
+            letter = letter_draft(
+                case=case,
+                template=batch.template,
+                authority=batch.authority,
+                by=batch.created_by,
+                batch=batch,
+            )
+            letter.status = Letter.Status.APPROVED
+            letter.approved_by, letter.approved_at = batch.created_by, timezone.now()
+            letter.save(update_fields=["status", "approved_by", "approved_at"])
+            letters.append(letter)
+        letters_issue(letters=letters, by=batch.created_by)
+        batch.status = Batch.Status.RENDERING
+        batch.save(update_fields=["status"])
+    return batch

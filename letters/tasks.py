@@ -1,0 +1,43 @@
+"""Celery tasks for letters: thin, ids only, the work is in letters.services."""
+
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.utils.translation import gettext_noop
+
+from letters import rendering, services
+from letters.models import Batch
+
+
+@worker_process_init.connect
+def _warm_up_weasyprint(**kwargs):
+    # Fonts, the print stylesheet and the URL fetcher are made once per worker process.
+    rendering.warm_up()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def render_letter(self, letter_id: int) -> str:
+    try:
+        return services.letter_render(letter_id=letter_id, task_id=self.request.id or "")
+    except Exception as error:
+        # A readable reason for the caseworker; the details go to the worker's log.
+        services.letter_render_failed(
+            letter_id=letter_id,
+            reason=gettext_noop("Rendering failed: %s") % type(error).__name__,
+        )
+        raise
+
+
+@shared_task
+def prepare_batch(batch_id: int) -> None:
+    batch = Batch.objects.select_related("template", "authority", "created_by", "organisation").get(
+        pk=batch_id
+    )
+    if batch.status != Batch.Status.PREPARING:
+        return
+    try:
+        services.batch_prepare(batch=batch)
+    except Exception as error:
+        Batch.objects.filter(pk=batch_id).update(
+            status=Batch.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500]
+        )
+        raise

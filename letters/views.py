@@ -1,0 +1,461 @@
+import csv
+import hashlib
+import io
+import zipfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from casework.access import Capability, get_case_for_user, user_can
+from casework.filters import CaseFilter
+from casework.models import Case
+from casework.views import capability_required
+from letters import services
+from letters.forms import (
+    BatchForm,
+    LetterNewForm,
+    LetterTextForm,
+    RegisterFilterForm,
+    RevokeForm,
+    VerifyUploadForm,
+)
+from letters.models import Batch, DownloadLogEntry, Letter
+from letters.rendering import html_to_pdf, letter_html, verification_url
+
+BATCH_MAX = 2000
+
+
+def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
+    """A letter through its case's scope: 404 outside it (or without the right to see letters),
+    403 for a visible letter the user may not act on."""
+    if not user_can(user, Capability.VIEW_LETTERS):
+        raise Http404
+    letter = get_object_or_404(
+        Letter.objects.visible_to(user).select_related(
+            "case", "case__client", "case__organisation", "authority", "author", "approved_by"
+        ),
+        pk=letter_id,
+    )
+    if capability is not None and not user_can(user, capability):
+        raise PermissionDenied
+    return letter
+
+
+def _action(request, letter_id, capability, act, success_message):
+    """The shape of every letter button: fetch through the scope, act, say what happened."""
+    letter = get_letter_for_user(request.user, letter_id, capability=capability)
+    try:
+        act(letter)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, success_message(letter))
+    return redirect("letters:letter_detail", letter_id=letter.pk)
+
+
+def letter_new(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.DRAFT_LETTERS)
+    form = LetterNewForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            letter = services.letter_draft(
+                case=case,
+                template=form.cleaned_data["template"],
+                authority=form.cleaned_data["authority"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Draft created. Check the text, then submit it for review.")
+            )
+            return redirect("letters:letter_detail", letter_id=letter.pk)
+    return render(request, "letters/letter_new.html", {"case": case, "form": form})
+
+
+def letter_detail(request, letter_id):
+    letter = get_letter_for_user(request.user, letter_id)
+    can_draft = user_can(request.user, Capability.DRAFT_LETTERS)
+    form = None
+    if letter.is_editable and can_draft:
+        form = LetterTextForm(request.POST or None, instance=letter)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.letter_update_text(
+                    letter=letter,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Text saved."))
+            return redirect("letters:letter_detail", letter_id=letter.pk)
+    elif request.method == "POST":
+        raise PermissionDenied
+    context = {
+        "letter": letter,
+        "case": letter.case,
+        "form": form,
+        "revoke_form": RevokeForm(),
+        "can_draft": can_draft,
+        "can_approve": user_can(request.user, Capability.APPROVE_LETTERS),
+        "can_issue": user_can(request.user, Capability.ISSUE_LETTERS),
+        "can_download": user_can(request.user, Capability.VIEW_DOCUMENTS),
+        "verification_url": verification_url(letter) if letter.number else "",
+    }
+    if request.htmx and request.GET.get("fragment") == "render":
+        return render(request, "letters/letter_detail.html#render_status", context)
+    return render(request, "letters/letter_detail.html", context)
+
+
+def letter_preview(request, letter_id):
+    """The letter as it will be printed (same HTML as the PDF), on a screen-sized sheet."""
+    letter = get_letter_for_user(request.user, letter_id)
+    html = letter_html(letter, draft=letter.status != Letter.Status.ISSUED)
+    html = html.replace(
+        "</head>", f'<link rel="stylesheet" href="{static("letters/print.css")}"></head>', 1
+    )
+    return HttpResponse(html)
+
+
+def letter_preview_pdf(request, letter_id):
+    """A draft PDF made on the spot, marked as a draft, never stored."""
+    letter = get_letter_for_user(request.user, letter_id)
+    if not letter.is_editable and letter.status != Letter.Status.APPROVED:
+        raise Http404
+    pdf = html_to_pdf(letter_html(letter, draft=True), archival=False)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="draft.pdf"'
+    return response
+
+
+@require_POST
+def letter_submit(request, letter_id):
+    return _action(
+        request,
+        letter_id,
+        Capability.DRAFT_LETTERS,
+        lambda letter: services.letter_submit(letter=letter, by=request.user),
+        lambda letter: _("Submitted for review."),
+    )
+
+
+@require_POST
+def letter_approve(request, letter_id):
+    return _action(
+        request,
+        letter_id,
+        Capability.APPROVE_LETTERS,
+        lambda letter: services.letter_approve(letter=letter, by=request.user),
+        lambda letter: _("Letter approved. It can now be issued."),
+    )
+
+
+@require_POST
+def letter_return(request, letter_id):
+    return _action(
+        request,
+        letter_id,
+        Capability.DRAFT_LETTERS,
+        lambda letter: letter.return_to_draft(),
+        lambda letter: _("The letter is a draft again."),
+    )
+
+
+@require_POST
+def letter_issue(request, letter_id):
+    return _action(
+        request,
+        letter_id,
+        Capability.ISSUE_LETTERS,
+        lambda letter: services.letter_issue(letter=letter, by=request.user),
+        lambda letter: _("Letter issued. The PDF is being made."),
+    )
+
+
+@require_POST
+def letter_revoke(request, letter_id):
+    form = RevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _action(
+        request,
+        letter_id,
+        Capability.ISSUE_LETTERS,
+        lambda letter: services.letter_revoke(letter=letter, reason=reason, by=request.user),
+        lambda letter: (
+            _("Letter %(number)s revoked. Its verification page now says so.")
+            % {"number": letter.number}
+        ),
+    )
+
+
+@require_POST
+def letter_retry(request, letter_id):
+    return _action(
+        request,
+        letter_id,
+        Capability.ISSUE_LETTERS,
+        lambda letter: services.letter_retry_render(letter=letter),
+        lambda letter: _("Rendering started again."),
+    )
+
+
+def letter_download(request, letter_id):
+    letter = get_letter_for_user(request.user, letter_id)
+    if not user_can(request.user, Capability.VIEW_DOCUMENTS):
+        raise Http404
+    if letter.render_status != Letter.RenderStatus.READY or not letter.pdf:
+        raise Http404
+    DownloadLogEntry.objects.create(letter=letter, user=request.user)
+    filename = f"letter-{letter.number.replace('/', '-')}.pdf"
+    return FileResponse(
+        letter.pdf.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
+    )
+
+
+@capability_required(Capability.VIEW_REGISTER)
+def register(request):
+    form = RegisterFilterForm(request.GET or None)
+    letters = (
+        Letter.objects.visible_to(request.user)
+        .filter(status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED])
+        .select_related("case", "authority", "issued_by")
+        .order_by("-issued_at", "-sequence")
+    )
+    if form.is_valid():
+        if form.cleaned_data["year"]:
+            letters = letters.filter(register__year=form.cleaned_data["year"])
+        if form.cleaned_data["authority"]:
+            letters = letters.filter(authority=form.cleaned_data["authority"])
+    if request.GET.get("format") == "csv":
+        return _register_csv(letters)
+    page = Paginator(letters, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "letters/register.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
+
+
+def _register_rows(letters):
+    for letter in letters:
+        yield [
+            letter.number,
+            timezone.localdate(letter.issued_at).isoformat(),
+            letter.case.reference,
+            letter.authority.short_name,
+            letter.language,
+            letter.signer_name,
+            letter.status,
+        ]
+
+
+def _register_csv(letters) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="register.csv"'
+    writer = csv.writer(response)
+    writer.writerow(REGISTER_COLUMNS)
+    writer.writerows(_register_rows(letters.iterator()))
+    return response
+
+
+# Batches ------------------------------------------------------------------------------------
+
+
+@capability_required(Capability.RUN_BATCHES)
+def batch_new(request):
+    """From the case list's current filters: how many letters, which template, then start."""
+    membership = request.user.membership
+    cases = Case.objects.visible_to(request.user)
+    case_filter = CaseFilter(request.GET, queryset=cases, organisation=membership.organisation)
+    selected = case_filter.qs.order_by("reference")
+    count = selected.count()
+    form = BatchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if count == 0:
+            form.add_error(None, _("No case matches these filters."))
+        elif count > BATCH_MAX:
+            form.add_error(
+                None, _("A batch can hold at most %(max)s letters.") % {"max": BATCH_MAX}
+            )
+        else:
+            from letters.tasks import prepare_batch
+
+            batch = Batch.objects.create(
+                organisation=membership.organisation,
+                template=form.cleaned_data["template"],
+                authority=form.cleaned_data["authority"],
+                language=form.cleaned_data["template"].language,
+                case_ids=list(selected.values_list("pk", flat=True)),
+                created_by=request.user,
+            )
+            prepare_batch.delay_on_commit(batch.pk)
+            messages.success(
+                request,
+                _("Batch started: %(count)s letters will be issued and rendered.")
+                % {"count": count},
+            )
+            return redirect("letters:batch_detail", batch_id=batch.pk)
+    return render(
+        request,
+        "letters/batch_new.html",
+        {
+            "form": form,
+            "count": count,
+            "sample": selected.select_related("client")[:10],
+            "filter": case_filter,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _get_batch(user, batch_id) -> Batch:
+    if not user_can(user, Capability.RUN_BATCHES):
+        raise Http404
+    return get_object_or_404(Batch, pk=batch_id, organisation=user.membership.organisation)
+
+
+def _batch_progress(batch: Batch) -> dict:
+    counts = batch.letters.aggregate(
+        total=Count("pk"),
+        ready=Count("pk", filter=Q(render_status=Letter.RenderStatus.READY)),
+        failed=Count("pk", filter=Q(render_status=Letter.RenderStatus.FAILED)),
+    )
+    expected = len(batch.case_ids)
+    done = counts["ready"] + counts["failed"]
+    finished = batch.status == Batch.Status.RENDERING and done >= counts["total"] > 0
+    if finished:
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.RENDERING).update(
+            status=Batch.Status.FINISHED
+        )
+        batch.status = Batch.Status.FINISHED
+    return {
+        **counts,
+        "expected": expected,
+        "remaining": max(expected - done, 0),
+        "percent": int(100 * done / expected) if expected else 100,
+        "finished": batch.status in (Batch.Status.FINISHED, Batch.Status.FAILED),
+    }
+
+
+def batch_detail(request, batch_id):
+    batch = _get_batch(request.user, batch_id)
+    context = {
+        "batch": batch,
+        "progress": _batch_progress(batch),
+        "failed_letters": batch.letters.filter(
+            render_status=Letter.RenderStatus.FAILED
+        ).select_related("case")[:50],
+    }
+    if request.htmx:
+        return render(request, "letters/batch_detail.html#progress", context)
+    return render(request, "letters/batch_detail.html", context)
+
+
+def batch_zip(request, batch_id):
+    batch = _get_batch(request.user, batch_id)
+    letters = (
+        Letter.objects.visible_to(request.user)
+        .filter(batch=batch, render_status=Letter.RenderStatus.READY)
+        .order_by("sequence")
+    )
+    letters = list(letters.select_related("case", "authority"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for letter in letters:
+            with letter.pdf.open("rb") as f:
+                archive.writestr(f"letter-{letter.number.replace('/', '-')}.pdf", f.read())
+        archive.writestr("register.csv", _csv_text(letters))
+    DownloadLogEntry.objects.bulk_create(
+        DownloadLogEntry(letter=letter, user=request.user) for letter in letters
+    )
+    buffer.seek(0)
+    return FileResponse(
+        buffer, as_attachment=True, filename=f"batch-{batch.pk}.zip", content_type="application/zip"
+    )
+
+
+def _csv_text(letters) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REGISTER_COLUMNS)
+    writer.writerows(_register_rows(letters))
+    return out.getvalue()
+
+
+def batch_csv(request, batch_id):
+    batch = _get_batch(request.user, batch_id)
+    letters = (
+        Letter.objects.visible_to(request.user)
+        .filter(batch=batch, status=Letter.Status.ISSUED)
+        .select_related("case", "authority")
+        .order_by("sequence")
+    )
+    return _register_csv(letters)
+
+
+# Public verification --------------------------------------------------------------------------
+
+VERIFY_RATE = 30  # requests per minute and address
+
+
+def _rate_limited(request) -> bool:
+    key = f"verify-rate:{request.META.get('REMOTE_ADDR', '')}:{timezone.now():%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key) > VERIFY_RATE
+    except ValueError:
+        return False
+
+
+@login_not_required
+def verify(request, token):
+    """The page printed on every letter (QR code). Stable forever: /v/<token>/.
+
+    It shows the register facts of the letter and nothing about the person; an unknown token
+    gets the same page with "not found", so tokens cannot be told apart by the answer's shape."""
+    if _rate_limited(request):
+        return render(request, "letters/verify.html", {"rate_limited": True}, status=429)
+    letter = (
+        Letter.objects.filter(
+            verification_token=token, status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED]
+        )
+        .select_related("case__organisation", "authority")
+        .first()
+    )
+    form = VerifyUploadForm(request.POST or None, request.FILES or None)
+    match = None
+    if letter and request.method == "POST" and form.is_valid():
+        digest = hashlib.sha256()
+        for chunk in form.cleaned_data["pdf"].chunks():
+            digest.update(chunk)
+        match = letter.render_status == Letter.RenderStatus.READY and (
+            digest.hexdigest() == letter.pdf_sha256
+        )
+    response = render(
+        request,
+        "letters/verify.html",
+        {"letter": letter, "form": form, "match": match, "token_url": request.path},
+        status=200 if letter else 404,
+    )
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
