@@ -1,15 +1,25 @@
-"""Test settings: the real settings, with a fast password hasher (hashing costs ~2 s here)."""
+"""Test settings: the real settings with a fast password hasher (hashing costs ~2 s here),
+runtime files under var/test/, and Celery tasks run eagerly unless a test starts a real worker
+(tests/integration does, and switches eager mode off for itself)."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault(
+    "PRISTAN_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test")
+)
 
 from config.settings import *  # noqa: E402, F403
+from config.settings import env  # noqa: E402
 
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
-
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env.str(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend"
+)
 SECURE_SSL_REDIRECT = False
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = False

@@ -64,12 +64,27 @@ def client_name_for(names: list[ClientName], language: str) -> ClientName | None
     return names[0] if names else None
 
 
+def _full_name(name: ClientName, *, latin: bool) -> str:
+    # Russian documents put the family name first; letters in Latin script use the given name
+    # first, as the receiving authorities do.
+    if latin:
+        return " ".join(p for p in (name.given_names, name.family_name) if p)
+    return name.full_name
+
+
+def _in_script(text: str, *, latin: bool) -> str:
+    if latin and any("а" <= c.lower() <= "я" or c.lower() == "ё" for c in text):
+        return transliterate(text).title()
+    return text
+
+
 def letter_context(
     *, case, authority, language, signer_name="", signer_title="", date=None
 ) -> dict:
     client = case.client
     organisation = case.organisation
     name = client_name_for(list(client.names.all()), language)
+    latin = language != "ru"
     with translation.override(language):
         citizenship = ", ".join(str(c.name) for c in client.citizenships)
         destination = str(case.destination_country.name) if case.destination_country else ""
@@ -82,11 +97,11 @@ def letter_context(
             "phone": organisation.phone,
         },
         "client": {
-            "full_name": name.full_name if name else client.pseudonym,
+            "full_name": _full_name(name, latin=latin) if name else client.pseudonym,
             "family_name": name.family_name if name else "",
             "given_names": name.given_names if name else "",
             "birth_date": client.birth_date,
-            "birth_place": client.birth_place,
+            "birth_place": _in_script(client.birth_place, latin=latin),
             "citizenship": citizenship,
         },
         "case": {

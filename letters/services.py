@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from casework.models import CaseLogEntry
@@ -51,8 +51,9 @@ def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -
         signer_title=signer_title,
     )
     try:
-        body = render_template(version.body, context)
-        subject = render_template(version.subject, context) if version.subject else ""
+        with translation.override(template.language):
+            body = render_template(version.body, context)
+            subject = render_template(version.subject, context) if version.subject else ""
     except TemplateError as error:
         raise ValidationError(
             _("The template “%(name)s” has an error: %(error)s"),
