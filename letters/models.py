@@ -169,6 +169,7 @@ class Letter(models.Model):
         max_length=20, choices=RenderStatus.choices, default=RenderStatus.NONE, blank=True
     )
     render_task_id = models.CharField(max_length=64, blank=True)
+    render_claimed_at = models.DateTimeField(null=True, blank=True)
     render_error = models.CharField(max_length=500, blank=True)
     render_attempts = models.PositiveIntegerField(default=0)
     pdf = models.FileField(blank=True)

@@ -2,11 +2,13 @@
 
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -191,20 +193,27 @@ def letter_retry_render(*, letter: Letter) -> Letter:
     return letter
 
 
+# A claim older than this is taken to belong to a worker that died (rendering takes seconds).
+STALE_CLAIM = timedelta(minutes=10)
+
+
 def letter_render(*, letter_id: int, task_id: str) -> str:
     """Render one issued letter to PDF and store it. Safe to run again: a ready letter is left
-    alone, and only one task may hold the claim (the same task id may take it back after a
-    worker crash, because Celery redelivers the message with its id)."""
+    alone, and only one task holds the claim at a time. The same task id may take its claim back
+    (Celery redelivers a message with its id after a worker crash), and a claim left stale by a
+    dead worker may be taken over by the recovery sweep."""
+    now = timezone.now()
+    claimable = Q(render_status__in=[Letter.RenderStatus.PENDING, Letter.RenderStatus.FAILED]) | Q(
+        render_status=Letter.RenderStatus.RENDERING
+    ) & (Q(render_task_id=task_id) | Q(render_claimed_at__lt=now - STALE_CLAIM))
     claimed = (
-        Letter.objects.filter(
-            pk=letter_id, status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED]
+        Letter.objects.filter(claimable, pk=letter_id)
+        .filter(status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED])
+        .update(
+            render_status=Letter.RenderStatus.RENDERING,
+            render_task_id=task_id,
+            render_claimed_at=now,
         )
-        .filter(render_status__in=[Letter.RenderStatus.PENDING, Letter.RenderStatus.FAILED])
-        .update(render_status=Letter.RenderStatus.RENDERING, render_task_id=task_id)
-    ) or (
-        Letter.objects.filter(
-            pk=letter_id, render_status=Letter.RenderStatus.RENDERING, render_task_id=task_id
-        ).update(render_task_id=task_id)
     )
     if not claimed:
         return "skipped"
@@ -224,6 +233,24 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
         render_attempts=letter.render_attempts + 1,
     )
     return "ready"
+
+
+def letters_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Queue rendering again for issued letters that have waited too long: their message was
+    lost with a broker restart, or their worker died and the broker has not redelivered yet.
+    Duplicates are harmless: the claim in `letter_render` lets only one task render."""
+    from letters.tasks import render_letter
+
+    now = timezone.now()
+    stuck = Letter.objects.filter(
+        Q(render_status=Letter.RenderStatus.PENDING, issued_at__lt=now - older_than)
+        | Q(render_status=Letter.RenderStatus.RENDERING, render_claimed_at__lt=now - STALE_CLAIM)
+    ).values_list("pk", flat=True)
+    count = 0
+    for letter_id in stuck.iterator():
+        render_letter.delay(letter_id)
+        count += 1
+    return count
 
 
 def letter_render_failed(*, letter_id: int, reason: str) -> None:

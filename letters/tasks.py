@@ -41,3 +41,9 @@ def prepare_batch(batch_id: int) -> None:
             status=Batch.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500]
         )
         raise
+
+
+@shared_task
+def requeue_stuck_letters() -> int:
+    """Scheduled: see services.letters_requeue_stuck."""
+    return services.letters_requeue_stuck()
