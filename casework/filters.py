@@ -13,6 +13,7 @@ from casework.names import query_skeletons
 from casework.services import assignable_users
 
 User = get_user_model()
+ANY = _("Any")
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -30,21 +31,26 @@ class CaseFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         label=_("Status"), choices=Case.Status.choices, widget=forms.SelectMultiple
     )
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Case.Kind.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Case.Kind.choices, empty_label=ANY)
     grounds = django_filters.ModelChoiceFilter(
-        label=_("Grounds"), queryset=Ground.objects.all(), field_name="grounds"
+        label=_("Grounds"), queryset=Ground.objects.all(), field_name="grounds", empty_label=ANY
     )
-    destination_country = django_filters.ChoiceFilter(label=_("Destination"), choices=[])
+    destination_country = django_filters.ChoiceFilter(
+        label=_("Destination"), choices=[], empty_label=ANY
+    )
     authority = django_filters.ModelChoiceFilter(
-        label=_("Authority"), queryset=Authority.objects.all()
+        label=_("Authority"), queryset=Authority.objects.all(), empty_label=ANY
     )
     assignee = django_filters.ModelChoiceFilter(
-        label=_("Assigned to"), queryset=User.objects.none(), method="filter_assignee"
+        label=_("Assigned to"),
+        queryset=User.objects.none(),
+        method="filter_assignee",
+        empty_label=ANY,
     )
     deadline = django_filters.ChoiceFilter(
-        label=_("Deadline"), choices=DEADLINE_CHOICES, method="filter_deadline"
+        label=_("Deadline"), choices=DEADLINE_CHOICES, method="filter_deadline", empty_label=ANY
     )
-    risk = django_filters.ChoiceFilter(label=_("Risk"), choices=Case.Risk.choices)
+    risk = django_filters.ChoiceFilter(label=_("Risk"), choices=Case.Risk.choices, empty_label=ANY)
 
     class Meta:
         model = Case
