@@ -1,0 +1,1158 @@
+"""Demo data: one fictional organisation, one login per role and about forty fictional cases.
+
+    python manage.py seed_demo [--password P]
+
+Cases are created through `casework.services`, as the views create them, so that the name index,
+the assignments and the history are right. Running the command again creates nothing new: users
+are fetched or created (their password is set only when they are new or when --password is
+given), and cases are only created while the demo organisation has none.
+
+Everything here is invented. Names are random combinations of common given names and family
+names; no name or story is taken from a real person. Pseudonyms are drawn independently of the
+names, so that not even an initial leaks.
+"""
+
+import logging
+import random
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from casework import services
+from casework.models import (
+    Assignment,
+    Authority,
+    Case,
+    CaseLogEntry,
+    Client,
+    ClientName,
+    Consent,
+    ContactChannel,
+    Document,
+    Event,
+    Ground,
+    Membership,
+    Note,
+    Organisation,
+    Relative,
+    Share,
+)
+
+User = get_user_model()
+Role = Membership.Role
+S = Case.Status
+
+SEED = 1362
+N_CASES = 40
+URL = "http://127.0.0.1:8000/"
+
+ORGANISATION = {
+    "name": "Пристань — комитет помощи беженцам (demo)",
+    "short_name": "Pristan demo",
+    "address": "Пристанский переулок, д. 13, офис 4\n101000 Москва\nРоссия",
+    "email": "pristan-demo@example.org",
+    "phone": "+7 495 000-00-00",
+    "website": "https://pristan-demo.example.org/",
+}
+
+
+@dataclass(frozen=True)
+class Staff:
+    username: str
+    role: str
+    first_name: str
+    last_name: str
+    email: str
+    special: bool = False
+    superuser: bool = False
+
+
+STAFF = [
+    Staff("admin", Role.ADMINISTRATOR, "Ирина", "Лаптева", "irina.lapteva@example.org",
+          superuser=True),
+    Staff("coordinator", Role.COORDINATOR, "Татьяна", "Румянцева",
+          "tatiana.rumiantseva@example.org"),
+    Staff("caseworker", Role.CASEWORKER, "Антон", "Ветров", "anton.vetrov@example.org",
+          special=True),
+    Staff("caseworker2", Role.CASEWORKER, "Диляра", "Шарипова", "diliara.sharipova@example.org"),
+    Staff("volunteer", Role.VOLUNTEER, "Ксения", "Федотова", "kseniia.fedotova@example.org"),
+    Staff("lawyer", Role.LAWYER, "Élise", "Garnier", "elise.garnier@example.org", special=True),
+    Staff("auditor", Role.AUDITOR, "Георгий", "Миронов", "georgii.mironov@example.org"),
+]  # fmt: skip
+
+
+# --- Names ---------------------------------------------------------------------------------------
+
+# Passport transliteration (ICAO Doc 9303, used in Russian foreign passports since 2014).
+_ICAO = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia",
+}  # fmt: skip
+
+
+def icao(text: str) -> str:
+    latin = "".join(_ICAO.get(c, c) for c in text.lower())
+    return "-".join(part[:1].upper() + part[1:] for part in latin.split("-"))
+
+
+@dataclass
+class Group:
+    """Common names of one background: (family name in Cyrillic, French spelling, German
+    spelling), male and female given names, stems of fathers' names for patronymics."""
+
+    surnames: list[tuple[str, str | None, str | None]]
+    male: list[str]
+    female: list[str]
+    fathers: list[str]
+    birthplaces: list[str]
+    citizenships: list[list[str]]
+    languages: list[str]
+
+
+GROUPS = {
+    "russian": Group(
+        surnames=[
+            ("Белов", None, "Below"), ("Орлов", None, "Orlow"), ("Морозов", None, "Morosow"),
+            ("Лебедев", None, "Lebedew"), ("Зайцев", "Zaïtsev", "Saizew"),
+            ("Тихонов", None, "Tichonow"), ("Ершов", "Erchov", "Jerschow"),
+            ("Крылов", None, "Krylow"), ("Фомин", "Fomine", None), ("Гусев", "Goussev", "Gussew"),
+            ("Воронин", "Voronine", "Woronin"), ("Щукин", "Chtchoukine", "Schtschukin"),
+            ("Голубев", "Goloubev", "Golubew"), ("Кудрявцев", "Koudriavtsev", "Kudrjawzew"),
+            ("Мухин", "Moukhine", "Muchin"),
+        ],
+        male=["Андрей", "Сергей", "Никита", "Роман", "Егор", "Илья", "Максим", "Денис", "Артём",
+              "Степан", "Иван", "Фёдор"],
+        female=["Анна", "Мария", "Екатерина", "Наталья", "Дарья", "Алина", "Елена", "Полина",
+                "Софья", "Юлия", "Вера"],
+        fathers=["Андрее", "Сергее", "Николае", "Викторо", "Юрье", "Петро", "Игоре", "Олего",
+                 "Анатолье", "Валерье"],
+        birthplaces=["Москва", "Санкт-Петербург", "Екатеринбург", "Новосибирск", "Самара",
+                     "Пермь", "Воронеж", "Нижний Новгород", "Омск", "Томск", "Иркутск",
+                     "Краснодар"],
+        citizenships=[["RU"]],
+        languages=["Russian", "Russian, English", "Russian, some French", "Russian, German"],
+    ),
+    "tatar": Group(
+        surnames=[
+            ("Хайруллин", "Khaïroulline", "Chairullin"), ("Гарифуллин", "Garifoulline", None),
+            ("Сафин", "Safine", None), ("Валиев", None, "Walijew"), ("Галиев", None, "Galijew"),
+            ("Закиров", None, "Sakirow"), ("Мухаметшин", "Moukhametchine", "Muchametschin"),
+            ("Хабибуллин", "Khabiboulline", "Chabibullin"), ("Ганиев", None, None),
+            ("Ахметзянов", "Akhmetzianov", None),
+        ],
+        male=["Ринат", "Ильдар", "Айдар", "Рустем", "Марат", "Тимур", "Булат", "Ильнур", "Азат"],
+        female=["Гульнара", "Алсу", "Лейсан", "Эльмира", "Резеда", "Айгуль", "Зульфия"],
+        fathers=["Ринато", "Ильдаро", "Равило", "Фарито", "Рашидо", "Наило", "Азато"],
+        birthplaces=["Казань", "Набережные Челны", "Альметьевск", "Нижнекамск", "Уфа", "Елабуга"],
+        citizenships=[["RU"]],
+        languages=["Russian, Tatar", "Tatar, Russian, English"],
+    ),
+    "caucasus": Group(
+        surnames=[
+            ("Мусаев", "Moussaïev", "Mussajew"), ("Исраилов", "Israïlov", None),
+            ("Бисултанов", "Bissoultanov", "Bissultanow"), ("Эльмурзаев", "Elmourzaïev", None),
+            ("Цокаев", "Tsokaïev", "Zokajew"), ("Хасанов", "Khassanov", "Chassanow"),
+            ("Магомедов", None, "Magomedow"), ("Гаджиев", "Gadjiev", "Gadschijew"),
+            ("Исмаилов", "Ismaïlov", None),
+        ],
+        male=["Ислам", "Ахмед", "Руслан", "Зелимхан", "Магомед", "Адам", "Ибрагим", "Анзор",
+              "Шамиль", "Саид"],
+        female=["Хеда", "Мадина", "Зарема", "Амина", "Луиза", "Милана", "Хава"],
+        fathers=["Магомедо", "Ахмедо", "Султано", "Хасано", "Шамиле", "Алие", "Идрисо"],
+        birthplaces=["Грозный", "Гудермес", "Урус-Мартан", "Шали", "Махачкала", "Хасавюрт",
+                     "Назрань", "Нальчик"],
+        citizenships=[["RU"]],
+        languages=["Chechen, Russian", "Chechen, Russian, Arabic"],
+    ),
+    "slavic": Group(
+        surnames=[
+            ("Коваленко", None, None), ("Шевчук", "Chevtchouk", "Schewtschuk"),
+            ("Бондаренко", None, None), ("Ткаченко", "Tkatchenko", "Tkatschenko"),
+            ("Мельник", None, None), ("Савчук", "Savtchouk", "Sawtschuk"),
+            ("Кравец", None, "Krawez"), ("Олейник", "Oleïnik", "Olejnik"),
+            ("Новик", None, "Nowik"), ("Жук", "Jouk", "Schuk"),
+            ("Ковальчук", "Kovaltchouk", "Kowaltschuk"),
+        ],
+        male=["Тарас", "Богдан", "Остап", "Василий", "Назар", "Ярослав", "Игнат", "Матвей"],
+        female=["Оксана", "Леся", "Олеся", "Алеся", "Мирослава", "Ярослава", "Галина"],
+        fathers=["Тарасо", "Богдано", "Степано", "Василье", "Николае", "Ивано"],
+        birthplaces=["Ростов-на-Дону", "Краснодар", "Белгород", "Курск", "Брянск", "Смоленск"],
+        citizenships=[["RU"], ["RU"], ["UA"], ["BY"], ["RU", "UA"]],
+        languages=["Russian, Ukrainian", "Ukrainian, Russian, English"],
+    ),
+    "central": Group(
+        surnames=[
+            ("Рахимов", "Rakhimov", "Rachimow"), ("Ахмедов", None, "Achmedow"),
+            ("Турсунов", "Toursounov", "Tursunow"), ("Назаров", None, "Nasarow"),
+            ("Саидов", "Saïdov", None), ("Жумабаев", "Joumabaïev", "Schumabajew"),
+            ("Эргашев", "Ergachev", "Ergaschew"), ("Холматов", "Kholmatov", "Cholmatow"),
+            ("Мирзоев", "Mirzoïev", "Mirsojew"), ("Байжанов", "Baïjanov", None),
+            ("Оспанов", None, None),
+        ],
+        male=["Бахтиёр", "Шухрат", "Азиз", "Нурлан", "Ерлан", "Данияр", "Фаррух", "Жасур",
+              "Санжар", "Алишер"],
+        female=["Гульнора", "Нигора", "Айгерим", "Малика", "Динара", "Шахноза", "Камила"],
+        fathers=["Рахимо", "Шавкато", "Ботиро", "Анваро", "Нурлано", "Бахтиёро", "Ерлано"],
+        birthplaces=["Оренбург", "Астрахань", "Новосибирск", "Омск", "Москва", "Челябинск"],
+        citizenships=[["RU"], ["RU"], ["KZ"], ["UZ"], ["TJ"], ["RU", "KZ"], ["RU", "TJ"]],
+        languages=["Russian, Uzbek", "Russian, Kazakh"],
+    ),
+}  # fmt: skip
+
+# Languages of the Caucasus that are not Chechen, by place of birth.
+LANGUAGE_BY_PLACE = {
+    "Махачкала": "Avar, Russian",
+    "Хасавюрт": "Kumyk, Russian",
+    "Назрань": "Ingush, Russian",
+    "Нальчик": "Kabardian, Russian",
+}
+
+# Citizens of neighbouring countries were born there; their languages follow.
+ABROAD = {
+    "UA": (["Харьков", "Одесса", "Днепр", "Запорожье"], "Ukrainian, Russian"),
+    "BY": (["Минск", "Гомель", "Брест", "Витебск"], "Belarusian, Russian"),
+    "KZ": (["Алматы", "Караганда", "Шымкент", "Павлодар"], "Kazakh, Russian"),
+    "UZ": (["Ташкент", "Самарканд", "Наманган"], "Uzbek, Russian"),
+    "TJ": (["Душанбе", "Худжанд"], "Tajik, Russian"),
+}
+
+# Which backgrounds a ground is drawn from (repetition is weight).
+GROUND_GROUPS = {
+    "political": ["russian", "russian", "russian", "tatar", "slavic", "caucasus", "central"],
+    "religion": ["russian", "russian", "slavic", "caucasus", "central", "tatar"],
+    "ethnicity": ["caucasus", "caucasus", "caucasus", "central", "tatar"],
+    "sogi": ["russian", "russian", "tatar", "caucasus", "slavic", "central"],
+    "military": ["russian", "russian", "tatar", "slavic", "central", "caucasus"],
+    "business": ["russian", "tatar", "caucasus", "slavic"],
+    "other": ["russian", "central", "slavic", "caucasus"],
+}
+SECOND_GROUND = {
+    "political": ["military", "religion"],
+    "religion": ["ethnicity"],
+    "ethnicity": ["religion", "political"],
+    "sogi": ["political"],
+    "military": ["political"],
+    "business": ["political"],
+    "other": [],
+}
+
+
+def feminine(surname: str) -> str:
+    """The female form of a Russian-style family name; Ukrainian -енко, -ук and the like keep it."""
+    if surname.endswith(("ов", "ев", "ёв", "ин", "ын")):
+        return surname + "а"
+    return surname
+
+
+def feminine_alias(alias: str) -> str:
+    if alias.endswith("ine"):  # French Safine → Safina
+        return alias[:-1] + "a"
+    return alias + "a"  # Goussev → Gousseva, Saizew → Saizewa
+
+
+# --- Special-category details, by ground ---------------------------------------------------------
+# Pairs are (male, female) wordings; plain strings fit both.
+
+ORIENTATION = [
+    ("Гей; семья не знает, связываться только напрямую.",
+     "Лесбиянка; семья не знает, связываться только напрямую."),
+    ("Бисексуален; в 2024 г. избит после «знакомства» через приложение (подстава).",
+     "Бисексуальна; после аутинга угрозы от родственников."),
+    ("Гей; партнёр уехал вместе с ним, подают заявления вместе.",
+     "Лесбиянка; партнёрка уехала вместе с ней, подают заявления вместе."),
+]  # fmt: skip
+RELIGION_MUSLIM = [
+    ("Практикующий мусульманин; вызывали на «профилактические беседы» в центр «Э».",
+     "Практикующая мусульманка; вызывали на «профилактические беседы» в центр «Э»."),
+    "Muslim community member; pressured to inform on the local mosque.",
+]  # fmt: skip
+RELIGION_OTHER = [
+    "Свидетель Иеговы с 2011 г.; после запрета организации — обыски у единоверцев.",
+    "Jehovah's Witness; attended home Bible meetings, searched in 2023.",
+    "Пятидесятническая церковь; община под давлением местной администрации.",
+]
+POLITICAL = [
+    "Наблюдение на выборах; два задержания на акциях.",
+    "Администрирование регионального оппозиционного Telegram-канала.",
+    "Пожертвования организации, признанной «экстремистской».",
+    "Антивоенные пикеты; протоколы по ст. 20.3.3 КоАП.",
+]
+MILITARY = [
+    "Art. 338 desertion case opened in absentia.",
+    "Ст. 338 УК РФ (дезертирство), дело возбуждено заочно; объявлен в розыск.",
+    "Ст. 337 УК РФ (самовольное оставление части); мобилизован, ушёл из части через 3 недели.",
+    "Ст. 328 УК РФ (уклонение от службы); повестку вручили родителям после отъезда.",
+]
+BUSINESS = [
+    "Ст. 159 ч. 4 УК РФ (мошенничество); дело возбуждено после отказа продать долю в бизнесе.",
+    "Ст. 199 УК РФ (налоги); по словам клиента, дело сфабриковано конкурентом.",
+    "Ст. 172 УК РФ; бывший партнёр дал показания под давлением.",
+]
+ETHNICITY_CRIMINAL = [
+    "Подозрение по ст. 208 ч. 2 УК РФ; по словам клиента, показания выбиты под пытками.",
+    "Допросы без повестки как свидетеля по делу о «пособничестве».",
+]
+HEALTH = [
+    "ПТСР после задержания; наблюдение у психолога.",
+    "Сахарный диабет 1 типа, нужен постоянный инсулин.",
+    "Тревожное расстройство, принимает препараты.",
+    "Хроническое заболевание почек, нужен регулярный контроль.",
+]
+
+SUMMARY = {
+    "political": "Преследование за антивоенную позицию: обыск, вызовы на допрос.",
+    "religion": "Давление на общину, обыск дома; опасается уголовного дела.",
+    "ethnicity": "Задержания и угрозы в регионе происхождения; опасается возвращения.",
+    "sogi": "Угрозы со стороны родственников и полиции после аутинга.",
+    "military": "Уехал после мобилизации; дома заочно возбуждено уголовное дело.",
+    "business": "Уголовное преследование после отказа отдать бизнес; риск экстрадиции.",
+    "other": "Домашнее насилие, полиция отказала в защите; нужна помощь с переездом.",
+}
+KIND_SUMMARY = {
+    Case.Kind.SUPPORT_LETTER: "Нужно письмо поддержки в {auth}.",
+    Case.Kind.ASYLUM_CLAIM: "Сопровождаем заявление в {auth}.",
+    Case.Kind.APPEAL: "Готовим материалы для обжалования в {auth}.",
+    Case.Kind.RELOCATION: "Нужна помощь с регистрацией в {auth} и жильём.",
+    Case.Kind.LEGAL_AID: "Нужна консультация по уголовному делу.",
+}
+
+NOTES = [
+    "Созвонились в Signal, клиент в безопасности. Следующий звонок через неделю.",
+    "Клиент прислал сканы документов, проверили комплектность.",
+    "Обсудили подготовку к интервью: хронология событий, даты задержаний.",
+    "Нужен перевод справки — отправили волонтёру-переводчику.",
+    "Клиент сменил номер; новый номер только для Signal.",
+    "Напомнили о сроке подачи, клиент подтвердил.",
+    "Письмо поддержки в работе; не хватает копии повестки.",
+    "Client asked us not to use email any more: Signal only.",
+    "Проверили, что адреса родственников в России нигде не указаны в анкете.",
+    "Переслали контакты юриста-партнёра; клиент сам с ним свяжется.",
+    "Клиент жалуется на бессонницу; дали контакты психолога.",
+]
+
+SAFETY_NOTES = {
+    "signal": ["Signal only, never call", "Только Signal, не звонить",
+               "Исчезающие сообщения включены", ""],
+    "telegram": ["Не писать о деле в Telegram: телефон смотрели на границе",
+                 "Только чтобы договориться о звонке", ""],
+    "whatsapp": ["Только звонки через WhatsApp, не по обычной связи", ""],
+    "phone": ["Use the lawyer's number after 18:00", "Звонить с 10 до 12 по местному времени",
+              "Представляться из языковой школы"],
+    "email": ["Без подробностей в теме письма", "Only for scans, nothing in the body", ""],
+}  # fmt: skip
+
+# Where an authority sits (for event places), which body hears appeals against it, and Russian
+# names of countries (prepositional case).
+AUTHORITY_PLACE = {
+    "ofpra": "Fontenay-sous-Bois", "cnda": "Montreuil", "ta-nancy": "Nancy",
+    "bamf": "Nürnberg", "vg-berlin": "Berlin", "uscis": "Asylum Office, Newark",
+    "eoir": "Immigration Court, New York", "uk-home-office": "Croydon",
+    "unhcr-central-asia": "Алматы", "unhcr-georgia": "Тбилиси", "unhcr-armenia": "Ереван",
+    "unhcr-turkiye": "Анкара",
+}  # fmt: skip
+APPEAL_BODY = {
+    "ofpra": ("CNDA", "Montreuil"),
+    "bamf": ("VG Berlin", "Berlin"),
+    "uscis": ("EOIR", "Immigration Court, New York"),
+    "uk-home-office": ("First-tier Tribunal", "London"),
+}
+COUNTRY_RU = {
+    "RU": "России", "KZ": "Казахстане", "GE": "Грузии", "AM": "Армении", "TR": "Турции",
+    "RS": "Сербии", "FR": "Франции", "DE": "Германии", "US": "США", "GB": "Великобритании",
+}  # fmt: skip
+TRANSIT = {
+    "KZ": ["Алматы", "Астана", "Уральск"],
+    "GE": ["Тбилиси", "Батуми"],
+    "AM": ["Ереван", "Гюмри"],
+    "TR": ["Стамбул", "Анталья"],
+    "RS": ["Белград", "Нови-Сад"],
+}
+DESTINATION_CITIES = {
+    "FR": ["Париж", "Страсбург", "Нанси", "Лион"],
+    "DE": ["Берлин", "Мюнхен", "Кёльн", "Лейпциг"],
+    "US": ["Нью-Йорк", "Сакраменто", "Чикаго"],
+    "GB": ["Лондон", "Манчестер"],
+}
+KIND_AUTHORITIES = {
+    Case.Kind.SUPPORT_LETTER: ["ofpra", "bamf", "uscis", "uk-home-office", "unhcr-georgia"],
+    Case.Kind.ASYLUM_CLAIM: ["ofpra", "bamf", "uscis", "uk-home-office"],
+    Case.Kind.APPEAL: ["cnda", "ta-nancy", "vg-berlin", "eoir"],
+    Case.Kind.RELOCATION: ["unhcr-central-asia", "unhcr-georgia", "unhcr-armenia",
+                           "unhcr-turkiye"],
+    Case.Kind.LEGAL_AID: [None, "bamf", "cnda", None, "uscis"],
+}  # fmt: skip
+
+# Events to plan for a case in each status: (kind, when, done). "when" is a bucket of days
+# relative to today: past, overdue (past and not done), soon (next 14 days), later.
+EVENT_PLANS = {
+    S.INTAKE: [("submission", "soon", False), ("other", "soon", False),
+               ("stay_expiry", "later", False)],
+    S.ACTIVE: [("submission", "overdue", False), ("stay_expiry", "later", False),
+               ("other", "past", True)],
+    S.LETTER_REQUESTED: [("submission", "soon", False), ("interview", "later", False),
+                         ("other", "past", True)],
+    S.LETTER_ISSUED: [("submission", "past", True), ("interview", "soon", False),
+                      ("stay_expiry", "later", False)],
+    S.AWAITING_DECISION: [("interview", "past", True), ("stay_expiry", "soon", False),
+                          ("other", "later", False), ("submission", "overdue", False)],
+    S.GRANTED: [("decision", "past", True), ("interview", "past", True)],
+    S.REFUSED: [("decision", "past", True), ("appeal_deadline", "soon", False),
+                ("other", "soon", False)],
+    S.APPEAL: [("hearing", "later", False), ("appeal_deadline", "past", True),
+               ("submission", "soon", False), ("other", "overdue", False)],
+    S.CLOSED: [("decision", "past", True), ("other", "past", True)],
+}  # fmt: skip
+# How long ago a case in this status was opened (days).
+OPENED_AGO = {
+    S.INTAKE: (3, 20), S.ACTIVE: (20, 90), S.LETTER_REQUESTED: (40, 200),
+    S.LETTER_ISSUED: (60, 240), S.AWAITING_DECISION: (90, 360), S.GRANTED: (200, 600),
+    S.REFUSED: (150, 500), S.APPEAL: (200, 600), S.CLOSED: (150, 700),
+}  # fmt: skip
+
+PDF_HTML = """<!doctype html><html><head><meta charset="utf-8"><style>
+@page {{ size: A4; margin: 2cm }}
+body {{ font-family: "DejaVu Sans"; font-size: 11pt }}
+h1 {{ font-size: 16pt }}
+</style></head><body>
+<h1>Fictional demo document</h1>
+<p>Вымышленный демонстрационный документ — не относится к реальному человеку.</p>
+<p>{title}</p>
+<p>Pristan demo</p>
+</body></html>"""
+
+
+def _gendered(text, female: bool) -> str:
+    return text[1 if female else 0] if isinstance(text, tuple) else text
+
+
+def _cycle(values, n: int, rng: random.Random) -> list:
+    """n values that include every value at least once (n ≥ len(values)), shuffled."""
+    out = [values[i % len(values)] for i in range(n)]
+    rng.shuffle(out)
+    return out
+
+
+@dataclass
+class Person:
+    female: bool
+    family: str
+    given: str
+    patronymic: str
+    alias_fr: str | None
+    alias_de: str | None
+    group: str
+    birth_date: date
+
+
+@dataclass
+class Plan:
+    """Everything about one demo case that must be decided before anything is written."""
+
+    index: int
+    kind: str
+    status: str
+    risk: str
+    grounds: list[str]
+    authority: str | None
+    person: Person
+    pseudonym: str
+    opened_at: date
+    volunteer: bool = False
+    share: str = ""  # "", "active" or "expired"
+    document: tuple[str, str] | None = None  # (kind, title)
+    withdraw: str = ""  # purpose of a consent the client withdrew
+
+
+class Command(BaseCommand):
+    help = "Create a fictional demo organisation, one login per role and about 40 demo cases."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            help="Set this password for every demo user (also for users that already exist). "
+            "Without it, new users get one random password, printed at the end, and existing "
+            "users keep theirs.",
+        )
+
+    def handle(self, *args, password=None, **options):
+        if password is not None:
+            try:
+                validate_password(password)
+            except ValidationError as e:
+                self.stderr.write(
+                    self.style.WARNING("Warning: weak demo password: " + " ".join(e.messages))
+                )
+        self.rng = random.Random(SEED)
+        self.today = timezone.localdate()
+        self.now = timezone.now()
+        before = self._counts()
+        # WeasyPrint reports every rendering step at INFO; the demo PDFs are not worth it.
+        progress = logging.getLogger("weasyprint.progress")
+        level = progress.level
+        progress.setLevel(logging.WARNING)
+        try:
+            with transaction.atomic():
+                org, _created = Organisation.objects.get_or_create(
+                    name=ORGANISATION["name"], defaults=ORGANISATION
+                )
+                rows, generated = self._users(org, password)
+                existing_cases = org.cases.count()
+                if not existing_cases:
+                    self._cases(org)
+        finally:
+            progress.setLevel(level)
+        self._report(rows, generated, password, existing_cases, before, self._counts())
+
+    # --- users ------------------------------------------------------------------------------
+
+    def _users(self, org, password):
+        generated = None
+        rows = []
+        self.users = {}
+        for spec in STAFF:
+            user, created = User.objects.get_or_create(
+                username=spec.username,
+                defaults={
+                    "first_name": spec.first_name,
+                    "last_name": spec.last_name,
+                    "email": spec.email,
+                },
+            )
+            membership = Membership.objects.filter(user=user).select_related("organisation")
+            membership = membership.first()
+            if membership is not None and membership.organisation_id != org.pk:
+                raise CommandError(
+                    f"User “{spec.username}” already belongs to another organisation "
+                    f"(“{membership.organisation}”); refusing to move it into the demo."
+                )
+            Membership.objects.update_or_create(
+                user=user,
+                defaults={
+                    "organisation": org,
+                    "role": spec.role,
+                    "special_category_access": spec.special,
+                },
+            )
+            user.is_active = True
+            user.is_staff = spec.superuser
+            user.is_superuser = spec.superuser
+            shown = "(unchanged)"
+            if password is not None:
+                user.set_password(password)
+                shown = password
+            elif created:
+                generated = generated or secrets.token_urlsafe(12)
+                user.set_password(generated)
+                shown = generated
+            user.save()
+            self.users[spec.username] = user
+            rows.append((spec.username, Role(spec.role).label, shown, created))
+        return rows, generated
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def _plans(self) -> list[Plan]:
+        rng = self.rng
+        kinds = _cycle(list(Case.Kind.values), N_CASES, rng)
+        statuses = _cycle(list(Case.Status.values), N_CASES, rng)
+        risks = _cycle(list(Case.Risk.values), N_CASES, rng)
+        grounds = _cycle(list(Ground.Code.values), N_CASES, rng)
+        # Pseudonyms are drawn independently of the names: not even an initial leaks.
+        letters = "АБВГДЕЖИКЛМНПРСТУФ"
+        pseudonyms = rng.sample(
+            [f"Клиент {a}-{n:02d}" for a in letters for n in range(1, 100)], N_CASES
+        )
+        per_kind = Counter()
+        used_names = set()
+        plans = []
+        for i in range(N_CASES):
+            kind, status, ground = kinds[i], statuses[i], grounds[i]
+            options = KIND_AUTHORITIES[kind]
+            authority = options[per_kind[kind] % len(options)]
+            per_kind[kind] += 1
+            person = self._person(rng.choice(GROUND_GROUPS[ground]), ground, used_names)
+            case_grounds = [ground]
+            second = [
+                g for g in SECOND_GROUND[ground]
+                if not (g == "military" and person.female)
+                and not (g == "ethnicity" and person.group in ("russian", "slavic"))
+            ]  # fmt: skip
+            if second and rng.random() < 0.3:
+                case_grounds.append(rng.choice(second))
+            lo, hi = OPENED_AGO[status]
+            plans.append(
+                Plan(
+                    index=i,
+                    kind=kind,
+                    status=status,
+                    risk=risks[i],
+                    grounds=case_grounds,
+                    authority=authority,
+                    person=person,
+                    pseudonym=pseudonyms[i],
+                    opened_at=self.today - timedelta(days=rng.randint(lo, hi)),
+                )
+            )
+        # A handful of practical-help cases also go to the volunteer.
+        practical = [p for p in plans if p.kind in (Case.Kind.RELOCATION, Case.Kind.LEGAL_AID)]
+        for p in rng.sample(practical, min(5, len(practical))):
+            p.volunteer = True
+        # Five cases are shared with the partner lawyer; the last share has already expired.
+        contested = [
+            p for p in plans
+            if not p.volunteer and (p.kind == Case.Kind.APPEAL
+                                    or p.status in (S.REFUSED, S.APPEAL, S.AWAITING_DECISION))
+        ]  # fmt: skip
+        for n, p in enumerate(rng.sample(contested, min(5, len(contested)))):
+            p.share = "expired" if n == 4 else "active"
+        # Three small documents.
+        for status, doc_kind, title in (
+            (S.REFUSED, Document.Kind.AUTHORITY_DECISION, "Решение об отказе (демо)"),
+            (S.APPEAL, Document.Kind.COURT_DECISION, "Определение суда (демо)"),
+            (S.GRANTED, Document.Kind.AUTHORITY_DECISION, "Решение о защите (демо)"),
+        ):
+            p = next((p for p in plans if p.status == status and p.document is None), None)
+            if p is not None:
+                p.document = (doc_kind, title)
+        # Two clients withdrew a consent: one stopped the letters (and the case was closed),
+        # one no longer wants to be counted in the statistics.
+        closed = [p for p in plans if p.status == S.CLOSED]
+        if closed:
+            closed[0].withdraw = Consent.Purpose.LETTERS
+        if len(closed) > 1:
+            closed[1].withdraw = Consent.Purpose.STATISTICS
+        return plans
+
+    def _person(self, group_name: str, ground: str, used: set) -> Person:
+        rng = self.rng
+        group = GROUPS[group_name]
+        female = ground != "military" and rng.random() < 0.4
+        while True:
+            family, fr, de = rng.choice(group.surnames)
+            given = rng.choice(group.female if female else group.male)
+            if (family, given) not in used:
+                used.add((family, given))
+                break
+        if female and feminine(family) != family:
+            family = feminine(family)
+            fr = fr and feminine_alias(fr)
+            de = de and feminine_alias(de)
+        patronymic = rng.choice(group.fathers) + ("вна" if female else "вич")
+        year = rng.randint(1985, 2003) if ground == "military" else rng.randint(1965, 2002)
+        birth_date = date(year, rng.randint(1, 12), rng.randint(1, 28))
+        return Person(female, family, given, patronymic, fr, de, group_name, birth_date)
+
+    # --- creation ---------------------------------------------------------------------------
+
+    def _cases(self, org):
+        coordinator = self.users["coordinator"]
+        workers = [self.users["caseworker"], self.users["caseworker2"]]
+        authorities = {a.code: a for a in Authority.objects.all()}
+        grounds = {g.code: g for g in Ground.objects.all()}
+        missing = sorted(set(Ground.Code.values) - set(grounds))
+        if missing:
+            raise CommandError(f"Grounds missing (run migrate first): {', '.join(missing)}")
+        self._pdf_fetcher = None
+        for plan in self._plans():
+            authority = authorities.get(plan.authority) if plan.authority else None
+            if plan.authority and authority is None:
+                raise CommandError(f"Authority “{plan.authority}” missing (run migrate first).")
+            worker = workers[plan.index % 2]
+            self._case(org, plan, authority, grounds, worker, coordinator)
+
+    def _at(self, day: date, hour: int | None = None) -> datetime:
+        """A moment on this day in working hours, never in the future."""
+        rng = self.rng
+        hour = rng.randint(9, 18) if hour is None else hour
+        moment = timezone.make_aware(datetime.combine(day, time(hour, rng.randint(0, 59))))
+        return min(moment, self.now - timedelta(minutes=1))
+
+    def _stamp(self, case, when: datetime) -> None:
+        """Date the history entries written since the last stamp: the services write `now`."""
+        entries = CaseLogEntry.objects.filter(case=case, id__gt=self._last_entry)
+        ids = list(entries.values_list("id", flat=True))
+        if ids:
+            entries.update(at=min(when, self.now - timedelta(minutes=1)))
+            self._last_entry = max(ids)
+
+    def _case(self, org, plan: Plan, authority, grounds, worker, coordinator):
+        rng = self.rng
+        p = plan.person
+        self._last_entry = 0
+        opened = self._at(plan.opened_at, 10)
+        country, city = self._whereabouts(plan, authority)
+        group = GROUPS[p.group]
+        citizenships = rng.choice(group.citizenships)
+        birth_place = rng.choice(group.birthplaces)
+        languages = LANGUAGE_BY_PLACE.get(birth_place) or rng.choice(group.languages)
+        if citizenships[0] in ABROAD:
+            places, languages = ABROAD[citizenships[0]]
+            birth_place = rng.choice(places)
+        client = Client(
+            pseudonym=plan.pseudonym,
+            birth_date=p.birth_date,
+            birth_place=birth_place,
+            citizenships=citizenships,
+            languages=languages,
+            current_country=country,
+            current_city=city,
+            documents_held=self._documents_held(country),
+            **self._special(plan),
+        )
+        names = [
+            ClientName(kind=ClientName.Kind.LEGAL, script="cyrl", family_name=p.family,
+                       given_names=p.given, patronymic=p.patronymic),
+            ClientName(kind=ClientName.Kind.TRANSLITERATION, script="latn",
+                       family_name=icao(p.family), given_names=icao(p.given),
+                       patronymic=icao(p.patronymic)),
+        ]  # fmt: skip
+        dest = authority.country.code if authority else ""
+        # Files bound for France or Germany, or clients living there, carry the local spelling.
+        spellings = {"FR": p.alias_fr, "DE": p.alias_de}
+        alias = spellings.get(dest) or spellings.get(country)
+        if alias:
+            names.append(
+                ClientName(
+                    kind=ClientName.Kind.ALIAS,
+                    script="latn",
+                    family_name=alias,
+                    given_names=icao(p.given),
+                )
+            )
+        summary = (
+            SUMMARY[plan.grounds[0]]
+            + " "
+            + KIND_SUMMARY[plan.kind].format(auth=authority.short_name if authority else "UNHCR")
+        )
+        case = Case(
+            kind=plan.kind,
+            destination_country=dest,
+            authority=authority,
+            risk=plan.risk,
+            summary=summary,
+            opened_at=plan.opened_at,
+        )
+        case = services.case_open(
+            organisation=org,
+            client=client,
+            names=names,
+            case=case,
+            grounds=[grounds[g] for g in plan.grounds],
+            by=coordinator,
+        )
+        self._stamp(case, opened)
+        assignees = [worker] + ([self.users["volunteer"]] if plan.volunteer else [])
+        services.case_assign(case=case, users=assignees, by=coordinator)
+        assigned = opened + timedelta(minutes=20)
+        Assignment.objects.filter(case=case).update(assigned_at=assigned)
+        self._stamp(case, assigned)
+        self._contacts(client, plan)
+
+        steps = self._path(plan)
+        step_days = self._step_days(plan, len(steps))
+        status_day = dict(zip(steps, step_days, strict=True))
+        self._consents(case, plan, worker, status_day, opened + timedelta(minutes=40))
+        taken = {p.given}
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            services.relative_add(case=case, relative=self._relative(plan, taken), by=worker)
+            day = plan.opened_at + timedelta(days=rng.randint(0, 3))
+            self._stamp(case, max(self._at(day), opened + timedelta(hours=1)))
+        previous = opened + timedelta(hours=1)
+        for status, day in zip(steps, step_days, strict=True):
+            by = coordinator if status in (S.LETTER_ISSUED, S.CLOSED) else worker
+            services.case_change_status(case=case, status=status, by=by)
+            previous = max(self._at(day), previous + timedelta(minutes=5))
+            self._stamp(case, previous)
+        if case.status == S.CLOSED:
+            Case.objects.filter(pk=case.pk).update(closed_at=status_day[S.CLOSED])
+        self._events(case, plan, authority, country, worker, status_day, opened)
+        for body in rng.sample(NOTES, rng.randint(1, 3)):
+            note = services.note_add(case=case, body=body, by=worker)
+            at = self._at(self._day_between(plan.opened_at + timedelta(days=1), self.today))
+            Note.objects.filter(pk=note.pk).update(created_at=at)
+            self._stamp(case, at)
+        if plan.share:
+            self._share(case, plan, coordinator)
+        if plan.document:
+            self._document(case, plan, worker, step_days)
+
+    def _step_days(self, plan: Plan, n: int) -> list[date]:
+        """Days of the status changes: the first the day after opening, the last a little
+        before today, the others evenly between."""
+        if not n:
+            return []
+        age = (self.today - plan.opened_at).days
+        first = plan.opened_at + timedelta(days=1)
+        last = max(first, self.today - timedelta(days=self.rng.randint(2, max(2, age // 5))))
+        span = (last - first).days
+        return [first + timedelta(days=round(span * k / max(n - 1, 1))) for k in range(n)]
+
+    def _day_between(self, start: date, end: date) -> date:
+        return start + timedelta(days=self.rng.randint(0, max((end - start).days, 0)))
+
+    def _whereabouts(self, plan: Plan, authority) -> tuple[str, str]:
+        rng = self.rng
+        if authority is None:
+            if rng.random() < 0.5:
+                return "RU", "не указан"
+            country = rng.choice(list(TRANSIT))
+            return country, rng.choice(TRANSIT[country])
+        code = authority.country.code
+        if code in DESTINATION_CITIES and (
+            plan.kind in (Case.Kind.APPEAL, Case.Kind.ASYLUM_CLAIM) or rng.random() < 0.5
+        ):
+            return code, rng.choice(DESTINATION_CITIES[code])
+        if code in TRANSIT:
+            return code, rng.choice(TRANSIT[code])
+        country = rng.choice(list(TRANSIT))
+        return country, rng.choice(TRANSIT[country])
+
+    def _documents_held(self, country: str) -> str:
+        D = Client.DocumentsHeld
+        if country in ("KZ", "AM"):  # reachable with an internal passport
+            return self.rng.choice(
+                [D.INTERNAL_PASSPORT, D.INTERNAL_PASSPORT, D.FOREIGN_PASSPORT, D.NONE]
+            )
+        if country == "RU":
+            return self.rng.choice([D.INTERNAL_PASSPORT, D.NONE])
+        return self.rng.choice([D.FOREIGN_PASSPORT, D.FOREIGN_PASSPORT, D.FOREIGN_PASSPORT, D.NONE])
+
+    def _special(self, plan: Plan) -> dict:
+        rng = self.rng
+        p = plan.person
+        out: dict[str, str] = {}
+        for ground in plan.grounds:
+            if ground == "sogi":
+                out["orientation"] = _gendered(rng.choice(ORIENTATION), p.female)
+            elif ground == "religion":
+                muslim = p.group in ("caucasus", "central", "tatar")
+                text = rng.choice(RELIGION_MUSLIM if muslim else RELIGION_OTHER)
+                out["religion"] = _gendered(text, p.female)
+            elif ground == "political":
+                out["political_activity"] = rng.choice(POLITICAL)
+            elif ground == "military":
+                out["criminal_case"] = rng.choice(MILITARY)
+            elif ground == "business":
+                out["criminal_case"] = rng.choice(BUSINESS)
+            elif ground == "ethnicity":
+                if rng.random() < 0.6:
+                    out.setdefault("criminal_case", rng.choice(ETHNICITY_CRIMINAL))
+                else:
+                    out["health"] = HEALTH[0]
+            elif ground == "other":
+                out["health"] = rng.choice(HEALTH[1:])
+        if "health" not in out and rng.random() < 0.15:
+            out["health"] = rng.choice(HEALTH)
+        return out
+
+    def _contacts(self, client: Client, plan: Plan):
+        rng = self.rng
+        slug = icao(plan.pseudonym.split()[-1]).lower().replace("-", "")
+        kinds = rng.sample(["signal", "telegram", "phone", "email", "whatsapp"], 2)
+        if rng.random() < 0.6:
+            kinds = ["signal", *[k for k in kinds if k != "signal"]]
+        for kind in kinds[: rng.choice([1, 2, 2])]:
+            if kind == "telegram":
+                value = f"@pristan_demo_{slug}"
+            elif kind == "email":
+                value = f"client-{slug}@example.org"
+            else:
+                value = self._phone()
+            ContactChannel.objects.create(
+                client=client, kind=kind, value=value, safety_note=rng.choice(SAFETY_NOTES[kind])
+            )
+
+    def _phone(self) -> str:
+        """A number from a range reserved for fiction: Ofcom drama, ARCEP fiction, 555-01xx."""
+        rng = self.rng
+        return rng.choice(
+            [
+                f"+44 7700 900{rng.randint(0, 999):03d}",
+                f"+33 6 39 98 {rng.randint(0, 99):02d} {rng.randint(0, 99):02d}",
+                f"+1 202 555 01{rng.randint(0, 99):02d}",
+            ]
+        )
+
+    def _consents(self, case, plan: Plan, worker, status_day: dict, at: datetime):
+        """Consents to the case file and to letters, given at intake (there is no service for
+        them: rows and a history entry, as the admin would record them)."""
+        rng = self.rng
+        purposes = [Consent.Purpose.CASEWORK, Consent.Purpose.LETTERS]
+        if rng.random() < 0.5 or plan.withdraw == Consent.Purpose.STATISTICS:
+            purposes.append(Consent.Purpose.STATISTICS)
+        for purpose in purposes:
+            withdrawn = None
+            if purpose == plan.withdraw:
+                withdrawn = status_day.get(S.CLOSED) or self._day_between(
+                    plan.opened_at + timedelta(days=1), self.today
+                )
+            Consent.objects.create(
+                case=case,
+                purpose=purpose,
+                given_on=plan.opened_at,
+                withdrawn_on=withdrawn,
+                recorded_by=worker,
+            )
+            case.log(worker, CaseLogEntry.Action.CONSENT, purpose)
+            self._stamp(case, at)
+
+    def _relative(self, plan: Plan, taken: set) -> Relative:
+        rng = self.rng
+        p = plan.person
+        group = GROUPS[p.group]
+        R = Relative.Relation
+        relation = rng.choice([R.SPOUSE, R.CHILD, R.CHILD, R.PARENT, R.SIBLING])
+        male_family = p.family
+        if p.female and p.family.endswith("а") and feminine(p.family[:-1]) == p.family:
+            male_family = p.family[:-1]
+        born = p.birth_date.year
+        if relation == R.SPOUSE:
+            female, year = not p.female, born + rng.randint(-5, 5)
+        elif relation == R.CHILD:
+            female, year = rng.random() < 0.5, born + rng.randint(20, 38)
+        elif relation == R.PARENT:
+            female, year = rng.random() < 0.6, born - rng.randint(20, 38)
+        else:
+            female, year = rng.random() < 0.5, born + rng.randint(-8, 8)
+        year = min(year, self.today.year - 1)
+        family = feminine(male_family) if female else male_family
+        given = rng.choice([g for g in (group.female if female else group.male) if g not in taken])
+        taken.add(given)
+        with_client = relation in (R.SPOUSE, R.CHILD) and rng.random() < 0.7
+        location = (
+            "Вместе с клиентом" if with_client else f"Россия, {rng.choice(group.birthplaces)}"
+        )
+        return Relative(
+            relation=relation,
+            full_name=f"{family} {given}",
+            birth_date=date(year, rng.randint(1, 12), rng.randint(1, 28)),
+            location=location,
+            in_household=with_client,
+        )
+
+    def _path(self, plan: Plan) -> list[str]:
+        """The status changes from intake to the planned status, along Case.TRANSITIONS."""
+        with_letter = plan.kind not in (Case.Kind.RELOCATION, Case.Kind.LEGAL_AID)
+        to_decision = [S.ACTIVE]
+        if with_letter:
+            to_decision += [S.LETTER_REQUESTED, S.LETTER_ISSUED]
+        to_decision += [S.AWAITING_DECISION]
+        target = plan.status
+        if target == S.INTAKE:
+            return []
+        if target in (S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED):
+            full = [S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED]
+            return full[: full.index(target) + 1]
+        if target == S.AWAITING_DECISION:
+            return to_decision
+        if target in (S.GRANTED, S.REFUSED):
+            return [*to_decision, target]
+        if target == S.APPEAL:
+            return [*to_decision, S.REFUSED, S.APPEAL]
+        # Closed: most after a grant; some because the client stopped the work.
+        if plan.withdraw == Consent.Purpose.LETTERS or plan.index % 3 == 0:
+            return [S.ACTIVE, S.CLOSED]
+        return [*to_decision, S.GRANTED, S.CLOSED]
+
+    def _events(self, case, plan: Plan, authority, country: str, worker, status_day, opened):
+        rng = self.rng
+        steps = EVENT_PLANS[plan.status]
+        if plan.status == S.CLOSED and S.AWAITING_DECISION not in status_day:
+            steps = [("other", "past", True)]  # closed before any decision
+        yesterday = self.today - timedelta(days=1)
+        start = min(plan.opened_at + timedelta(days=1), yesterday)
+        for kind, when, done in steps[: rng.randint(1, len(steps))]:
+            if when == "past":
+                day = self._past_event_day(kind, plan, status_day) or self._day_between(
+                    start, yesterday
+                )
+                day = max(start, min(day, yesterday))
+            elif when == "overdue":
+                day = max(start, self.today - timedelta(days=rng.randint(1, 12)))
+            elif when == "soon":
+                day = self.today + timedelta(days=rng.randint(0, 14))
+            else:
+                day = self.today + timedelta(days=rng.randint(15, 150))
+            title, location, at = self._event_text(kind, plan, authority, country)
+            event = services.event_add(
+                case=case,
+                event=Event(kind=kind, title=title, date=day, time=at, location=location),
+                by=worker,
+            )
+            added = max(plan.opened_at, min(day, self.today) - timedelta(days=rng.randint(5, 40)))
+            self._stamp(case, max(self._at(added), opened + timedelta(hours=2)))
+            if done:
+                services.event_mark_done(event=event, by=worker)
+                self._stamp(case, self._at(day, 18))
+
+    def _past_event_day(self, kind, plan: Plan, status_day: dict) -> date | None:
+        rng = self.rng
+        decided = status_day.get(S.GRANTED) or status_day.get(S.REFUSED)
+        if kind == "decision" and decided:
+            return decided
+        if kind == "appeal_deadline" and S.APPEAL in status_day:
+            return status_day[S.APPEAL] + timedelta(days=rng.randint(1, 10))
+        if kind == "interview" and S.AWAITING_DECISION in status_day:
+            waiting = status_day[S.AWAITING_DECISION]
+            end = decided or self.today
+            return waiting + timedelta(days=max(1, (end - waiting).days // 2))
+        if kind == "submission" and S.LETTER_ISSUED in status_day:
+            return status_day[S.LETTER_ISSUED] + timedelta(days=rng.randint(1, 5))
+        return None
+
+    def _event_text(self, kind, plan: Plan, authority, country):
+        rng = self.rng
+        auth = authority.short_name if authority else ""
+        place = AUTHORITY_PLACE.get(authority.code, "") if authority else ""
+        # After a refusal, hearings and deadlines concern the body that hears the appeal.
+        appeal_auth, appeal_place = auth, place
+        if authority and authority.code in APPEAL_BODY:
+            appeal_auth, appeal_place = APPEAL_BODY[authority.code]
+        is_court = authority is not None and authority.kind == Authority.Kind.COURT
+        if kind == "interview" and not is_court:
+            at = time(rng.choice([9, 10, 14]), rng.choice([0, 30]))
+            return (f"Интервью в {auth}" if auth else "Интервью"), place, at
+        if kind in ("interview", "hearing"):
+            at = time(rng.choice([9, 13, 15]), 0)
+            return (f"Заседание {appeal_auth}" if auth else "Заседание суда"), appeal_place, at
+        if kind == "appeal_deadline":
+            return f"Последний день подачи жалобы в {appeal_auth}".strip(), "", None
+        if kind == "stay_expiry":
+            where = COUNTRY_RU.get(country, "стране пребывания")
+            return f"Истекает срок законного пребывания в {where}", "", None
+        if kind == "submission":
+            if plan.status == S.APPEAL:
+                return f"Дополнительные материалы в {appeal_auth}", "", None
+            if auth:
+                return f"Отправить письмо и документы в {auth}", "", None
+            return "Передать документы адвокату", "", None
+        if kind == "decision":
+            return f"Получено решение {auth}".strip(), "", None
+        return rng.choice(
+            [
+                ("Созвон с клиентом (Signal)", "онлайн", time(11, 0)),
+                ("Консультация юриста-партнёра", "онлайн", time(17, 30)),
+                ("Встреча с волонтёром по жилью", "", None),
+            ]
+        )
+
+    def _share(self, case, plan: Plan, coordinator):
+        rng = self.rng
+        lawyer = self.users["lawyer"]
+        if plan.share == "expired":
+            # Made directly: the service is for shares that start now; this one ran out.
+            start = max(plan.opened_at, self.today - timedelta(days=70))
+            share = Share.objects.create(
+                case=case,
+                lawyer=lawyer,
+                created_by=coordinator,
+                expires_at=self.now - timedelta(days=10),
+            )
+            case.log(coordinator, CaseLogEntry.Action.SHARED, lawyer.get_username())
+        else:
+            start = max(plan.opened_at, self.today - timedelta(days=rng.randint(1, 20)))
+            share = services.case_share(
+                case=case,
+                lawyer=lawyer,
+                by=coordinator,
+                expires_at=self.now + timedelta(days=rng.randint(30, 90)),
+            )
+        at = self._at(start)
+        Share.objects.filter(pk=share.pk).update(created_at=at)
+        Consent.objects.create(
+            case=case, purpose=Consent.Purpose.SHARING, given_on=start, recorded_by=coordinator
+        )
+        case.log(coordinator, CaseLogEntry.Action.CONSENT, Consent.Purpose.SHARING)
+        self._stamp(case, at)
+
+    def _document(self, case, plan: Plan, worker, step_days: list[date]):
+        import weasyprint
+
+        doc_kind, title = plan.document
+        if self._pdf_fetcher is None:
+            # No file:// and no network: the demo PDF needs nothing from outside.
+            self._pdf_fetcher = weasyprint.URLFetcher(allowed_protocols=())
+        pdf = weasyprint.HTML(
+            string=PDF_HTML.format(title=title), url_fetcher=self._pdf_fetcher
+        ).write_pdf()
+        upload = SimpleUploadedFile("demo.pdf", pdf, content_type="application/pdf")
+        content_type = services.validate_upload(upload, max_bytes=settings.DOCUMENT_MAX_BYTES)
+        document = services.document_upload(
+            case=case,
+            upload=upload,
+            kind=doc_kind,
+            title=title,
+            content_type=content_type,
+            by=worker,
+        )
+        day = (step_days[-1] if step_days else plan.opened_at) + timedelta(days=2)
+        at = self._at(min(day, self.today))
+        Document.objects.filter(pk=document.pk).update(uploaded_at=at)
+        self._stamp(case, at)
+
+    # --- report -----------------------------------------------------------------------------
+
+    COUNTED = (
+        ("organisations", Organisation),
+        ("users", User),
+        ("memberships", Membership),
+        ("clients", Client),
+        ("client names", ClientName),
+        ("contact channels", ContactChannel),
+        ("relatives", Relative),
+        ("cases", Case),
+        ("assignments", Assignment),
+        ("shares", Share),
+        ("consents", Consent),
+        ("events", Event),
+        ("notes", Note),
+        ("documents", Document),
+        ("history entries", CaseLogEntry),
+    )
+
+    def _counts(self) -> dict[str, int]:
+        return {label: model.objects.count() for label, model in self.COUNTED}
+
+    def _report(self, rows, generated, password, existing_cases, before, after):
+        w = self.stdout.write
+        w(self.style.SUCCESS(f"Pristan demo: {URL}"))
+        w("")
+        width = max(len(r[0]) for r in rows)
+        role_width = max(len(r[1]) for r in rows)
+        w(f"  {'username':<{width}}  {'role':<{role_width}}  password")
+        w(f"  {'-' * width}  {'-' * role_width}  {'-' * 16}")
+        for username, role, shown, _created in rows:
+            w(f"  {username:<{width}}  {role:<{role_width}}  {shown}")
+        w("")
+        if password is not None:
+            w("The password given with --password was set for every demo user.")
+        elif generated:
+            w(f"New demo users share this generated password: {generated}")
+        if password is None and any(not created for *_, created in rows):
+            w("Existing demo users kept their passwords (use --password to reset them).")
+        if existing_cases:
+            w(f"The demo organisation already has {existing_cases} cases: none were created.")
+        w("")
+        w("Created:")
+        for label, _model in self.COUNTED:
+            w(f"  {label:<17} {after[label] - before[label]:>5}")
+        if not existing_cases:
+            events = Event.objects.filter(case__organisation__name=ORGANISATION["name"])
+            soon = events.filter(
+                done=False, date__gte=self.today, date__lte=self.today + timedelta(days=14)
+            ).count()
+            overdue = events.filter(done=False, is_deadline=True, date__lt=self.today).count()
+            w(f"  ({soon} events in the next 14 days, {overdue} overdue deadlines)")
