@@ -51,7 +51,7 @@ def case_open(
     client.reindex_names()
     case.organisation = organisation
     case.client = client
-    case.reference = Case.next_reference()
+    case.reference = Case.next_reference(case.opened_at.year if case.opened_at else None)
     case.save()
     case.grounds.set(grounds)
     if not by.membership.can(Capability.VIEW_ALL_CASES):
@@ -103,6 +103,9 @@ def assignable_users(organisation: Organisation):
 
 @transaction.atomic
 def case_assign(*, case: Case, users, by) -> Case:
+    allowed = set(assignable_users(case.organisation).values_list("pk", flat=True))
+    if any(u.pk not in allowed for u in users):
+        raise ValidationError(_("Only active staff of the case's organisation can be assigned."))
     current = set(case.assignments.values_list("user_id", flat=True))
     wanted = {u.pk for u in users}
     for user in users:
@@ -118,6 +121,16 @@ def case_assign(*, case: Case, users, by) -> Case:
 
 @transaction.atomic
 def case_share(*, case: Case, lawyer, expires_at: datetime, by) -> Share:
+    membership = getattr(lawyer, "membership", None)
+    if not (
+        lawyer.is_active
+        and membership
+        and membership.organisation_id == case.organisation_id
+        and membership.role == Membership.Role.LAWYER
+    ):
+        raise ValidationError(
+            _("A case can only be shared with a partner lawyer of its organisation.")
+        )
     share, _created = Share.objects.update_or_create(
         case=case, lawyer=lawyer, defaults={"expires_at": expires_at, "created_by": by}
     )

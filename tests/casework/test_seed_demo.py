@@ -53,7 +53,7 @@ def private_media(settings, tmp_path):
 
 def seed(*args) -> str:
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out, stderr=StringIO())
+    call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
@@ -231,3 +231,12 @@ def test_refuses_to_take_over_a_user_of_another_organisation():
     assert User.objects.count() == 1
     user.membership.refresh_from_db()
     assert user.membership.organisation == other
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_to_run_without_debug_unless_told():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="DJANGO_DEBUG"):
+        call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+    assert not get_user_model().objects.filter(username="admin").exists()

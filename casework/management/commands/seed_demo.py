@@ -486,8 +486,19 @@ class Command(BaseCommand):
             "Without it, new users get one random password, printed at the end, and existing "
             "users keep theirs.",
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Run even though DEBUG is off. The demo creates a superuser 'admin' with a "
+            "known password: never do this on a server that holds real cases.",
+        )
 
-    def handle(self, *args, password=None, **options):
+    def handle(self, *args, password=None, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "seed_demo creates demo logins, one of them a superuser: it only runs with "
+                "DJANGO_DEBUG=1 (as `make run` sets), or with --allow-production."
+            )
         if password is not None:
             try:
                 validate_password(password)
