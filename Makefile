@@ -1,0 +1,119 @@
+# Pristan: `make run` starts the whole product on this machine, `make test` runs the tests.
+# GNU make; works as root on a fresh Debian 12 machine (installs what is missing with apt-get).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+.NOTPARALLEL:
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+# Set to give every demo user this password instead of a generated one.
+DEMO_PASSWORD ?=
+# Settings for commands that must work without a .env (fresh clone, CI): the test settings
+# supply a throwaway secret key and are otherwise the real settings.
+TOOL_SETTINGS := config.settings_test
+
+.PHONY: help run test lint migrations-check system-deps system-deps-test venv dotenv \
+	compilemessages clean distclean
+
+help:
+	@echo "make run               start Pristan at http://$(HOST):$(PORT)/ (SQLite + local worker, demo data)"
+	@echo "make test              run the test suite (extra pytest args: PYTEST_ARGS='-k foo -x')"
+	@echo "make lint              ruff check + ruff format --check"
+	@echo "make migrations-check  fail if models changed without a migration"
+	@echo "make system-deps       apt-get install the missing Debian packages (root only)"
+	@echo "make clean             remove caches and build outputs (keeps .venv and var/)"
+	@echo "make distclean         clean, and remove .venv too (var/ with your data is kept)"
+
+# --- Debian packages ---------------------------------------------------------------------
+
+system-deps:
+	@scripts/system-deps.sh
+
+system-deps-test:
+	@scripts/system-deps.sh --with-chromium
+
+# --- Virtualenv --------------------------------------------------------------------------
+# `venv` (re)creates .venv when it is missing or its Python is older than 3.12, then lets the
+# stamp rule reinstall the project only when pyproject.toml is newer than the stamp.
+
+venv:
+	@if ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then \
+		python=$$(scripts/find-python.sh); \
+		echo "venv: creating $(VENV) with $$python"; \
+		rm -rf $(VENV); \
+		"$$python" -m venv $(VENV); \
+	fi
+	@$(MAKE) --no-print-directory --silent $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "venv: pip install -e '.[dev]' (pyproject.toml is newer than $@)"
+	@$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	@touch $@
+
+# --- Running -----------------------------------------------------------------------------
+
+# A .env for the embedded mode: debug on and a secret key generated once for this checkout.
+dotenv:
+	@if [ ! -f .env ]; then \
+		umask 077; \
+		key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+		printf 'DJANGO_DEBUG=1\nDJANGO_SECRET_KEY=%s\n' "$$key" > .env; \
+		echo "run: wrote .env (DJANGO_DEBUG=1 and a new DJANGO_SECRET_KEY)"; \
+	fi
+
+# compilemessages fails when there is no locale directory at all, so only run it when there
+# is a catalogue to compile.
+compilemessages:
+	@if find . -path ./$(VENV) -prune -o -name '*.po' -print -quit | grep -q .; then \
+		DJANGO_SETTINGS_MODULE=$(TOOL_SETTINGS) $(PY) manage.py compilemessages \
+			--ignore=$(VENV) --verbosity 0; \
+	else \
+		echo "compilemessages: no .po files yet, nothing to compile"; \
+	fi
+
+run: system-deps venv dotenv compilemessages
+	$(PY) manage.py migrate --noinput
+	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then \
+		$(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password '$(DEMO_PASSWORD)'); \
+	else \
+		echo "run: warning: no seed_demo command yet, starting without demo data" >&2; \
+	fi
+	@scripts/run-dev.sh $(HOST) $(PORT)
+
+# --- Checks ------------------------------------------------------------------------------
+
+# pytest's own exit code is printed and passed on (make itself then exits 2); exit code 5,
+# "no tests collected", counts as a failure.
+test: system-deps-test venv compilemessages
+	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then \
+		echo "test: pytest collected no tests (exit code 5): failing" >&2; \
+	elif [ $$status -ne 0 ]; then \
+		echo "test: pytest failed (exit code $$status)" >&2; \
+	fi; \
+	exit $$status
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+migrations-check: venv
+	DJANGO_SETTINGS_MODULE=$(TOOL_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+
+# --- Cleaning ----------------------------------------------------------------------------
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts *.egg-info build dist
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name '*.mo' -type f -exec rm -f {} +
+	rm -rf var/staticfiles var/test.sqlite3*
+
+distclean: clean
+	rm -rf $(VENV)

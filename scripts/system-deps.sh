@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian packages Pristan needs, only those missing. Fast (dpkg only) when all are there.
+# Usage: scripts/system-deps.sh [--with-chromium]
+set -euo pipefail
+
+packages=(gettext fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
+if [ "${1:-}" = "--with-chromium" ]; then
+    packages+=(chromium)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "system-deps: missing ${missing[*]} and no apt-get here; install them by hand. Continuing." >&2
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "system-deps: missing ${missing[*]}; not root, so not installing them." >&2
+    echo "system-deps: run: sudo apt-get install ${missing[*]}   (continuing without them)" >&2
+    exit 0
+fi
+
+echo "system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
