@@ -28,7 +28,7 @@ help:
 	@echo "make lint              ruff check + ruff format --check"
 	@echo "make migrations-check  fail if models changed without a migration"
 	@echo "make system-deps       apt-get install the missing Debian packages (root only)"
-	@echo "make clean             remove caches and build outputs (keeps .venv and var/)"
+	@echo "make clean             remove caches, build outputs and var/test (keeps .venv and your data in var/)"
 	@echo "make distclean         clean, and remove .venv too (var/ with your data is kept)"
 
 # --- Debian packages ---------------------------------------------------------------------
@@ -113,7 +113,7 @@ clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis test-artifacts *.egg-info build dist
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -name '*.mo' -type f -exec rm -f {} +
-	rm -rf var/staticfiles var/test.sqlite3*
+	rm -rf var/staticfiles var/test var/test.sqlite3*
 
 distclean: clean
 	rm -rf $(VENV)
