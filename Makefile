@@ -53,7 +53,7 @@ venv:
 	@$(MAKE) --no-print-directory --silent $(STAMP)
 
 $(STAMP): pyproject.toml
-	@echo "venv: pip install -e '.[dev]' (pyproject.toml is newer than $@)"
+	@echo "venv: pip install -e '.[dev]' (new venv, or pyproject.toml changed)"
 	@$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
 	@touch $@
 
