@@ -1,0 +1,145 @@
+"""The daily deadline digest: one email per person, references only, never a name."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from casework.models import Membership
+from casework.reminders import HORIZON_DAYS, deadline_reminders_send
+from casework.tasks import send_deadline_reminders
+from tests.factories import make_case, make_event, make_user
+
+Role = Membership.Role
+CLIENT_NAMES = ["Зиганшин", "Рустам", "Ziganshin", "Rustam", "Falcon"]
+
+
+@pytest.fixture
+def outbox(db, mailoutbox):
+    """pytest-django's `mailoutbox`, taken after the database fixture: setting up a test's
+    database (TestCase._pre_setup) replaces `mail.outbox` with a new list."""
+    return mailoutbox
+
+
+@pytest.fixture
+def assigned(org, caseworker):
+    """A case of the caseworker's with one overdue and one upcoming deadline."""
+    case = make_case(organisation=org, assignees=[caseworker], pseudonym="Falcon")
+    make_event(case=case, days=-3, title="Appeal to the CNDA for Ziganshin")
+    make_event(case=case, days=HORIZON_DAYS)
+    return case
+
+
+def _mail_for(outbox, user):
+    return [m for m in outbox if m.to == [user.email]]
+
+
+def test_caseworker_gets_one_email_with_the_reference_and_no_name(outbox, caseworker, assigned):
+    sent = deadline_reminders_send()
+
+    assert sent == len(outbox) == 1
+    (mail,) = _mail_for(outbox, caseworker)
+    assert assigned.reference in mail.body
+    assert mail.body.count(assigned.reference) == 2
+    assert mail.body.count("(overdue)") == 1
+    text = mail.subject + mail.body
+    for name in CLIENT_NAMES:
+        assert name not in text, name
+    assert "2 deadlines" in mail.subject
+
+
+def test_no_email_for_users_without_deadlines(outbox, personas, case):
+    assert deadline_reminders_send() == 0
+    assert outbox == []
+
+
+def test_deadlines_beyond_the_horizon_are_left_out(outbox, org, caseworker, assigned):
+    later = make_case(organisation=org, assignees=[caseworker], reference="2026-6001")
+    make_event(case=later, days=HORIZON_DAYS + 1)
+
+    deadline_reminders_send()
+
+    (mail,) = _mail_for(outbox, caseworker)
+    assert "2026-6001" not in mail.body
+
+
+def test_only_a_far_deadline_sends_nothing(outbox, org, caseworker):
+    later = make_case(organisation=org, assignees=[caseworker])
+    make_event(case=later, days=HORIZON_DAYS + 1)
+    assert deadline_reminders_send() == 0
+
+
+def test_done_events_and_non_deadlines_are_left_out(outbox, org, caseworker, assigned):
+    finished = make_case(organisation=org, assignees=[caseworker], reference="2026-6002")
+    make_event(case=finished, days=-1, done=True)
+    make_event(case=finished, days=2, done=True)
+    make_event(case=finished, days=1, kind="interview")
+
+    deadline_reminders_send()
+
+    (mail,) = _mail_for(outbox, caseworker)
+    assert "2026-6002" not in mail.body
+
+
+def test_each_assignee_gets_their_own_and_unassigned_people_none(
+    outbox, personas, case, other_case
+):
+    make_event(case=case, days=1)
+    make_event(case=other_case, days=2)
+
+    assert deadline_reminders_send() == 3
+
+    recipients = sorted(m.to[0] for m in outbox)
+    assert recipients == sorted(personas[p].email for p in ("caseworker", "volunteer", "colleague"))
+    (colleague_mail,) = _mail_for(outbox, personas["colleague"])
+    assert other_case.reference in colleague_mail.body
+    assert case.reference not in colleague_mail.body
+    (caseworker_mail,) = _mail_for(outbox, personas["caseworker"])
+    assert other_case.reference not in caseworker_mail.body
+
+
+def test_no_email_after_losing_access(outbox, org, caseworker, assigned):
+    caseworker.is_active = False
+    caseworker.save()
+    assert deadline_reminders_send() == 0
+
+
+def test_no_email_for_a_user_without_an_address(outbox, caseworker, assigned):
+    caseworker.email = ""
+    caseworker.save()
+    assert deadline_reminders_send() == 0
+
+
+def test_assigned_case_of_another_organisation_is_not_reported(outbox, other_org, caseworker):
+    # An assignment that crosses organisations (e.g. made in admin) must not leak the case.
+    foreign = make_case(organisation=other_org, assignees=[caseworker], reference="2026-6003")
+    make_event(case=foreign, days=1)
+    assert deadline_reminders_send() == 0
+
+
+def test_today_can_be_given(outbox, caseworker, assigned):
+    far_future = timezone.localdate() + timedelta(days=400)
+    deadline_reminders_send(today=far_future)
+    (mail,) = _mail_for(outbox, caseworker)
+    assert mail.body.count("(overdue)") == 2
+
+
+def test_celery_task_sends_the_digest(outbox, caseworker, assigned):
+    assert send_deadline_reminders.apply().get() == 1
+    assert len(outbox) == 1
+
+
+def test_lawyer_with_a_share_gets_no_digest(outbox, org, lawyer, case):
+    make_event(case=case, days=1)
+    deadline_reminders_send()
+    assert _mail_for(outbox, lawyer) == []
+
+
+def test_user_with_special_access_gets_the_same_anonymous_email(outbox, org):
+    special = make_user(organisation=org, role=Role.CASEWORKER, special=True)
+    case = make_case(organisation=org, assignees=[special], pseudonym="Falcon")
+    make_event(case=case, days=1)
+    deadline_reminders_send()
+    (mail,) = _mail_for(outbox, special)
+    for marker in ("SPECIAL-ORIENTATION-MARKER", "SPECIAL-CRIMINAL-MARKER", *CLIENT_NAMES):
+        assert marker not in mail.subject + mail.body
