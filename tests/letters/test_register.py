@@ -1,0 +1,190 @@
+"""The outgoing-letter register: issued and revoked letters with their facts, filterable, as a
+page and a CSV, through the case scope and never with a client's name."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from letters import services
+from letters.models import Letter, Register
+from tests.letters.conftest import approve, draft
+
+REGISTER = reverse("letters:register")
+COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
+YEAR = timezone.localdate().year
+
+
+@pytest.fixture
+def register_letters(
+    org, case, other_case, template_fr, template_de, ofpra, bamf, caseworker, colleague,
+    coordinator, monkeypatch,
+):  # fmt: skip
+    """Issued letters of `case` (OFPRA, BAMF) and of `other_case` (colleague's), one revoked,
+    one from last year, plus a draft and an approved letter that are not in the register."""
+    from letters.tasks import render_letter
+
+    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    org.letter_signer_name = "Maria Signer"
+    org.save()
+
+    def issued(case, template, authority, author):
+        letter = draft(case, template, authority, author)
+        approve(letter, author=author, approver=coordinator)
+        services.letter_issue(letter=letter, by=coordinator)
+        letter.refresh_from_db()
+        return letter
+
+    last_year = issued(case, template_fr, ofpra, caseworker)
+    old_register = Register.objects.create(organisation=org, year=YEAR - 1, last_number=1)
+    issued_at = timezone.make_aware(datetime.datetime(YEAR - 1, 6, 15, 10, 0))
+    Letter.objects.filter(pk=last_year.pk).update(
+        register=old_register, sequence=1, number=f"{YEAR - 1}/1", issued_at=issued_at
+    )
+    Register.objects.filter(organisation=org, year=YEAR).update(last_number=0)
+    letters = {
+        "last_year": Letter.objects.get(pk=last_year.pk),
+        "ofpra": issued(case, template_fr, ofpra, caseworker),
+        "bamf": issued(case, template_de, bamf, caseworker),
+        "revoked": issued(case, template_fr, ofpra, caseworker),
+        "other_case": issued(other_case, template_fr, ofpra, colleague),
+        "draft": draft(case, template_fr, ofpra, caseworker),
+        "approved": approve(
+            draft(case, template_fr, ofpra, caseworker), author=caseworker, approver=coordinator
+        ),
+    }
+    services.letter_revoke(letter=letters["revoked"], reason="mistake", by=coordinator)
+    return {name: Letter.objects.get(pk=letter.pk) for name, letter in letters.items()}
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith("attachment")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def names_in(case) -> list[str]:
+    client = case.client
+    values = [client.pseudonym]
+    for name in client.names.all():
+        values += [name.family_name, name.given_names]
+    return values
+
+
+def test_register_lists_issued_and_revoked_letters(client, coordinator, register_letters):
+    client.force_login(coordinator)
+    response = client.get(REGISTER)
+    assert response.status_code == 200
+    page = response.text
+    for name in ("last_year", "ofpra", "bamf", "revoked", "other_case"):
+        letter = register_letters[name]
+        assert letter.number in page, name
+        assert letter.case.reference in page
+    assert f"{YEAR}/1" in page and f"{YEAR}/4" in page and f"{YEAR - 1}/1" in page
+    for name in ("draft", "approved"):
+        assert register_letters[name].number == ""
+    assert page.count('class="font-monospace"><a href="/letters/') == 5
+    assert "OFPRA" in page and "BAMF" in page
+    assert "Maria Signer" in page
+    assert "Revoked" in page and "Issued" in page
+    assert ">fr<" in page and ">de<" in page
+
+
+def test_register_csv_has_a_header_and_one_row_per_letter(client, coordinator, register_letters):
+    client.force_login(coordinator)
+    rows = csv_rows(client.get(REGISTER + "?format=csv"))
+    assert rows[0] == COLUMNS
+    by_number = {row[0]: row for row in rows[1:]}
+    assert len(rows) - 1 == len(by_number) == 5
+    bamf = register_letters["bamf"]
+    assert by_number[bamf.number] == [
+        bamf.number,
+        timezone.localdate(bamf.issued_at).isoformat(),
+        bamf.case.reference,
+        "BAMF",
+        "de",
+        "Maria Signer",
+        "issued",
+    ]
+    assert by_number[register_letters["revoked"].number][6] == "revoked"
+    assert by_number[f"{YEAR - 1}/1"][1].startswith(str(YEAR - 1))
+
+
+@pytest.mark.parametrize("fmt", ["", "?format=csv"])
+def test_register_never_shows_client_names(client, coordinator, register_letters, fmt):
+    client.force_login(coordinator)
+    text = client.get(REGISTER + fmt).content.decode()
+    for name in ("ofpra", "other_case"):
+        for value in names_in(register_letters[name].case):
+            assert value not in text, value
+    for value in ("Ziganshin", "Зиганшин", "Kuznetsova", "Кузнецова", "Falcon"):
+        assert value not in text
+
+
+def test_filter_by_year(client, coordinator, register_letters):
+    client.force_login(coordinator)
+    rows = csv_rows(client.get(REGISTER + f"?year={YEAR - 1}&format=csv"))
+    assert [row[0] for row in rows[1:]] == [f"{YEAR - 1}/1"]
+    page = client.get(REGISTER + f"?year={YEAR}").text
+    assert f"{YEAR - 1}/1" not in page
+    assert register_letters["bamf"].number in page
+
+
+def test_filter_by_authority(client, coordinator, register_letters, bamf, ofpra):
+    client.force_login(coordinator)
+    rows = csv_rows(client.get(REGISTER + f"?authority={bamf.pk}&format=csv"))
+    assert [row[0] for row in rows[1:]] == [register_letters["bamf"].number]
+    rows = csv_rows(client.get(REGISTER + f"?authority={ofpra.pk}&year={YEAR}&format=csv"))
+    assert sorted(row[0] for row in rows[1:]) == sorted(
+        register_letters[name].number for name in ("ofpra", "revoked", "other_case")
+    )
+
+
+def test_invalid_filter_is_not_an_error(client, coordinator, register_letters):
+    client.force_login(coordinator)
+    assert client.get(REGISTER + "?year=abc&authority=zzz").status_code == 200
+
+
+def test_caseworker_sees_only_rows_of_their_cases(client, caseworker, colleague, register_letters):
+    client.force_login(caseworker)
+    rows = csv_rows(client.get(REGISTER + "?format=csv"))
+    mine = {register_letters[name].number for name in ("last_year", "ofpra", "bamf", "revoked")}
+    assert {row[0] for row in rows[1:]} == mine
+    page = client.get(REGISTER).text
+    assert register_letters["other_case"].case.reference not in page
+
+    client.force_login(colleague)
+    rows = csv_rows(client.get(REGISTER + "?format=csv"))
+    assert [row[0] for row in rows[1:]] == [register_letters["other_case"].number]
+
+
+def test_coordinator_of_another_organisation_sees_none(client, outsider, register_letters):
+    client.force_login(outsider)
+    assert csv_rows(client.get(REGISTER + "?format=csv")) == [COLUMNS]
+    page = client.get(REGISTER).text
+    assert register_letters["ofpra"].case.reference not in page
+
+
+@pytest.mark.parametrize("persona", ["volunteer", "auditor", "lawyer"])
+@pytest.mark.parametrize("fmt", ["", "?format=csv"])
+def test_register_forbidden_without_the_capability(client, personas, persona, fmt):
+    client.force_login(personas[persona])
+    assert client.get(REGISTER + fmt).status_code == 403
+
+
+def test_register_paginates(client, coordinator, case, template_fr, ofpra, caseworker, monkeypatch):
+    from letters.tasks import render_letter
+
+    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(51)]
+    Letter.objects.filter(pk__in=[x.pk for x in letters]).update(status=Letter.Status.APPROVED)
+    services.letters_issue(letters=letters, by=coordinator)
+    client.force_login(coordinator)
+    first = client.get(REGISTER).text
+    second = client.get(REGISTER + "?page=2").text
+    assert "Page 1 of 2" in first and "Page 2 of 2" in second
+    assert len(csv_rows(client.get(REGISTER + "?format=csv"))) == 52
