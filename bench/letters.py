@@ -16,6 +16,7 @@ filesystem transport. Results are printed and written to bench/results/letters.j
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -67,10 +68,8 @@ def _rss_kb(pid: int) -> int:
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return out
 
 
@@ -248,7 +247,8 @@ def main() -> None:
         raw = run_raw(pool, htmls)
         pipeline, sizes = run_pipeline(worker, letters, coordinator)
         all_sizes += sizes
-        rss_after_round.append(sum(worker.child_rss_kb()) / 1024 / max(len(worker.child_rss_kb()), 1))
+        child_rss = worker.child_rss_kb()
+        rss_after_round.append(sum(child_rss) / 1024 / max(len(child_rss), 1))
         pair = {
             "raw_s": round(raw, 2),
             "pipeline_s": round(pipeline, 2),
@@ -286,7 +286,8 @@ def main() -> None:
     print(
         f"median ratio pipeline/raw: {result['median_ratio']:.3f} (target ≥ 0.9)\n"
         f"pipeline: {result['median_pipeline_letters_per_s']:.1f} letters/s → "
-        f"{1362 / result['median_pipeline_letters_per_s']:.0f} s for 1,362 letters (target < 160 s)\n"
+        f"{1362 / result['median_pipeline_letters_per_s']:.0f} s for 1,362 letters "
+        "(target < 160 s)\n"
         f"single letter ready after {result['single_letter_latency_s']:.2f} s (target < 3 s)\n"
         f"peak worker process RSS {result['peak_worker_process_rss_mb']} MB (target < 150 MB); "
         f"after each round: {result['worker_process_rss_mb_after_each_round']} MB\n"

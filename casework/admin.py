@@ -4,6 +4,7 @@ rest of the app, and special-category fields follow the same capability."""
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 
 from casework.access import Capability, user_can
 from casework.models import (
@@ -33,6 +34,16 @@ class CaseScopedAdmin(admin.ModelAdmin):
 
     case_path = "case"
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Choices (and raw ids) of related cases, clients and users come from the same scope.
+        if db_field.related_model is Case:
+            kwargs["queryset"] = Case.objects.visible_to(request.user)
+        elif db_field.related_model is Client:
+            kwargs["queryset"] = Client.objects.visible_to(request.user)
+        elif db_field.related_model is User:
+            kwargs["queryset"] = _org_users(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_queryset(self, request):
         visible = Case.objects.visible_to(request.user)
         qs = super().get_queryset(request)
@@ -41,9 +52,33 @@ class CaseScopedAdmin(admin.ModelAdmin):
         return qs.filter(**{f"{self.case_path}__in": visible})
 
 
+def _org_users(request):
+    membership = getattr(request.user, "membership", None)
+    if membership is None:
+        return User.objects.none()
+    return User.objects.filter(membership__organisation=membership.organisation_id)
+
+
+class OrgUsersInlineMixin:
+    """Inlines whose user choices must stay inside the admin's organisation."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is User:
+            kwargs["queryset"] = _org_users(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class MembershipInline(admin.StackedInline):
     model = Membership
     can_delete = False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organisation":
+            membership = getattr(request.user, "membership", None)
+            kwargs["queryset"] = Organisation.objects.filter(
+                pk=membership.organisation_id if membership else None
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 admin.site.unregister(User)
@@ -56,6 +91,18 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["membership__role", "is_active", "is_staff"]
     list_select_related = ["membership"]
 
+    def get_queryset(self, request):
+        # An administrator manages the users of their own organisation (and new, unattached
+        # accounts they are about to add), not those of other organisations on the server.
+        membership = getattr(request.user, "membership", None)
+        qs = super().get_queryset(request)
+        if membership is None:
+            return qs.none()
+        return qs.filter(
+            models.Q(membership__organisation=membership.organisation_id)
+            | models.Q(membership__isnull=True)
+        )
+
     @admin.display(description="role", ordering="membership__role")
     def role(self, obj):
         membership = getattr(obj, "membership", None)
@@ -66,6 +113,11 @@ class UserAdmin(BaseUserAdmin):
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "short_name", "email"]
     search_fields = ["name"]
+
+    def get_queryset(self, request):
+        membership = getattr(request.user, "membership", None)
+        qs = super().get_queryset(request)
+        return qs.filter(pk=membership.organisation_id) if membership else qs.none()
 
 
 @admin.register(Authority)
@@ -122,14 +174,14 @@ class ClientAdmin(CaseScopedAdmin):
         return False  # clients are recorded through intake, with their first case
 
 
-class AssignmentInline(admin.TabularInline):
+class AssignmentInline(OrgUsersInlineMixin, admin.TabularInline):
     model = Assignment
     fk_name = "case"
     extra = 0
     readonly_fields = ["assigned_by", "assigned_at"]
 
 
-class ShareInline(admin.TabularInline):
+class ShareInline(OrgUsersInlineMixin, admin.TabularInline):
     model = Share
     extra = 0
     readonly_fields = ["created_by", "created_at"]
@@ -168,11 +220,6 @@ class CaseAdmin(CaseScopedAdmin):
 
     def get_queryset(self, request):
         return Case.objects.visible_to(request.user).select_related("client")
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "client":
-            kwargs["queryset"] = Client.objects.visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request):
         return False  # cases are opened through intake in the app

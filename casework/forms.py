@@ -86,6 +86,7 @@ ClientNameFormSet = inlineformset_factory(
     form=ClientNameForm,
     extra=2,
     max_num=8,
+    validate_max=True,
     min_num=1,
     validate_min=True,
     can_delete=True,
@@ -97,6 +98,7 @@ ContactFormSet = inlineformset_factory(
     fields=["kind", "value", "safety_note"],
     extra=1,
     max_num=10,
+    validate_max=True,
     can_delete=True,
 )
 

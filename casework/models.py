@@ -417,12 +417,16 @@ class Case(models.Model):
 
     @classmethod
     def next_reference(cls, year: int | None = None) -> str:
-        """An opaque reference like 2026-0137: the year and a random number, never the name."""
+        """An opaque reference like 2026-0137: the year and a random number, never the name.
+        Four digits while they last, then more."""
         year = year or timezone.localdate().year
-        while True:
-            reference = f"{year}-{secrets.randbelow(9000) + 1000:04d}"
+        for attempt in range(60):
+            digits = 4 + attempt // 20
+            number = secrets.randbelow(9 * 10 ** (digits - 1)) + 10 ** (digits - 1)
+            reference = f"{year}-{number}"
             if not cls.objects.filter(reference=reference).exists():
                 return reference
+        return f"{year}-{secrets.token_hex(4)}"
 
     def allowed_transitions(self) -> list[tuple[str, str]]:
         return [(s, self.Status(s).label) for s in self.TRANSITIONS[self.status]]

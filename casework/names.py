@@ -28,7 +28,7 @@ _FOLDS = [
     (r"kh|ck|c|k|q|h|g", "K"),  # х к г (French and German write к as c or ck)
     (r"^jou", "SU"),  # French ж before у: Joukov
     (r"ff|ph|f|v|w", "V"),  # Ivanoff / Iwanow / Ivanov
-    (r"ya|ia|ja", "A"),  # я: English y, French i, German j
+    (r"iya|iia|ija|ya|ia|ja", "A"),  # Мария / Maria / Mariya  # я: English y, French i, German j
     (r"you|iou|yu|iu|ju", "U"),  # ю
     (r"yo|jo", "E"),  # ё
     (r"ou|oo|u", "U"),

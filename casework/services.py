@@ -6,7 +6,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from casework.access import Capability
@@ -51,8 +51,18 @@ def case_open(
     client.reindex_names()
     case.organisation = organisation
     case.client = client
-    case.reference = Case.next_reference(case.opened_at.year if case.opened_at else None)
-    case.save()
+    year = case.opened_at.year if case.opened_at else None
+    for _attempt in range(5):
+        # Two intakes at the same moment may draw the same reference: draw again.
+        case.reference = Case.next_reference(year)
+        try:
+            with transaction.atomic():
+                case.save()
+            break
+        except IntegrityError:
+            case.pk = None
+    else:
+        raise IntegrityError("could not find a free case reference")
     case.grounds.set(grounds)
     if not by.membership.can(Capability.VIEW_ALL_CASES):
         Assignment.objects.create(case=case, user=by, assigned_by=by)

@@ -5,6 +5,8 @@ runtime files under var/test/, and Celery tasks run eagerly unless a test starts
 import os
 from pathlib import Path
 
+# A developer's .env (debug on) must not make local test runs differ from CI.
+os.environ["PRISTAN_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault(
     "PRISTAN_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test")
@@ -17,9 +19,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = env.str(
-    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend"
-)
 SECURE_SSL_REDIRECT = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = False

@@ -41,7 +41,15 @@ class RevokeForm(forms.Form):
 
 
 class VerifyUploadForm(forms.Form):
+    MAX_BYTES = 10 * 1024 * 1024
+
     pdf = forms.FileField(label=_("PDF file of the letter"))
+
+    def clean_pdf(self):
+        upload = self.cleaned_data["pdf"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("This file is larger than any letter (10 MB at most)."))
+        return upload
 
 
 class BatchForm(forms.Form):

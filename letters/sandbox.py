@@ -47,7 +47,6 @@ FILTERS = {
     "title",
     "capfirst",
     "length",
-    "linebreaksbr",
     "first",
     "last",
     "yesno",
@@ -120,7 +119,9 @@ def _check_nodes(nodes, source: str, *, loop_vars: set[str], depth: int) -> None
         elif isinstance(node, IfNode):
             for condition, nodelist in node.conditions_nodelists:
                 if condition is not None:
-                    _check_condition(condition, loop_vars=loop_vars, line=line)
+                    # An {% elif %} has no token of its own; its branch starts on its line.
+                    branch_line = _line(source, nodelist[0]) if len(nodelist) else line
+                    _check_condition(condition, loop_vars=loop_vars, line=branch_line or line)
                 _check_nodes(nodelist, source, loop_vars=loop_vars, depth=depth)
         elif isinstance(node, ForNode):
             if depth >= MAX_LOOP_DEPTH:
@@ -149,7 +150,10 @@ def compile_template(source: str):
         template = _engine.from_string(source)
     except TemplateSyntaxError as error:
         info = getattr(error, "template_debug", None) or {}
-        raise TemplateError(str(error), info.get("line")) from None
+        message = str(error)
+        if "is not a registered tag library" in message:
+            message = _("Loading tag libraries ({% load %}) is not allowed.")
+        raise TemplateError(message, info.get("line")) from None
     _check_nodes(template.nodelist, source, loop_vars=set(), depth=0)
     return template
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -230,7 +230,7 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
         render_status=Letter.RenderStatus.READY,
         render_error="",
         rendered_at=timezone.now(),
-        render_attempts=letter.render_attempts + 1,
+        render_attempts=F("render_attempts") + 1,
     )
     return "ready"
 
@@ -255,7 +255,9 @@ def letters_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
 
 def letter_render_failed(*, letter_id: int, reason: str) -> None:
     Letter.objects.filter(pk=letter_id).exclude(render_status=Letter.RenderStatus.READY).update(
-        render_status=Letter.RenderStatus.FAILED, render_error=reason[:500]
+        render_status=Letter.RenderStatus.FAILED,
+        render_error=reason[:500],
+        render_attempts=F("render_attempts") + 1,
     )
 
 

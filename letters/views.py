@@ -433,7 +433,7 @@ def verify(request, token):
     It shows the register facts of the letter and nothing about the person; an unknown token
     gets the same page with "not found", so tokens cannot be told apart by the answer's shape."""
     if _rate_limited(request):
-        return render(request, "letters/verify.html", {"rate_limited": True}, status=429)
+        return _verify_response(request, {"rate_limited": True}, status=429)
     letter = (
         Letter.objects.filter(
             verification_token=token, status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED]
@@ -450,12 +450,15 @@ def verify(request, token):
         match = letter.render_status == Letter.RenderStatus.READY and (
             digest.hexdigest() == letter.pdf_sha256
         )
-    response = render(
+    return _verify_response(
         request,
-        "letters/verify.html",
         {"letter": letter, "form": form, "match": match, "token_url": request.path},
         status=200 if letter else 404,
     )
+
+
+def _verify_response(request, context, *, status):
+    response = render(request, "letters/verify.html", context, status=status)
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
     return response

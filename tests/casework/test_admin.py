@@ -159,12 +159,6 @@ def test_deleting_another_organisations_case_is_refused(client, superadmin, thei
     assert Event.objects.filter(case=theirs).exists()
 
 
-@pytest.mark.xfail(
-    reason="casework/admin.py:187 EventAdmin uses raw_id_fields=['case'] without scoping the "
-    "field's queryset (no formfield_for_foreignkey), so an event can be moved onto another "
-    "organisation's case by its id",
-    strict=True,
-)
 def test_event_cannot_be_moved_to_a_case_out_of_scope(client, superadmin, ours, theirs):
     client.force_login(superadmin)
     event = Event.objects.get(case=ours)

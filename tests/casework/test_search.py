@@ -20,13 +20,6 @@ SAME_NAME = {
     "mariya": ["Мария", "Mariya"],
 }
 
-# "-ия" is transliterated "iya" and folds to "ia", but the usual Latin "-ia" folds to "a".
-IYA_BUG = pytest.mark.xfail(
-    reason="casework/names.py:31 folds Latin 'ia' to 'A' but Cyrillic 'ия' (→ 'iya') to 'iA': "
-    "Мария/Maria, Юлия/Yulia, Анастасия/Anastasia get different skeletons",
-    strict=True,
-)
-
 
 @pytest.mark.parametrize("spellings", list(SAME_NAME.values()), ids=list(SAME_NAME))
 def test_spellings_of_one_name_share_a_skeleton(spellings):
@@ -35,7 +28,6 @@ def test_spellings_of_one_name_share_a_skeleton(spellings):
     assert skeletons != {""}
 
 
-@IYA_BUG
 @pytest.mark.parametrize(
     "spellings",
     [
@@ -164,7 +156,6 @@ def test_any_spelling_finds_a_client_recorded_only_in_cyrillic(
     assert found(searcher, query) == {cyrillic_only.reference}
 
 
-@IYA_BUG
 def test_client_recorded_as_mariya_in_cyrillic_is_found_as_maria(searcher, org):
     mariya = _cyrillic_only_case(org, "Смирнова", "Мария", pseudonym="Wren", reference="2026-3105")
     assert found(searcher, "Smirnova Maria") == {mariya.reference}

@@ -27,7 +27,7 @@ REFUSED = {
     "unknown_root": ("{{ request.user.password }}", ["request.user.password"]),
     "include_file": ('{% include "/etc/passwd" %}', ["include"]),
     "extends": ('{% extends "base.html" %}', ["extends"]),
-    "load_library": ("{% load static %}", ["static"]),
+    "load_library": ("{% load static %}", ["load"]),
     "debug": ("{% debug %}", ["debug"]),
     "now": ('{% now "Y" %}', ["now"]),
     "with": ("{% with s=settings %}{{ s }}{% endwith %}", ["with"]),
@@ -83,11 +83,6 @@ def test_refused_with_readable_message_and_line(name):
     assert len(error.message) < 300
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: letters/sandbox.py _check_nodes reports errors in an {% elif %} condition with "
-    "the line of the opening {% if %} (IfNode branches keep no token of their own)",
-)
 def test_error_in_elif_points_to_the_elif_line():
     with pytest.raises(TemplateError) as excinfo:
         compile_template("{% if case.summary %}\nA\n{% elif settings %}B{% endif %}")
@@ -161,23 +156,19 @@ def test_too_long_letter_at_draft_time_is_a_validation_error(case, caseworker, o
     assert not Letter.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: letters/sandbox.py FILTERS whitelists linebreaksbr, but templates render to plain "
-    "text (autoescape off) that letters/print/letter.html escapes again, so the letter shows a "
-    "literal '<br>'",
-)
-def test_whitelisted_filters_give_plain_text_in_the_letter(case, caseworker, ofpra):
+def test_html_producing_filters_are_refused_because_letters_are_plain_text(case, caseworker, ofpra):
+    # Templates render to plain text that the print layout escapes: a filter that makes HTML
+    # (linebreaksbr) would show a literal "<br>" in the letter, so the sandbox refuses it.
+    with pytest.raises(TemplateError, match="linebreaksbr"):
+        compile_template("Résumé : {{ case.summary|linebreaksbr }}")
     case.summary = "Arrêté en 2024.\nLibéré sous caution."
     case.save(update_fields=["summary"])
     template = LetterTemplate.objects.create(
-        name="Summary",
-        kind="support",
-        language="fr",
-        body="Résumé : {{ case.summary|linebreaksbr }}",
+        name="Summary", kind="support", language="fr", body="Résumé : {{ case.summary }}"
     )
     letter = services.letter_draft(case=case, template=template, authority=ofpra, by=caseworker)
     assert "<br" not in letter.body
+    assert "Libéré sous caution" in letter.body
 
 
 # --- through the admin -------------------------------------------------------------------------
