@@ -59,13 +59,18 @@ $(STAMP): pyproject.toml
 
 # --- Running -----------------------------------------------------------------------------
 
-# A .env for the embedded mode: debug on and a secret key generated once for this checkout.
+# A .env for the embedded mode: debug on, and a secret key and encryption keys generated once
+# for this checkout (an older .env without encryption keys gets them added).
 dotenv:
 	@if [ ! -f .env ]; then \
 		umask 077; \
 		key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
 		printf 'DJANGO_DEBUG=1\nDJANGO_SECRET_KEY=%s\n' "$$key" > .env; \
 		echo "run: wrote .env (DJANGO_DEBUG=1 and a new DJANGO_SECRET_KEY)"; \
+	fi
+	@if ! grep -q '^FIELD_ENCRYPTION_KEYS=' .env; then \
+		$(PY) scripts/generate-keys.py >> .env; \
+		echo "run: added FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY to .env (back them up: without them the data cannot be read)"; \
 	fi
 
 # compilemessages fails when there is no locale directory at all, so only run it when there

@@ -3,8 +3,6 @@ rest of the app, and special-category fields follow the same capability."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import models
 
 from casework.access import Capability, user_can
 from casework.models import (
@@ -19,7 +17,6 @@ from casework.models import (
     Document,
     Event,
     Ground,
-    Membership,
     Note,
     Organisation,
     Relative,
@@ -66,47 +63,6 @@ class OrgUsersInlineMixin:
         if db_field.related_model is User:
             kwargs["queryset"] = _org_users(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class MembershipInline(admin.StackedInline):
-    model = Membership
-    can_delete = False
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organisation":
-            membership = getattr(request.user, "membership", None)
-            kwargs["queryset"] = Organisation.objects.filter(
-                pk=membership.organisation_id if membership else None
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    inlines = [MembershipInline]
-    list_display = ["username", "first_name", "last_name", "role", "is_active", "last_login"]
-    list_filter = ["membership__role", "is_active", "is_staff"]
-    list_select_related = ["membership"]
-
-    def get_queryset(self, request):
-        # An administrator manages the users of their own organisation (and new, unattached
-        # accounts they are about to add), not those of other organisations on the server.
-        membership = getattr(request.user, "membership", None)
-        qs = super().get_queryset(request)
-        if membership is None:
-            return qs.none()
-        return qs.filter(
-            models.Q(membership__organisation=membership.organisation_id)
-            | models.Q(membership__isnull=True)
-        )
-
-    @admin.display(description="role", ordering="membership__role")
-    def role(self, obj):
-        membership = getattr(obj, "membership", None)
-        return membership.get_role_display() if membership else "—"
 
 
 @admin.register(Organisation)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from casework.models import Authority, Case, Client, Event, Ground
-from casework.names import query_skeletons
+from casework.names import query_index_tokens
 from casework.services import assignable_users
 
 User = get_user_model()
@@ -70,11 +70,11 @@ class CaseFilter(django_filters.FilterSet):
         if not value:
             return queryset
         by_name = Q()
-        skeletons = query_skeletons(value)
-        if skeletons:
+        hashes = query_index_tokens(value)
+        if hashes:
             clients = Client.objects.all()
-            for sk in skeletons:
-                clients = clients.filter(name_index__contains=f" {sk}")
+            for h in hashes:
+                clients = clients.filter(name_index__contains=f" {h} ")
             by_name = Q(client__in=clients.values("pk")) | Q(client__pseudonym__icontains=value)
         return queryset.filter(Q(reference__icontains=value) | by_name)
 

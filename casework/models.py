@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from casework.access import Capability, capabilities_of
+from casework.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
 
 
 class Organisation(models.Model):
@@ -158,28 +159,34 @@ class Client(models.Model):
         max_length=100,
         help_text=_("Shown in lists and on screens others may see. Never the real name."),
     )
-    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
-    birth_place = models.CharField(_("place of birth"), max_length=200, blank=True)
+    birth_date = EncryptedDateField(_("date of birth"), null=True, blank=True)
+    birth_place = EncryptedTextField(
+        _("place of birth"), max_length=200, blank=True, single_line=True
+    )
     citizenships = CountryField(_("citizenships"), multiple=True, blank=True)
     languages = models.CharField(
         _("languages"), max_length=200, blank=True, help_text=_("For example: Russian, Chechen")
     )
     current_country = CountryField(_("current country"), blank=True)
-    current_city = models.CharField(_("current city"), max_length=100, blank=True)
+    current_city = EncryptedTextField(
+        _("current city"), max_length=100, blank=True, single_line=True
+    )
     documents_held = models.CharField(
         _("identity documents held"), max_length=20, choices=DocumentsHeld.choices, blank=True
     )
     # Special-category data (GDPR Art. 9 and criminal records): masked for roles without
     # Capability.VIEW_SPECIAL_CATEGORY, never shown to volunteers.
-    orientation = models.TextField(
+    orientation = EncryptedTextField(
         _("sexual orientation / gender identity"), blank=True, max_length=5000
     )
-    religion = models.TextField(_("religion"), blank=True, max_length=5000)
-    political_activity = models.TextField(_("political activity"), blank=True, max_length=5000)
-    health = models.TextField(_("health"), blank=True, max_length=5000)
-    criminal_case = models.TextField(_("criminal case at home"), blank=True, max_length=5000)
-    # Folded, transliterated name tokens (see casework.names) for search across scripts.
+    religion = EncryptedTextField(_("religion"), blank=True, max_length=5000)
+    political_activity = EncryptedTextField(_("political activity"), blank=True, max_length=5000)
+    health = EncryptedTextField(_("health"), blank=True, max_length=5000)
+    criminal_case = EncryptedTextField(_("criminal case at home"), blank=True, max_length=5000)
+    # Keyed hashes of the folded, transliterated name tokens and their prefixes (see
+    # casework.names): search across scripts without the names in clear.
     name_index = models.TextField(editable=False, blank=True)
+    crypto_id = crypto_id_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -223,9 +230,10 @@ class ClientName(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="names")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.LEGAL)
-    family_name = models.CharField(_("family name"), max_length=100)
-    given_names = models.CharField(_("given names"), max_length=150, blank=True)
-    patronymic = models.CharField(_("patronymic"), max_length=100, blank=True)
+    family_name = EncryptedTextField(_("family name"), max_length=100, single_line=True)
+    given_names = EncryptedTextField(_("given names"), max_length=150, blank=True, single_line=True)
+    patronymic = EncryptedTextField(_("patronymic"), max_length=100, blank=True, single_line=True)
+    crypto_id = crypto_id_field()
     script = models.CharField(
         _("script"),
         max_length=10,
@@ -257,10 +265,15 @@ class ContactChannel(models.Model):
         OTHER = "other", _("Other")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    crypto_id = crypto_id_field()
     kind = models.CharField(_("channel"), max_length=20, choices=Kind.choices)
-    value = models.CharField(_("number or address"), max_length=200)
-    safety_note = models.CharField(
-        _("safety note"), max_length=300, blank=True, help_text=_("e.g. “Signal only, never call”")
+    value = EncryptedTextField(_("number or address"), max_length=200, single_line=True)
+    safety_note = EncryptedTextField(
+        _("safety note"),
+        max_length=300,
+        blank=True,
+        single_line=True,
+        help_text=_("e.g. “Signal only, never call”"),
     )
 
     class Meta:
@@ -282,11 +295,14 @@ class Relative(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="relatives")
     relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
-    full_name = models.CharField(_("full name"), max_length=200)
-    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
-    location = models.CharField(_("where they are now"), max_length=200, blank=True)
+    full_name = EncryptedTextField(_("full name"), max_length=200, single_line=True)
+    birth_date = EncryptedDateField(_("date of birth"), null=True, blank=True)
+    location = EncryptedTextField(
+        _("where they are now"), max_length=200, blank=True, single_line=True
+    )
+    crypto_id = crypto_id_field()
     in_household = models.BooleanField(_("part of the application"), default=False)
-    notes = models.TextField(_("notes"), blank=True, max_length=5000)
+    notes = EncryptedTextField(_("notes"), blank=True, max_length=5000)
 
     class Meta:
         verbose_name = _("relative")
@@ -383,7 +399,7 @@ class Case(models.Model):
     risk = models.CharField(
         _("risk level"), max_length=10, choices=Risk.choices, default=Risk.MEDIUM
     )
-    summary = models.TextField(
+    summary = EncryptedTextField(
         _("summary"),
         blank=True,
         max_length=5000,
@@ -398,6 +414,14 @@ class Case(models.Model):
     )
     opened_at = models.DateField(_("opened"), default=date.today)
     closed_at = models.DateField(_("closed"), null=True, blank=True)
+    retention_until = models.DateField(
+        _("keep until"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the case is closed; afterwards the case is erased."),
+    )
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    crypto_id = crypto_id_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -545,10 +569,11 @@ class Event(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    title = models.CharField(_("title"), max_length=200)
+    title = EncryptedTextField(_("title"), max_length=200, single_line=True)
     date = models.DateField(_("date"))
     time = models.TimeField(_("time"), null=True, blank=True)
-    location = models.CharField(_("place"), max_length=200, blank=True)
+    location = EncryptedTextField(_("place"), max_length=200, blank=True, single_line=True)
+    crypto_id = crypto_id_field()
     is_deadline = models.BooleanField(_("deadline"), default=False)
     done = models.BooleanField(_("done"), default=False)
     created_by = models.ForeignKey(
@@ -574,7 +599,8 @@ class Note(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    body = models.TextField(_("note"), max_length=20000)
+    body = EncryptedTextField(_("note"), max_length=20000)
+    crypto_id = crypto_id_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -602,15 +628,16 @@ class Document(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    title = models.CharField(_("title"), max_length=200)
+    title = EncryptedTextField(_("title"), max_length=200, single_line=True)
     file = models.FileField(upload_to=_document_path)
-    original_name = models.CharField(max_length=255)
+    original_name = EncryptedTextField(max_length=255, single_line=True)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    crypto_id = crypto_id_field()
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -665,3 +692,53 @@ class CaseLogEntry(models.Model):
             labels = dict(Case.Status.choices)
             return " → ".join(str(labels.get(code, code)) for code in self.detail.split(" → "))
         return self.detail
+
+
+class AccessEvent(models.Model):
+    """The access log: who did what to which object, when and from where. Ids only, never
+    content. Append-only: the database refuses UPDATE and DELETE on this table (see the
+    migration), and each row carries a hash chained to the previous one."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        LIST = "list", _("Listed")
+        SEARCH = "search", _("Searched")
+        DOWNLOAD = "download", _("Downloaded")
+        EXPORT = "export", _("Exported")
+        CREATE = "create", _("Created")
+        CHANGE = "change", _("Changed")
+        ISSUE = "issue", _("Issued a letter")
+        REVEAL = "reveal", _("Revealed special-category data")
+        LOGIN = "login", _("Logged in")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGOUT = "logout", _("Logged out")
+        DENIED = "denied", _("Permission denied")
+        LOCKDOWN = "lockdown", _("Lockdown")
+        ERASE = "erase", _("Erased")
+        SECURITY = "security", _("Security change")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    organisation_id = models.BigIntegerField(null=True, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    case_id = models.BigIntegerField(null=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True)
+    path_name = models.CharField(max_length=80, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"

@@ -4,7 +4,8 @@ The same surname reaches a caseworker as Зиганшин (the internal passport
 form), Ziganchine (a French one) or Siganschin (a German one). Each spelling is reduced to a
 phonetic skeleton: Cyrillic is transliterated, then the spellings that different conventions use
 for one Russian sound are folded together. Two spellings of one name share a skeleton; the index
-holds the skeletons of every name token, and a query matches on their prefixes.
+holds keyed hashes of the skeletons of every name token and of their prefixes, and a query
+matches when all of its tokens' hashes are there.
 """
 
 import re
@@ -67,15 +68,31 @@ def tokens(text: str) -> list[str]:
     return [t for t in re.split(r"[\s\-,.'’]+", text) if t]
 
 
+MIN_PREFIX = 3
+
+
 def name_index(names: Iterable[str]) -> str:
-    """The text stored on a client for search: every distinct skeleton, space-separated."""
-    skeletons: list[str] = []
+    """What is stored on a client for search: keyed hashes (casework.crypto.blind_token) of the
+    skeleton of every name token and of its prefixes from three letters on, space-separated.
+    The names themselves are only stored encrypted."""
+    from casework.crypto import blind_token
+
+    hashes: list[str] = []
     for name in names:
         for token in tokens(name):
             sk = skeleton(token)
-            if sk and sk not in skeletons:
-                skeletons.append(sk)
-    return " " + " ".join(skeletons) + " " if skeletons else ""
+            for end in range(min(MIN_PREFIX, len(sk)), len(sk) + 1):
+                if end and (h := blind_token(sk[:end])) not in hashes:
+                    hashes.append(h)
+    return " " + " ".join(hashes) + " " if hashes else ""
+
+
+def query_index_tokens(query: str) -> list[str]:
+    """The blind-index hashes a search query must all match (tokens under three letters are
+    only matched as whole names)."""
+    from casework.crypto import blind_token
+
+    return [blind_token(sk) for sk in (skeleton(t) for t in tokens(query)) if sk]
 
 
 def query_skeletons(query: str) -> list[str]:

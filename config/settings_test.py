@@ -8,6 +8,9 @@ from pathlib import Path
 # A developer's .env (debug on) must not make local test runs differ from CI.
 os.environ["PRISTAN_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+# Fixed test keys (never used anywhere else).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
+os.environ.setdefault("SEARCH_INDEX_KEY", "test-search-index-key")
 os.environ.setdefault(
     "PRISTAN_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test")
 )

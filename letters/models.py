@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.fields import EncryptedTextField, crypto_id_field
 from casework.models import Authority, Case, Organisation
 
 
@@ -130,8 +131,9 @@ class Letter(models.Model):
         Authority, verbose_name=_("addressee"), on_delete=models.PROTECT, related_name="letters"
     )
     language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
-    subject = models.CharField(_("subject line"), max_length=300, blank=True)
-    body = models.TextField(_("text"), max_length=50000)
+    subject = EncryptedTextField(_("subject line"), max_length=300, blank=True, single_line=True)
+    body = EncryptedTextField(_("text"), max_length=50000)
+    crypto_id = crypto_id_field()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="letters_written"

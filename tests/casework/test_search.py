@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from casework.crypto import blind_token
 from casework.models import Case, Client, ClientName
 from casework.names import name_index, query_skeletons, skeleton, transliterate
 from tests.factories import make_case
@@ -56,12 +57,15 @@ def test_transliterate_handles_cyrillic_and_accents():
     assert transliterate("Müller") == "muller"
 
 
-def test_name_index_holds_each_token_once_between_spaces():
+def test_name_index_holds_keyed_hashes_of_tokens_and_prefixes_never_the_names():
     index = name_index(["Зиганшин Рустам Ильдарович", "Ziganshin Rustam"])
     assert index.startswith(" ") and index.endswith(" ")
-    tokens = index.split()
-    assert len(tokens) == len(set(tokens)) == 3
-    assert f" {skeleton('Ziganchine')} " in index
+    hashes = index.split()
+    assert len(hashes) == len(set(hashes))
+    for token in ["Ziganchine", "Зиган", "rustam"]:
+        assert f" {blind_token(skeleton(token))} " in index
+    for plain in ["zikansin", "Ziganshin", "Зиганшин", "rustam"]:
+        assert plain not in index
 
 
 def test_query_skeletons_ignore_punctuation_and_digits():
