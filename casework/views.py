@@ -89,37 +89,42 @@ def dashboard(request):
 
 
 def case_list(request):
+    """The case list. Filters come as GET (links such as ?status=active) or as POST from the
+    filter form: the search box may hold a client's name, which must not end up in URLs,
+    browser history or server logs, so the form posts."""
     membership = getattr(request.user, "membership", None)
     cases = (
         Case.objects.visible_to(request.user)
         .select_related("client", "authority")
         .prefetch_related("grounds", "assignees")
     )
+    data = request.POST if request.method == "POST" else request.GET
     case_filter = CaseFilter(
-        request.GET,
-        queryset=cases,
-        organisation=membership.organisation if membership else None,
+        data, queryset=cases, organisation=membership.organisation if membership else None
     )
-    page = Paginator(case_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filter": case_filter, "page": page, "query": _query_without_page(request)}
+    page = Paginator(case_filter.qs, PAGE_SIZE).get_page(data.get("page"))
+    context = {
+        "filter": case_filter,
+        "page": page,
+        "filtered": _has_filters(data),
+        "filter_items": _filter_items(data),
+    }
     template = "casework/case_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, context)
 
 
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+_NOT_FILTERS = ("page", "csrfmiddlewaretoken")
 
 
-def _new_rows(formset) -> list:
-    return [
-        form.save(commit=False)
-        for form in formset.forms
-        if form.has_changed() and not form.cleaned_data.get("DELETE")
-    ]
+def _has_filters(data) -> bool:
+    return any(value for key, value in data.items() if key not in _NOT_FILTERS)
+
+
+def _filter_items(data) -> list[tuple[str, list[str]]]:
+    """The current filters, to carry them (in a POST, never a URL) to the batch page."""
+    return [(key, data.getlist(key)) for key in data if key not in _NOT_FILTERS]
 
 
 @capability_required(Capability.CREATE_CASES)

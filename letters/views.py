@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from casework.access import Capability, get_case_for_user, user_can
@@ -282,14 +283,18 @@ def _register_csv(letters) -> HttpResponse:
 
 @capability_required(Capability.RUN_BATCHES)
 def batch_new(request):
-    """From the case list's current filters: how many letters, which template, then start."""
+    """From the case list's current filters (posted, never in the URL): how many letters,
+    which template, then start."""
     membership = request.user.membership
+    filters = request.GET.copy()
+    filters.update(request.POST)
     cases = Case.objects.visible_to(request.user)
-    case_filter = CaseFilter(request.GET, queryset=cases, organisation=membership.organisation)
+    case_filter = CaseFilter(filters, queryset=cases, organisation=membership.organisation)
     selected = case_filter.qs.order_by("reference")
     count = selected.count()
-    form = BatchForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    starting = request.method == "POST" and "start" in request.POST
+    form = BatchForm(request.POST if starting else None, prefix="batch")
+    if starting and form.is_valid():
         if count == 0:
             form.add_error(None, _("No case matches these filters."))
         elif count > BATCH_MAX:
@@ -310,7 +315,11 @@ def batch_new(request):
             prepare_batch.delay_on_commit(batch.pk)
             messages.success(
                 request,
-                _("Batch started: %(count)s letters will be issued and rendered.")
+                ngettext(
+                    "Batch started: %(count)s letter will be issued and rendered.",
+                    "Batch started: %(count)s letters will be issued and rendered.",
+                    count,
+                )
                 % {"count": count},
             )
             return redirect("letters:batch_detail", batch_id=batch.pk)
@@ -321,8 +330,11 @@ def batch_new(request):
             "form": form,
             "count": count,
             "sample": selected.select_related("client")[:10],
-            "filter": case_filter,
-            "query": request.GET.urlencode(),
+            "filter_items": [
+                (key, filters.getlist(key))
+                for key in case_filter.filters
+                if filters.getlist(key) and any(filters.getlist(key))
+            ],
         },
     )
 

@@ -35,7 +35,12 @@ def start_batch(client, template, authority, capture, *, filters=FILTERS):
     with capture(execute=True):
         response = client.post(
             BATCH_NEW + filters,
-            {"template": template.pk, "authority": authority.pk, "confirm": "on"},
+            {
+                "batch-template": template.pk,
+                "batch-authority": authority.pk,
+                "batch-confirm": "on",
+                "start": "1",
+            },
         )
     assert response.status_code == 302, response.text
     return Batch.objects.latest("created_at"), response
@@ -71,7 +76,12 @@ def test_batch_with_no_matching_case(client, coordinator, active_cases, template
     client.force_login(coordinator)
     response = client.post(
         BATCH_NEW + "?status=granted",
-        {"template": template_fr.pk, "authority": ofpra.pk, "confirm": "on"},
+        {
+            "batch-template": template_fr.pk,
+            "batch-authority": ofpra.pk,
+            "batch-confirm": "on",
+            "start": "1",
+        },
     )
     assert response.status_code == 200
     assert "No case matches these filters." in response.text
@@ -247,7 +257,12 @@ def test_batch_pages_are_for_coordinators_of_the_organisation(
         if user != outsider:
             response = client.post(
                 BATCH_NEW + FILTERS,
-                {"template": template_fr.pk, "authority": ofpra.pk, "confirm": "on"},
+                {
+                    "batch-template": template_fr.pk,
+                    "batch-authority": ofpra.pk,
+                    "batch-confirm": "on",
+                    "start": "1",
+                },
             )
             assert response.status_code == 403
     assert Batch.objects.count() == 1
