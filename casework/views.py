@@ -127,6 +127,14 @@ def _filter_items(data) -> list[tuple[str, list[str]]]:
     return [(key, data.getlist(key)) for key in data if key not in _NOT_FILTERS]
 
 
+def _new_rows(formset) -> list:
+    return [
+        form.save(commit=False)
+        for form in formset.forms
+        if form.has_changed() and not form.cleaned_data.get("DELETE")
+    ]
+
+
 @capability_required(Capability.CREATE_CASES)
 def case_create(request):
     organisation = request.user.membership.organisation
