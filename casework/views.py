@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from casework import services
+from casework import audit, services
 from casework.access import Capability, get_case_for_user, user_can
 from casework.filters import CaseFilter
 from casework.forms import (
@@ -397,3 +397,16 @@ def document_download(request, reference, document_id):
     )
     case.log(request.user, CaseLogEntry.Action.DOWNLOADED, document.get_kind_display())
     return response
+
+
+@require_POST
+def case_reveal(request, reference):
+    """Show the special-category fields of a case's client: an explicit, logged action even
+    for users allowed to see them."""
+    case = get_case_for_user(request.user, reference, capability=Capability.VIEW_SPECIAL_CATEGORY)
+    audit.record(request, audit.Action.REVEAL, case.client, case_id=case.pk)
+    return render(
+        request,
+        "casework/_special_category.html",
+        {"client": case.client, "case": case, "can_see_special": True, "revealed": True},
+    )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from casework import services
 from casework.forms import CaseForm, ClientForm, ClientNameFormSet, ContactFormSet
 from casework.models import (
+    AccessEvent,
     Assignment,
     Case,
     CaseLogEntry,
@@ -510,10 +511,26 @@ def test_special_category_shown_only_with_the_capability(
     user = personas.get(persona) or _special_viewer(persona, org, case)
     client.force_login(user)
 
-    content = client.get(reverse("casework:case_detail", args=[case.reference])).content
-
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content
+    # Hidden on the page for everyone: even permitted users reveal it with an explicit action.
     for marker in MARKERS:
-        assert (marker in content) == sees_special
+        assert marker not in page
+    reveal_url = reverse("casework:case_reveal", args=[case.reference]).encode()
+    assert (reveal_url in page) == sees_special
+
+    before = AccessEvent.objects.filter(action=AccessEvent.Action.REVEAL).count()
+    response = client.post(reverse("casework:case_reveal", args=[case.reference]))
+    revealed = AccessEvent.objects.filter(action=AccessEvent.Action.REVEAL).count() - before
+    if sees_special:
+        assert response.status_code == 200
+        for marker in MARKERS:
+            assert marker in response.content
+        assert revealed == 1
+    else:
+        assert response.status_code == 403
+        for marker in MARKERS:
+            assert marker not in response.content
+        assert revealed == 0
 
 
 @pytest.mark.parametrize(
