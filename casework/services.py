@@ -1,12 +1,14 @@
 """Writes that touch several rows, files or the history: each in one transaction."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework.access import Capability
@@ -16,6 +18,7 @@ from casework.models import (
     CaseLogEntry,
     Client,
     ClientName,
+    Consent,
     ContactChannel,
     Document,
     Event,
@@ -91,11 +94,52 @@ def client_update(*, case: Case, client: Client, changed_fields: list[str], by) 
 
 @transaction.atomic
 def case_change_status(*, case: Case, status: str, by) -> Case:
+    """Closing a case starts its retention period (PRISTAN_RETENTION_DAYS), after which the
+    scheduled job erases it; re-opening it stops the clock."""
     # Lock the row so that two people changing the status at once cannot skip a transition.
     locked = Case.objects.select_for_update().get(pk=case.pk)
     locked.change_status(status, by=by)
+    if locked.status == Case.Status.CLOSED:
+        locked.retention_until = locked.closed_at + timedelta(days=settings.PRISTAN_RETENTION_DAYS)
+    else:
+        locked.retention_until = None
+    locked.save(update_fields=["retention_until"])
     case.status, case.closed_at = locked.status, locked.closed_at
+    case.retention_until = locked.retention_until
     return case
+
+
+def consent_is_active(*, case: Case, purpose: str) -> bool:
+    return case.consents.filter(purpose=purpose, withdrawn_on=None).exists()
+
+
+@transaction.atomic
+def consent_record(*, case: Case, purpose: str, by) -> Consent:
+    """The client's consent to one purpose, given today; an active consent is kept as it is."""
+    if purpose not in Consent.Purpose.values:
+        raise ValidationError(_("Choose a purpose of consent from the list."), code="purpose")
+    Case.objects.select_for_update().filter(pk=case.pk).first()  # one recorder at a time
+    active = case.consents.filter(purpose=purpose, withdrawn_on=None).first()
+    if active is not None:
+        return active
+    consent = Consent.objects.create(case=case, purpose=purpose, recorded_by=by)
+    case.log(by, CaseLogEntry.Action.CONSENT, consent.get_purpose_display())
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, by) -> Consent:
+    """Withdrawn from today on; the record of the consent stays (when it was given)."""
+    consent = Consent.objects.select_for_update().select_related("case").get(pk=consent.pk)
+    if consent.withdrawn_on is None:
+        consent.withdrawn_on = timezone.localdate()
+        consent.save(update_fields=["withdrawn_on"])
+        consent.case.log(
+            by,
+            CaseLogEntry.Action.CONSENT,
+            _("%(purpose)s: withdrawn") % {"purpose": consent.get_purpose_display()},
+        )
+    return consent
 
 
 def assignable_users(organisation: Organisation):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/share/", views.case_share, name="case_share"),
+    path("cases/<str:reference>/consent/", views.case_consent, name="case_consent"),
     path("cases/<str:reference>/relatives/new/", views.relative_add, name="relative_add"),
     path("cases/<str:reference>/events/new/", views.event_add, name="event_add"),
     path("cases/<str:reference>/events/<int:event_id>/done/", views.event_done, name="event_done"),

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -10,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from casework import audit, services
@@ -28,7 +30,7 @@ from casework.forms import (
     ShareForm,
     StatusForm,
 )
-from casework.models import Case, CaseLogEntry, Client, Document, Event
+from casework.models import Case, CaseLogEntry, Client, Consent, Document, Event
 
 PAGE_SIZE = 25
 
@@ -194,6 +196,7 @@ def case_detail(request, reference):
         "assignments": case.assignments.select_related("user"),
         "shares": case.shares.select_related("lawyer"),
         "consents": case.consents.all(),
+        "consent_form": ConsentForm(),
         "can_see_letters": user_can(user, Capability.VIEW_LETTERS),
         "can_draft_letters": user_can(user, Capability.DRAFT_LETTERS),
         "letters": (
@@ -410,3 +413,33 @@ def case_reveal(request, reference):
         "casework/_special_category.html",
         {"client": case.client, "case": case, "can_see_special": True, "revealed": True},
     )
+
+
+class ConsentForm(forms.Form):
+    """The case page's consent box: one purpose, given or withdrawn."""
+
+    purpose = forms.ChoiceField(label=gettext_lazy("Purpose"), choices=Consent.Purpose.choices)
+    action = forms.ChoiceField(choices=[("record", "record"), ("withdraw", "withdraw")])
+
+
+@require_POST
+def case_consent(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a purpose of consent from the list."))
+        return redirect("casework:case_detail", reference=case.reference)
+    purpose = form.cleaned_data["purpose"]
+    label = Consent.Purpose(purpose).label
+    if form.cleaned_data["action"] == "record":
+        services.consent_record(case=case, purpose=purpose, by=request.user)
+        messages.success(request, _("Consent recorded: %(purpose)s.") % {"purpose": label})
+    else:
+        consent = case.consents.filter(purpose=purpose, withdrawn_on=None).first()
+        if consent is None:
+            messages.error(request, _("There is no consent to withdraw for this purpose."))
+            return redirect("casework:case_detail", reference=case.reference)
+        services.consent_withdraw(consent=consent, by=request.user)
+        messages.success(request, _("Consent withdrawn: %(purpose)s.") % {"purpose": label})
+    audit.record(request, audit.Action.CHANGE, case)
+    return redirect("casework:case_detail", reference=case.reference)

@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casework.tasks.send_deadline_reminders",
         "schedule": 24 * 60 * 60,
     },
+    "erase-expired-cases": {
+        "task": "casework.tasks.erase_expired_cases",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # Email (Django 6.1 mailers). DJANGO_EMAIL_BACKEND is "console" (the default: printed by the
@@ -269,6 +273,11 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Retention: a closed case is kept this many days after closing (its "keep until" date), then
+# the daily job casework.tasks.erase_expired_cases erases it, and its client once every case of
+# theirs is erased (casework.retention). Re-opening a case clears the date.
+PRISTAN_RETENTION_DAYS = env.int("PRISTAN_RETENTION_DAYS", default=5 * 365)
 
 # Letters.
 LETTERS_TWO_PERSON_RULE = env.bool("PRISTAN_LETTERS_TWO_PERSON_RULE", default=True)

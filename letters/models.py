@@ -253,7 +253,10 @@ class Batch(models.Model):
     template = models.ForeignKey(LetterTemplate, on_delete=models.PROTECT)
     authority = models.ForeignKey(Authority, verbose_name=_("addressee"), on_delete=models.PROTECT)
     language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
+    # The cases the batch makes letters for; preparing moves the cases whose client has not
+    # consented to letters (or has withdrawn it) to `skipped_case_ids`.
     case_ids = models.JSONField(default=list)
+    skipped_case_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
     error = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

@@ -8,11 +8,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from casework.models import CaseLogEntry
+from casework.models import CaseLogEntry, Consent
+from casework.services import consent_is_active
 from letters.context import letter_context
 from letters.models import Batch, Letter, LetterTemplate, LetterTemplateVersion, Register
 from letters.rendering import html_to_pdf, letter_html
@@ -42,7 +43,17 @@ def _signer(organisation, by) -> tuple[str, str]:
 
 
 def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
-    """A new draft: the template's current version filled in with the case's data."""
+    """A new draft: the template's current version filled in with the case's data. Refused
+    unless the client has consented to letters on this case (and not withdrawn it)."""
+    if not consent_is_active(case=case, purpose=Consent.Purpose.LETTERS):
+        raise ValidationError(
+            _(
+                "No letter can be written on this case: the client has not consented to "
+                "letters, or has withdrawn the consent. Record the consent on the case page "
+                "first."
+            ),
+            code="no_consent",
+        )
     version = template.current_version or template_save_version(template=template, by=by)
     signer_name, signer_title = _signer(case.organisation, by)
     context = letter_context(
@@ -265,16 +276,26 @@ def batch_prepare(*, batch: Batch) -> Batch:
     """Draft, approve and issue one letter per case of the batch; rendering follows on commit.
 
     The coordinator who starts a batch approves its letters by doing so (the two-person rule is
-    kept: they are not the author of a batch letter, the batch is)."""
+    kept: they are not the author of a batch letter, the batch is). Cases without an active
+    consent to letters are skipped and listed in `skipped_case_ids`."""
     from casework.models import Case
 
+    in_org = Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
+    consented = Exists(
+        Consent.objects.filter(
+            case=OuterRef("pk"), purpose=Consent.Purpose.LETTERS, withdrawn_on=None
+        )
+    )
     cases = (
-        Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
+        in_org.filter(consented)
         .select_related("client", "organisation")
         .prefetch_related("grounds", "client__names")
         .order_by("reference")
     )
     with transaction.atomic():
+        cases = list(cases)
+        batch.case_ids = [case.pk for case in cases]
+        batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
         letters = []
         for case in cases:
             letter = letter_draft(
@@ -289,6 +310,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             letter.save(update_fields=["status", "approved_by", "approved_at"])
             letters.append(letter)
         letters_issue(letters=letters, by=batch.created_by)
-        batch.status = Batch.Status.RENDERING
-        batch.save(update_fields=["status"])
+        # With nothing to render (every case skipped), there is nothing to wait for.
+        batch.status = Batch.Status.RENDERING if letters else Batch.Status.FINISHED
+        batch.save(update_fields=["status", "case_ids", "skipped_case_ids"])
     return batch

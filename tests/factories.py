@@ -12,6 +12,7 @@ from casework.models import (
     Case,
     Client,
     ClientName,
+    Consent,
     Event,
     Membership,
     Note,
@@ -49,8 +50,10 @@ def make_case(
     pseudonym=None,
     status=Case.Status.ACTIVE,
     authority_code="ofpra",
+    consents=(Consent.Purpose.CASEWORK, Consent.Purpose.LETTERS),
     **fields,
 ) -> Case:
+    """A client and their case; the client has consented to `consents` (letters need one)."""
     n = next(_seq)
     client = Client.objects.create(
         organisation=organisation,
@@ -81,6 +84,8 @@ def make_case(
     )
     for user in assignees:
         Assignment.objects.create(case=case, user=user)
+    for purpose in consents:
+        Consent.objects.create(case=case, purpose=purpose)
     return case
 
 
