@@ -1,0 +1,332 @@
+"""A real Celery worker for integration tests.
+
+`celery_worker_process` switches eager mode off, empties the broker queue and starts
+`celery -A config worker` as a subprocess against the test database of the running test (which
+must be transactional, so that what the test writes is committed and visible to the worker).
+The worker is always stopped at teardown, with every process it started.
+
+Override the `worker_env` fixture in a test module to give the worker extra environment
+variables (an email backend, a broker option).
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 60
+STOP_TIMEOUT = 10
+
+
+def wait_until(predicate, timeout=90, interval=0.5, message=None):
+    """Call `predicate` until it returns something truthy, and return that.
+
+    Raises AssertionError after `timeout` seconds; `message` (a string, or a callable returning
+    one, called at that moment so it can describe the state) says what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            what = message() if callable(message) else message
+            what = what or getattr(predicate, "__name__", repr(predicate))
+            raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+        time.sleep(interval)
+
+
+def database_url_for_worker() -> str:
+    """The URL of the database this test is using (the test database, not the configured one)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        credentials = quote(db["USER"] or "", safe="")
+        if db.get("PASSWORD"):
+            credentials += ":" + quote(db["PASSWORD"], safe="")
+        host = db.get("HOST") or ""
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
+    if connection.vendor == "sqlite":
+        name = str(db["NAME"])
+        if name == ":memory:" or name.startswith("file:"):
+            raise RuntimeError(f"a worker process cannot share the in-memory database {name!r}")
+        return f"sqlite:///{Path(name).resolve()}"
+    raise RuntimeError(f"no DATABASE_URL for a {connection.vendor} test database")
+
+
+def purge_broker() -> None:
+    """Empty the queue, including messages a killed worker left unacknowledged (Redis)."""
+    from config.celery import app
+
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for folder in {options["data_folder_in"], options["data_folder_out"]}:
+            for path in Path(folder).glob("*.msg"):
+                path.unlink(missing_ok=True)
+        return
+    app.control.purge()
+    if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            # kombu's Redis transport keeps delivered, unacknowledged messages here and puts
+            # them back on the queue after the visibility timeout: left over from a worker that
+            # an earlier test killed, they would turn up in this one.
+            channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+
+
+def _copy_with_timestamps(source, target) -> None:
+    for line in iter(source.readline, b""):
+        stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d} "
+        try:
+            target.write(stamp.encode() + line)
+        except ValueError:  # the log file was closed
+            break
+    source.close()
+
+
+class CeleryWorker:
+    """One `celery worker` at a time; `restart()` starts a new one (a new node name)."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env = env
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+        self.log_paths: list[Path] = []
+        self._log_file = None
+        self._log_thread = None
+
+    # -- starting and stopping ----------------------------------------------------------------
+
+    def start(self, extra_env: dict | None = None) -> "CeleryWorker":
+        if extra_env:
+            self.env = {**self.env, **extra_env}
+        node = uuid.uuid4().hex[:10]
+        self.log_path = self.log_dir / f"worker-{node}.log"
+        self.log_paths.append(self.log_path)
+        self._log_file = self.log_path.open("wb", buffering=0)
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n", f"test-{node}@%h",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so that teardown can reach pool processes orphaned by a
+            # SIGKILL of the main process.
+            start_new_session=True,
+        )
+        # The worker's log lines carry no time (Django's console handler has no formatter):
+        # copy them to the log file with the time they were written.
+        self._log_thread = threading.Thread(
+            target=_copy_with_timestamps,
+            args=(self.process.stdout, self._log_file),
+            daemon=True,
+        )
+        self._log_thread.start()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the Celery worker exited with code {self.process.returncode} before it was "
+                    f"ready; its log ({self.log_path}):\n{self.tail()}"
+                )
+            if " ready." in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(
+            f"the Celery worker was not ready after {READY_TIMEOUT} s; its log ({self.log_path}):"
+            f"\n{self.tail()}"
+        )
+
+    def children(self) -> list[int]:
+        """Process ids of the worker's pool processes (its direct children)."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        pids = []
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            try:
+                pids += [int(pid) for pid in children.read_text().split()]
+            except FileNotFoundError:
+                continue
+        return sorted(set(pids))
+
+    def kill_children(self, sig=signal.SIGKILL) -> list[int]:
+        """Signal the pool processes only ("a worker process died"); returns their ids."""
+        pids = self.children()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return pids
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        """Signal the main worker process (SIGKILL: the machine or container died)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
+                try:
+                    self.process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM (warm shutdown: running tasks finish), SIGKILL after STOP_TIMEOUT seconds; then
+        SIGKILL whatever is left of its process group."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self._log_thread is not None:
+            self._log_thread.join(timeout=5)
+            self._log_thread = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def restart(self, extra_env: dict | None = None) -> "CeleryWorker":
+        """Stop this worker if it still runs (gracefully), and start a new one."""
+        self.stop()
+        return self.start(extra_env)
+
+    # -- looking at it ------------------------------------------------------------------------
+
+    def tail(self, lines: int = 80) -> str:
+        chunks = []
+        for path in self.log_paths:
+            try:
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+            except FileNotFoundError:
+                text = ["(no log)"]
+            chunks.append(f"--- {path} ---\n" + "\n".join(text))
+        return "\n".join(chunks)
+
+
+@contextlib.contextmanager
+def flush_past_append_only_triggers(item):
+    """Let pytest-django empty the database after a transactional test.
+
+    casework/migrations/0003_access_log_append_only.py makes casework_accessevent append-only
+    with triggers: on PostgreSQL a statement-level BEFORE TRUNCATE trigger that refuses every
+    TRUNCATE, even of an empty table; on SQLite BEFORE DELETE triggers. The flush that ends a
+    transactional test is one TRUNCATE of every table (PostgreSQL) or a DELETE from each
+    (SQLite), so it fails ("the access log is append-only (TRUNCATE refused)") and the test
+    errors at teardown: on PostgreSQL always, on SQLite once the test has logged an access.
+    For this test's teardown only, the triggers are set aside: PostgreSQL ignores them in the
+    session (session_replication_role = replica, which needs a superuser, as CI's postgres is);
+    on SQLite they are dropped and created again afterwards. A stopgap for these test folders
+    until the suite as a whole can flush."""
+    from django.db import connection
+
+    blocker = getattr(item, "funcargs", {}).get("django_db_blocker")
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(item.fixturenames)
+    )
+    if blocker is None or not transactional or connection.vendor not in ("postgresql", "sqlite"):
+        yield
+        return
+    triggers = []
+    with blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            triggers = cursor.fetchall()
+            for name, _ in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        # Unless the teardown closed the connection (after the session's last test it also
+        # destroys the test database).
+        if connection.connection is not None:
+            with blocker.unblock(), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("RESET session_replication_role")
+                for _, sql in triggers:
+                    cursor.execute(sql)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with flush_past_append_only_triggers(item):
+        return (yield)
+
+
+@pytest.fixture
+def worker_env() -> dict:
+    """Extra environment for the worker; override it in a test module."""
+    return {}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def celery_worker_process(request, transactional_db, monkeypatch, worker_env):
+    """A running `celery worker` subprocess that uses this test's database and broker.
+
+    Depends on `transactional_db`, so the worker is stopped before the database is flushed."""
+    from config.celery import app
+
+    # setitem, not setattr: pytest 9.2's monkeypatch.setattr restores an attribute that is not
+    # in the instance's __dict__ by deleting it, which celery's Settings refuses.
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    purge_broker()
+    log_dir = Path(settings.VAR_DIR) / "celery" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DATABASE_URL": database_url_for_worker(),
+        "PYTHONUNBUFFERED": "1",
+        **worker_env,
+    }
+    worker = CeleryWorker(env, log_dir)
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()
+        purge_broker()
+        failed = any(
+            getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+            for when in ("setup", "call")
+        )
+        if failed:
+            print(f"\nCelery worker log (tail):\n{worker.tail()}")
