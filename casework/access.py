@@ -80,10 +80,39 @@ def user_can(user, capability: Capability) -> bool:
     return bool(membership and user.is_active and membership.can(capability))
 
 
+class OutOfScope(Http404):
+    """A 404 that the access log records as a denial (middleware.AccessDeniedLogMiddleware).
+
+    The user gets exactly the 404 of an object that does not exist. The object's id is kept only
+    when the object belongs to the user's own organisation: the log is organisation-scoped and
+    readable by that organisation's administrators, so it must not become an oracle for which
+    references exist elsewhere. A probe of another organisation's case and of a reference that
+    does not exist leave the same entry."""
+
+    def __init__(self, object_type: str, object_id: int | str = "", *, case_id: int | None = None):
+        super().__init__()
+        self.object_type = object_type
+        self.object_id = str(object_id)
+        self.case_id = case_id
+
+
+class Forbidden(PermissionDenied):
+    """A 403 about a known object (which the user may see), so that the log names it."""
+
+    def __init__(self, obj):
+        super().__init__()
+        self.object = obj
+
+
+def same_organisation(user, organisation_id: int | None) -> bool:
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    return membership is not None and membership.organisation_id == organisation_id
+
+
 def get_case_for_user(user, reference: str, *, capability: Capability | None = None):
     """The case with this reference if the user may see it, else 404 — the same answer as for a
     case that does not exist, so that nothing is learnt by probing references. A visible case
-    the user may not act on (`capability`) is a 403."""
+    the user may not act on (`capability`) is a 403. Both are logged as denials."""
     from casework.models import Case
 
     try:
@@ -93,7 +122,10 @@ def get_case_for_user(user, reference: str, *, capability: Capability | None = N
             .get(reference=reference)
         )
     except Case.DoesNotExist:
-        raise Http404 from None
+        hidden = Case.objects.filter(reference=reference).values("pk", "organisation_id").first()
+        if hidden is None or not same_organisation(user, hidden["organisation_id"]):
+            raise OutOfScope("case") from None
+        raise OutOfScope("case", hidden["pk"], case_id=hidden["pk"]) from None
     if capability is not None and not user_can(user, capability):
-        raise PermissionDenied
+        raise Forbidden(case)
     return case

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from casework import audit, retention
 from casework.access import Capability, user_can
 from casework.models import (
+    AccessEvent,
     Assignment,
     Authority,
     Case,
@@ -299,6 +300,36 @@ class CaseLogEntryAdmin(CaseScopedAdmin):
     list_display = ["at", "case", "actor", "action", "detail"]
     list_filter = ["action"]
     search_fields = ["case__reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(admin.ModelAdmin):
+    """The access log, read-only and limited to the admin's organisation. The database refuses
+    changes anyway; here nothing even offers them. The page in the app (/audit/) is the one to
+    use for filtering by user or case."""
+
+    list_display = ["at", "user", "action", "object_type", "object_id", "case_id", "ip"]
+    list_filter = ["action"]
+    list_select_related = ["user"]
+    fields = list_display + ["organisation_id", "path_name", "prev_hash", "hash"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        membership = getattr(request.user, "membership", None)
+        qs = super().get_queryset(request)
+        if membership is None or not membership.can(Capability.VIEW_ACCESS_LOG):
+            return qs.none()
+        return qs.filter(organisation_id=membership.organisation_id)
 
     def has_add_permission(self, request):
         return False

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from casework import views
+from casework import audit_views, views
 
 app_name = "casework"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("cases/", views.case_list, name="case_list"),
+    path("audit/", audit_views.access_log, name="access_log"),
+    path("audit/export.csv", audit_views.access_log_csv, name="access_log_csv"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/edit/", views.case_edit, name="case_edit"),

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from casework import audit, services
-from casework.access import Capability, get_case_for_user, user_can
+from casework.access import Capability, OutOfScope, get_case_for_user, user_can
 from casework.filters import CaseFilter
 from casework.forms import (
     AssignForm,
@@ -30,7 +30,7 @@ from casework.forms import (
     ShareForm,
     StatusForm,
 )
-from casework.models import Case, CaseLogEntry, Client, Consent, Document, Event
+from casework.models import AccessEvent, Case, CaseLogEntry, Client, Consent, Document, Event
 
 PAGE_SIZE = 25
 
@@ -57,7 +57,9 @@ def _changed(*forms) -> list[str]:
 def dashboard(request):
     membership = getattr(request.user, "membership", None)
     if membership is None:
+        audit.record(request, audit.Action.DENIED)
         return render(request, "casework/no_membership.html", status=403)
+    audit.record(request, audit.Action.LIST, object_type="case")
     cases = Case.objects.visible_to(request.user)
     today = timezone.localdate()
     deadlines = (
@@ -105,6 +107,9 @@ def case_list(request):
         data, queryset=cases, organisation=membership.organisation if membership else None
     )
     page = Paginator(case_filter.qs, PAGE_SIZE).get_page(data.get("page"))
+    # A search is logged as one, never with what was searched for.
+    action = audit.Action.SEARCH if data.get("q", "").strip() else audit.Action.LIST
+    audit.record(request, action, object_type="case")
     context = {
         "filter": case_filter,
         "page": page,
@@ -156,6 +161,7 @@ def case_create(request):
             grounds=case_form.cleaned_data["grounds"],
             by=request.user,
         )
+        audit.record(request, audit.Action.CREATE, case)
         messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
         return redirect("casework:case_detail", reference=case.reference)
     return render(
@@ -173,6 +179,7 @@ def case_create(request):
 
 def case_detail(request, reference):
     case = get_case_for_user(request.user, reference)
+    audit.record(request, audit.Action.VIEW, case)
     user = request.user
     can_see_documents = user_can(user, Capability.VIEW_DOCUMENTS)
     client = (
@@ -211,8 +218,14 @@ def case_detail(request, reference):
         "relative_form": RelativeForm(),
         "document_form": DocumentForm(),
         "today": timezone.localdate(),
+        "access_log": _case_access_log(case) if user_can(user, Capability.VIEW_ALL_CASES) else None,
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _case_access_log(case) -> list[AccessEvent]:
+    """The last 20 access-log entries of a case ("who looked at this case"), by anyone."""
+    return list(AccessEvent.objects.filter(case_id=case.pk).select_related("user")[:20])
 
 
 def case_edit(request, reference):
@@ -251,8 +264,10 @@ def case_edit(request, reference):
                 grounds=case_form.cleaned_data["grounds"],
                 by=request.user,
             )
+        audit.record(request, audit.Action.CHANGE, case)
         messages.success(request, _("Case %(ref)s saved.") % {"ref": case.reference})
         return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
     return render(
         request,
         "casework/case_form.html",
@@ -279,6 +294,7 @@ def case_status(request, reference):
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
+            audit.record(request, audit.Action.CHANGE, case)
             messages.success(
                 request,
                 _("Status changed to “%(status)s”.") % {"status": case.get_status_display()},
@@ -293,8 +309,10 @@ def case_assign(request, reference):
     form = AssignForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid():
         services.case_assign(case=case, users=list(form.cleaned_data["users"]), by=request.user)
+        audit.record(request, audit.Action.CHANGE, case)
         messages.success(request, _("Assignment saved."))
         return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
     return render(
         request,
         "casework/case_subform.html",
@@ -312,8 +330,10 @@ def case_share(request, reference):
             expires_at=form.expires_at,
             by=request.user,
         )
+        audit.record(request, audit.Action.CHANGE, case)
         messages.success(request, _("The case is now shared with the lawyer."))
         return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
     return render(
         request,
         "casework/case_subform.html",
@@ -328,8 +348,10 @@ def _case_subform(request, reference, form_class, title, save):
     form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         message = save(case, form)
+        audit.record(request, audit.Action.CHANGE, case)
         messages.success(request, message)
         return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
     return render(
         request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
     )
@@ -356,6 +378,7 @@ def event_done(request, reference, event_id):
     case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
     event = get_object_or_404(case.events, pk=event_id)
     services.event_mark_done(event=event, by=request.user)
+    audit.record(request, audit.Action.CHANGE, case)
     messages.success(request, _("Marked as done."))
     return redirect("casework:case_detail", reference=case.reference)
 
@@ -390,8 +413,9 @@ def document_upload(request, reference):
 def document_download(request, reference, document_id):
     case = get_case_for_user(request.user, reference)
     if not user_can(request.user, Capability.VIEW_DOCUMENTS):
-        raise Http404
+        raise OutOfScope("document", case_id=case.pk)
     document = get_object_or_404(Document, case=case, pk=document_id)
+    audit.record(request, audit.Action.DOWNLOAD, document)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "casework.middleware.NoStoreForAuthenticatedMiddleware",
+    "casework.middleware.AccessDeniedLogMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

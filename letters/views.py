@@ -10,14 +10,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from casework.access import Capability, get_case_for_user, user_can
+from casework import audit
+from casework.access import (
+    Capability,
+    Forbidden,
+    OutOfScope,
+    get_case_for_user,
+    same_organisation,
+    user_can,
+)
 from casework.filters import CaseFilter
 from casework.models import Case
 from casework.views import capability_required
@@ -38,28 +46,38 @@ BATCH_MAX = 2000
 
 def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
     """A letter through its case's scope: 404 outside it (or without the right to see letters),
-    403 for a visible letter the user may not act on."""
-    if not user_can(user, Capability.VIEW_LETTERS):
-        raise Http404
-    letter = get_object_or_404(
-        Letter.objects.visible_to(user).select_related(
-            "case", "case__client", "case__organisation", "authority", "author", "approved_by"
-        ),
-        pk=letter_id,
-    )
+    403 for a visible letter the user may not act on. Both are logged as denials."""
+    letter = None
+    if user_can(user, Capability.VIEW_LETTERS):
+        letter = (
+            Letter.objects.visible_to(user)
+            .select_related(
+                "case", "case__client", "case__organisation", "authority", "author", "approved_by"
+            )
+            .filter(pk=letter_id)
+            .first()
+        )
+    if letter is None:
+        hidden = Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id")
+        hidden = hidden.first()
+        if hidden is None or not same_organisation(user, hidden["case__organisation_id"]):
+            raise OutOfScope("letter")
+        raise OutOfScope("letter", letter_id, case_id=hidden["case_id"])
     if capability is not None and not user_can(user, capability):
-        raise PermissionDenied
+        raise Forbidden(letter)
     return letter
 
 
-def _action(request, letter_id, capability, act, success_message):
-    """The shape of every letter button: fetch through the scope, act, say what happened."""
+def _action(request, letter_id, capability, act, success_message, *, logged_as=None):
+    """The shape of every letter button: fetch through the scope, act, log it, say what
+    happened. A refused action (ValidationError) changed nothing and is not logged."""
     letter = get_letter_for_user(request.user, letter_id, capability=capability)
     try:
         act(letter)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        audit.record(request, logged_as or audit.Action.CHANGE, letter)
         messages.success(request, success_message(letter))
     return redirect("letters:letter_detail", letter_id=letter.pk)
 
@@ -78,10 +96,12 @@ def letter_new(request, reference):
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            audit.record(request, audit.Action.CREATE, letter)
             messages.success(
                 request, _("Draft created. Check the text, then submit it for review.")
             )
             return redirect("letters:letter_detail", letter_id=letter.pk)
+    audit.record(request, audit.Action.VIEW, case)
     return render(request, "letters/letter_new.html", {"case": case, "form": form})
 
 
@@ -102,6 +122,7 @@ def letter_detail(request, letter_id):
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
+                audit.record(request, audit.Action.CHANGE, letter)
                 messages.success(request, _("Text saved."))
             return redirect("letters:letter_detail", letter_id=letter.pk)
     elif request.method == "POST":
@@ -118,13 +139,16 @@ def letter_detail(request, letter_id):
         "verification_url": verification_url(letter) if letter.number else "",
     }
     if request.htmx and request.GET.get("fragment") == "render":
+        # The rendering progress poll (every 2 s) shows no letter content: not logged.
         return render(request, "letters/letter_detail.html#render_status", context)
+    audit.record(request, audit.Action.VIEW, letter)
     return render(request, "letters/letter_detail.html", context)
 
 
 def letter_preview(request, letter_id):
     """The letter as it will be printed (same HTML as the PDF), on a screen-sized sheet."""
     letter = get_letter_for_user(request.user, letter_id)
+    audit.record(request, audit.Action.VIEW, letter)
     html = letter_html(letter, draft=letter.status != Letter.Status.ISSUED)
     html = html.replace(
         "</head>", f'<link rel="stylesheet" href="{static("letters/print.css")}"></head>', 1
@@ -137,6 +161,7 @@ def letter_preview_pdf(request, letter_id):
     letter = get_letter_for_user(request.user, letter_id)
     if not letter.is_editable and letter.status != Letter.Status.APPROVED:
         raise Http404
+    audit.record(request, audit.Action.VIEW, letter)
     pdf = html_to_pdf(letter_html(letter, draft=True), archival=False)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="draft.pdf"'
@@ -184,6 +209,7 @@ def letter_issue(request, letter_id):
         Capability.ISSUE_LETTERS,
         lambda letter: services.letter_issue(letter=letter, by=request.user),
         lambda letter: _("Letter issued. The PDF is being made."),
+        logged_as=audit.Action.ISSUE,
     )
 
 
@@ -217,10 +243,11 @@ def letter_retry(request, letter_id):
 def letter_download(request, letter_id):
     letter = get_letter_for_user(request.user, letter_id)
     if not user_can(request.user, Capability.VIEW_DOCUMENTS):
-        raise Http404
+        raise OutOfScope("letter", letter.pk, case_id=letter.case_id)
     if letter.render_status != Letter.RenderStatus.READY or not letter.pdf:
         raise Http404
     DownloadLogEntry.objects.create(letter=letter, user=request.user)
+    audit.record(request, audit.Action.DOWNLOAD, letter)
     filename = f"letter-{letter.number.replace('/', '-')}.pdf"
     return FileResponse(
         letter.pdf.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
@@ -241,7 +268,10 @@ def register(request):
             letters = letters.filter(register__year=form.cleaned_data["year"])
         if form.cleaned_data["authority"]:
             letters = letters.filter(authority=form.cleaned_data["authority"])
-    if request.GET.get("format") == "csv":
+    exporting = request.GET.get("format") == "csv"
+    action = audit.Action.EXPORT if exporting else audit.Action.LIST
+    audit.record(request, action, object_type="letter")
+    if exporting:
         return _register_csv(letters)
     page = Paginator(letters, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -313,6 +343,7 @@ def batch_new(request):
                 created_by=request.user,
             )
             prepare_batch.delay_on_commit(batch.pk)
+            audit.record(request, audit.Action.CREATE, batch)
             messages.success(
                 request,
                 ngettext(
@@ -323,6 +354,7 @@ def batch_new(request):
                 % {"count": count},
             )
             return redirect("letters:batch_detail", batch_id=batch.pk)
+    audit.record(request, audit.Action.LIST, object_type="case")
     return render(
         request,
         "letters/batch_new.html",
@@ -340,9 +372,13 @@ def batch_new(request):
 
 
 def _get_batch(user, batch_id) -> Batch:
-    if not user_can(user, Capability.RUN_BATCHES):
-        raise Http404
-    return get_object_or_404(Batch, pk=batch_id, organisation=user.membership.organisation)
+    """A batch of the user's organisation, for those who run batches; else a (logged) 404."""
+    membership = getattr(user, "membership", None)
+    org_id = membership.organisation_id if membership else None
+    batch = Batch.objects.filter(pk=batch_id, organisation_id=org_id).first() if org_id else None
+    if batch is None or not user_can(user, Capability.RUN_BATCHES):
+        raise OutOfScope("batch", batch.pk if batch else "")
+    return batch
 
 
 def _batch_progress(batch: Batch) -> dict:
@@ -378,7 +414,9 @@ def batch_detail(request, batch_id):
         ).select_related("case")[:50],
     }
     if request.htmx:
+        # The progress poll shows counts only: not logged.
         return render(request, "letters/batch_detail.html#progress", context)
+    audit.record(request, audit.Action.VIEW, batch)
     return render(request, "letters/batch_detail.html", context)
 
 
@@ -399,6 +437,7 @@ def batch_zip(request, batch_id):
     DownloadLogEntry.objects.bulk_create(
         DownloadLogEntry(letter=letter, user=request.user) for letter in letters
     )
+    audit.record(request, audit.Action.EXPORT, batch)
     buffer.seek(0)
     return FileResponse(
         buffer, as_attachment=True, filename=f"batch-{batch.pk}.zip", content_type="application/zip"
@@ -421,6 +460,7 @@ def batch_csv(request, batch_id):
         .select_related("case", "authority")
         .order_by("sequence")
     )
+    audit.record(request, audit.Action.EXPORT, batch)
     return _register_csv(letters)
 
 
