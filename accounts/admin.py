@@ -1,10 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services
 from accounts.models import User
 from casework.models import Membership, Organisation
+
+# Device admins would show every user's TOTP secret and recovery codes to administrators; the
+# user admin's "reset two-factor" action is all an administrator needs.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class MembershipInline(admin.StackedInline):
@@ -23,8 +33,11 @@ class MembershipInline(admin.StackedInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
-    list_display = ["username", "first_name", "last_name", "role", "is_active", "last_login"]
-    list_filter = ["membership__role", "is_active", "is_staff"]
+    list_display = [
+        "username", "first_name", "last_name", "role", "is_active", "locked_at", "last_login",
+    ]  # fmt: skip
+    list_filter = ["membership__role", "is_active", "is_staff", "locked_at"]
+    actions = ["log_out_everywhere", "lock", "unlock", "reset_two_factor"]
     list_select_related = ["membership"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
@@ -47,3 +60,48 @@ class UserAdmin(BaseUserAdmin):
     def role(self, obj):
         membership = getattr(obj, "membership", None)
         return membership.get_role_display() if membership else "—"
+
+    @admin.action(description=_("Log out everywhere"), permissions=["change"])
+    def log_out_everywhere(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            services.sessions_end_all(user=user, by=request.user, request=request)
+        message = ngettext(
+            "Every session of %(count)d user has ended.",
+            "Every session of %(count)d users has ended.",
+            len(users),
+        )
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+
+    @admin.action(description=_("Lock (no login until unlocked)"), permissions=["change"])
+    def lock(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            services.account_lock(user=user, request=request)
+        message = ngettext("%(count)d user is locked.", "%(count)d users are locked.", len(users))
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+
+    @admin.action(description=_("Unlock"), permissions=["change"])
+    def unlock(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            services.account_unlock(user=user, by=request.user, request=request)
+        message = ngettext(
+            "%(count)d user is unlocked.", "%(count)d users are unlocked.", len(users)
+        )
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+
+    @admin.action(
+        description=_("Reset two-factor (a new authenticator app at the next login)"),
+        permissions=["change"],
+    )
+    def reset_two_factor(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            services.two_factor_reset(user=user, by=request.user, request=request)
+        message = ngettext(
+            "%(count)d user will set up an authenticator app at the next login.",
+            "%(count)d users will set up an authenticator app at the next login.",
+            len(users),
+        )
+        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)

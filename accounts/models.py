@@ -42,3 +42,31 @@ class User(AbstractUser):
             session_generation=models.F("session_generation") + 1
         )
         self.refresh_from_db(fields=["session_generation"])
+
+
+class OrganisationLockdown(models.Model):
+    """An organisation locked to its administrators: while this row exists, every other member
+    is logged out and refused (accounts.middleware). Lifting the lockdown deletes the row."""
+
+    organisation = models.OneToOneField(
+        "casework.Organisation",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="lockdown",
+        verbose_name=_("organisation"),
+    )
+    locked_at = models.DateTimeField(_("locked down at"), auto_now_add=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("locked down by"),
+    )
+
+    class Meta:
+        verbose_name = _("organisation lockdown")
+        verbose_name_plural = _("organisation lockdowns")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.locked_at:%Y-%m-%d %H:%M})"

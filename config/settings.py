@@ -5,6 +5,7 @@ filesystem transport, so a laptop runs the whole product without servers. DATABA
 CELERY_BROKER_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,10 @@ INSTALLED_APPS = [
     "django_countries",
     "django_filters",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "casework",
     "letters",
@@ -56,13 +61,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "casework.middleware.NoStoreForAuthenticatedMiddleware",
     "casework.middleware.AccessDeniedLogMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -116,6 +124,43 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "casework:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Accounts: password, then a TOTP or recovery code, for every account (accounts.views); nothing
+# switches the second factor off. django-axes locks a username out after 5 failures (wrong
+# passwords and wrong codes alike) for 30 minutes, whether or not the username exists.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.AccountBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the address as a lockout key too. Deliberately not: behind one NAT (an
+# office, a shelter) five typos would lock every colleague out, and the second factor already
+# makes password spraying from one address useless.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # casework.audit keeps the access log
+AXES_ENABLE_ADMIN = False  # not scoped to an organisation; the user admin's "Unlock" resets
+AXES_VERBOSE = False  # its log lines name the username
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"  # a keyed hash, never the name
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "username"]
+OTP_TOTP_ISSUER = "Pristan"
+# Idle timeout: 30 minutes without a request (the expiry slides with every request). Absolute
+# lifetime: 12 hours after the login, whatever happens (accounts.middleware).
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+PRISTAN_SESSION_MAX_AGE = 12 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # __Host- cookies: Secure, Path=/, no Domain, so no subdomain can set or read them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 # Internationalisation: Russian and English, every user-visible string translatable.
 LANGUAGE_CODE = "en"
@@ -181,17 +226,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 63072000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
 
 # Celery: tasks take ids only; a letter is acknowledged only when it is rendered, and a worker
 # process that dies puts its task back on the queue instead of losing it.
@@ -272,6 +312,8 @@ LOGGING = {
         # WeasyPrint logs every rendering step at INFO, and warnings that may quote content.
         "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
+        # django-axes names usernames in its INFO and WARNING lines.
+        "axes": {"level": "ERROR"},
     },
 }
 

@@ -2,11 +2,62 @@
 `caseworker`, and everyone else who must or must not reach it."""
 
 import pytest
+from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import authenticate
+from django.test import Client, RequestFactory
+from django_otp import DEVICE_ID_SESSION_KEY
 
 from casework.models import Membership
-from tests.factories import make_case, make_organisation, make_share, make_user
+from tests.factories import make_case, make_organisation, make_share, make_totp_device, make_user
 
 Role = Membership.Role
+_force_login = Client.force_login
+
+
+def otp_verify_session(client: Client, user) -> None:
+    """Mark the client's session as verified by the user's authenticator (creating one), as the
+    real login does after the code."""
+    device = make_totp_device(user=user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def _verified_force_login(self, user, backend=None):
+    _force_login(self, user, backend)
+    otp_verify_session(self, user)
+
+
+def _verified_login(self, **credentials) -> bool:
+    # django-axes needs a request to check a password against.
+    user = authenticate(RequestFactory().post("/accounts/login/"), **credentials)
+    if user is None:
+        return False
+    self.force_login(user, backend=user.backend)
+    return True
+
+
+_axes_authenticate = AxesStandaloneBackend.authenticate
+
+
+def _axes_authenticate_with_any_request(self, request, *args, **kwargs):
+    return _axes_authenticate(self, request or RequestFactory().post("/"), *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _password_checks_without_request(monkeypatch):
+    """django-axes refuses authenticate() without a request (the login view always passes one);
+    tests that only check a password, authenticate(None, …), get a blank request."""
+    monkeypatch.setattr(AxesStandaloneBackend, "authenticate", _axes_authenticate_with_any_request)
+
+
+@pytest.fixture(autouse=True)
+def _test_client_logins_pass_two_factor(monkeypatch):
+    """Every account needs a second factor (accounts.middleware ends any session without one).
+    Tests about other things log in with client.force_login() or client.login(): those give a
+    session already verified by a second factor. tests/accounts tests the real login steps."""
+    monkeypatch.setattr(Client, "force_login", _verified_force_login)
+    monkeypatch.setattr(Client, "login", _verified_login)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from casework.models import (
     Assignment,
@@ -108,3 +110,17 @@ def make_event(*, case, days=3, kind=Event.Kind.APPEAL_DEADLINE, **fields) -> Ev
 
 def make_note(*, case, author, body="Called on Signal, all fine.") -> Note:
     return Note.objects.create(case=case, author=author, body=body)
+
+
+def make_totp_device(*, user) -> TOTPDevice:
+    """The user's confirmed authenticator (created once)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+
+
+def totp_code(device: TOTPDevice, *, steps: int = 0) -> str:
+    """The code the user's app shows now (or `steps` time steps later), as typed. django-otp
+    accepts each code once: a second login of the same user within 30 s needs `steps=1`."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = totp.time + steps * device.step
+    return f"{totp.token():0{device.digits}d}"

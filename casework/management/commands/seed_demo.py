@@ -5,7 +5,10 @@
 Cases are created through `casework.services`, as the views create them, so that the name index,
 the assignments and the history are right. Running the command again creates nothing new: users
 are fetched or created (their password is set only when they are new or when --password is
-given), and cases are only created while the demo organisation has none.
+given), and cases are only created while the demo organisation has none. Every demo user has an
+authenticator (TOTP) and recovery codes; the command prints what a newcomer needs to log in
+(the otpauth:// URI and two recovery codes per user). Existing ones are kept, unless --password
+is given: then they are made anew, like the passwords.
 
 Everything here is invented. Names are random combinations of common given names and family
 names; no name or story is taken from a real person. Pseudonyms are drawn independently of the
@@ -27,7 +30,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services as account_services
 from casework import services
 from casework.models import (
     Assignment,
@@ -533,6 +539,7 @@ class Command(BaseCommand):
         generated = None
         rows = []
         self.users = {}
+        self.second_factors = {}
         for spec in STAFF:
             user, created = User.objects.get_or_create(
                 username=spec.username,
@@ -570,8 +577,31 @@ class Command(BaseCommand):
                 shown = generated
             user.save()
             self.users[spec.username] = user
+            self.second_factors[spec.username] = self._second_factor(
+                user, reset=password is not None
+            )
             rows.append((spec.username, Role(spec.role).label, shown, created))
         return rows, generated
+
+    def _second_factor(self, user, *, reset: bool) -> tuple[str, list[str]]:
+        """The user's authenticator URI and two unused recovery codes (created when missing)."""
+        if reset:
+            TOTPDevice.objects.filter(user=user).delete()
+            StaticDevice.objects.filter(user=user).delete()
+        device = account_services.totp_device(user)
+        if device is None:
+            TOTPDevice.objects.filter(user=user).delete()
+            device = TOTPDevice.objects.create(
+                user=user, name=account_services.TOTP_NAME, confirmed=True
+            )
+        codes = list(
+            StaticToken.objects.filter(device__user=user, device__confirmed=True)
+            .order_by("id")
+            .values_list("token", flat=True)
+        )
+        if not codes:
+            codes = account_services.recovery_codes_create(user=user)
+        return device.config_url, [account_services.format_recovery_code(c) for c in codes[:2]]
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -1156,6 +1186,17 @@ class Command(BaseCommand):
             w("Existing demo users kept their passwords (use --password to reset them).")
         if existing_cases:
             w(f"The demo organisation already has {existing_cases} cases: none were created.")
+        w("")
+        w("Two-factor login: every demo user needs a code after the password. Add the user's")
+        w("otpauth:// URI below to an authenticator app (Aegis, FreeOTP, 2FAS… can add one by")
+        w("URI or by a QR code made from it), or print the current code with")
+        w("`python manage.py demo_totp USERNAME` (DEBUG only). A recovery code works once.")
+        for username, (uri, codes) in self.second_factors.items():
+            w(f"  {username}")
+            w(f"    {uri}")
+            w(f"    recovery codes: {'  '.join(codes)}")
+        if password is None:
+            w("Existing authenticators and recovery codes were kept (--password makes new ones).")
         w("")
         w("Created:")
         for label, _model in self.COUNTED:

@@ -1,0 +1,21 @@
+from django.contrib.auth.backends import ModelBackend
+
+
+class AccountBackend(ModelBackend):
+    """Django's backend, refusing accounts locked in an emergency as it refuses inactive ones:
+    the password step answers with the same generic message, and existing sessions of such a
+    user end on their next request (`get_user` returns None)."""
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and getattr(user, "locked_at", None) is None
+
+
+def axes_username(request, credentials) -> str | None:
+    """What django-axes counts failures under (AXES_USERNAME_CALLABLE): a keyed hash of the
+    username, so that its table holds no typed usernames (sometimes a password, by mistake)."""
+    from accounts.signals import username_hash
+
+    username = (credentials or {}).get("username")
+    if username is None and request is not None:
+        username = request.POST.get("username")
+    return username_hash(username) if username else None

@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import render, resolve_url
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.services import shut_out_by_lockdown
+from accounts.signals import LOGIN_AT_SESSION_KEY
+from casework import audit
+from casework.models import AccessEvent
+
+
+class SessionSecurityMiddleware:
+    """Ends a signed-in session that must not go on, before any view sees it:
+
+    - not verified by a second factor (our login only signs a user in after the code, so such a
+      session was made some other way);
+    - older than PRISTAN_SESSION_MAX_AGE since the login, however active (the idle timeout is
+      the session's own sliding expiry, SESSION_COOKIE_AGE);
+    - its user is a non-administrator member of an organisation under lockdown.
+
+    Locked and deactivated users need nothing here: the auth backend no longer loads them.
+    Must come after django_otp's OTPMiddleware and MessageMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated:
+            reason = self.refusal(request, user)
+            if reason:
+                return self.end_session(request, reason)
+        return self.get_response(request)
+
+    @staticmethod
+    def refusal(request, user) -> str:
+        if not user.is_verified():
+            return "unverified"
+        login_at = request.session.get(LOGIN_AT_SESSION_KEY)
+        now = timezone.now().timestamp()
+        if (
+            not isinstance(login_at, int | float)
+            or now - login_at > settings.PRISTAN_SESSION_MAX_AGE
+        ):
+            return "expired"
+        if shut_out_by_lockdown(user):
+            return "organisation_lockdown"
+        return ""
+
+    @staticmethod
+    def end_session(request, reason: str) -> HttpResponse:
+        audit.record(
+            request, AccessEvent.Action.LOGOUT, object_type="session_end", object_id=reason
+        )
+        logout(request)
+        if reason == "organisation_lockdown":
+            return render(request, "accounts/organisation_locked.html", status=403)
+        if reason == "expired":
+            messages.info(request, _("Your session has ended: please log in again."))
+        if request.headers.get("HX-Request") == "true":
+            # A fragment request: send the whole page to the login form, not into the fragment.
+            return HttpResponse(
+                status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)}
+            )
+        return redirect_to_login(request.get_full_path())

@@ -1,0 +1,216 @@
+"""Writes about accounts: second factors, locks, lockdowns and ending sessions. Each one that
+matters for security leaves an access-log entry (ids only)."""
+
+import re
+import secrets
+
+import django_otp
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import OrganisationLockdown
+from casework import audit
+from casework.models import AccessEvent, Membership
+
+Action = AccessEvent.Action
+User = get_user_model()
+
+RECOVERY_CODE_COUNT = 10
+# No 0/o, 1/l/i: codes are copied by hand from paper.
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_RECOVERY_LENGTH = 10
+TOTP_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+
+
+# --- Codes ---------------------------------------------------------------------------------------
+
+
+def normalise_code(text: str) -> str:
+    """What the user typed, as stored: lower case, without spaces or dashes."""
+    return re.sub(r"[\s\-]", "", text or "").lower()
+
+
+def format_recovery_code(code: str) -> str:
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def totp_device(user, *, confirmed: bool = True) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+
+
+def totp_device_for_enrolment(user) -> TOTPDevice:
+    """The user's unconfirmed authenticator: the same secret however often the page is shown."""
+    device = totp_device(user, confirmed=False)
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    return device
+
+
+def recovery_codes_remaining(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def code_device(user, code: str) -> Device | None:
+    """The device a code would be checked against: six digits are a TOTP code, anything else a
+    recovery code."""
+    if re.fullmatch(r"\d{6}", code):
+        return totp_device(user)
+    return StaticDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def code_verify(*, device: Device, code: str) -> bool:
+    """Check a code once, throttled and replay-proof (django-otp): a TOTP code is accepted once,
+    a recovery code is deleted when it is used."""
+    return django_otp.verify_token(device.user, device.persistent_id, code) is not None
+
+
+def is_throttled(device: Device) -> bool:
+    allowed, _why = device.verify_is_allowed()
+    return not allowed
+
+
+# --- Enrolment ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def totp_confirm(*, device: TOTPDevice, request) -> list[str]:
+    """The user proved they hold the secret: the device counts from now on, other unconfirmed
+    ones go, and a fresh set of recovery codes is made (returned once, for display)."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+    audit.record(
+        request,
+        Action.SECURITY,
+        user=device.user,
+        object_type="totp_device",
+        object_id=str(device.pk),
+    )
+    return recovery_codes_create(user=device.user, request=request)
+
+
+@transaction.atomic
+def recovery_codes_create(*, user, request=None) -> list[str]:
+    """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones."""
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name=RECOVERY_NAME, defaults={"confirmed": True}
+    )
+    StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.token_set.all().delete()
+    codes = [
+        "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    if request is not None:
+        audit.record(
+            request,
+            Action.SECURITY,
+            user=user,
+            object_type="recovery_codes",
+            object_id=str(device.pk),
+        )
+    return codes
+
+
+@transaction.atomic
+def two_factor_reset(*, user, by, request) -> None:
+    """Forget the user's authenticator and recovery codes (a lost phone): they enrol again at
+    their next login. Their sessions end, since none is verified by a device any more."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    user.end_all_sessions()
+    audit.record(
+        request, Action.SECURITY, user=by, object_type="two_factor_reset", object_id=str(user.pk)
+    )
+
+
+# --- Sessions and locks -------------------------------------------------------------------------
+
+
+def sessions_end_all(*, user, by, request) -> None:
+    """ "Log out everywhere": every session of `user` ends at its next request."""
+    audit.record(request, Action.SECURITY, user=by, object_type="sessions", object_id=str(user.pk))
+    user.end_all_sessions()
+
+
+def account_lock(*, user, request) -> None:
+    """Emergency lock: no login until an administrator unlocks; every session ends now."""
+    with transaction.atomic():
+        updated = User.objects.filter(pk=user.pk, locked_at=None).update(locked_at=timezone.now())
+        user.end_all_sessions()
+        if updated:
+            audit.record(
+                request, Action.LOCKDOWN, user=user, object_type="user", object_id=str(user.pk)
+            )
+
+
+def account_lock_by_username(*, username: str, request) -> None:
+    """The public emergency page: lock the account if there is one; say nothing either way."""
+    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    if user is not None:
+        account_lock(user=user, request=request)
+
+
+def account_unlock(*, user, by, request) -> None:
+    """Lift an emergency lock, and a django-axes lockout of the username too."""
+    from axes.utils import reset
+
+    from accounts.backends import axes_username
+
+    User.objects.filter(pk=user.pk).update(locked_at=None)
+    reset(username=axes_username(None, {"username": user.get_username()}))
+    audit.record(
+        request, Action.SECURITY, user=by, object_type="account_unlock", object_id=str(user.pk)
+    )
+
+
+# --- Organisation lockdown ----------------------------------------------------------------------
+
+
+def is_administrator(user) -> bool:
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.role == Membership.Role.ADMINISTRATOR
+
+
+def shut_out_by_lockdown(user) -> bool:
+    """True for a member (not an administrator) of an organisation under lockdown."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.role == Membership.Role.ADMINISTRATOR:
+        return False
+    return OrganisationLockdown.objects.filter(organisation_id=membership.organisation_id).exists()
+
+
+@transaction.atomic
+def organisation_lock_down(*, organisation, by, request) -> OrganisationLockdown:
+    """Lock the organisation to its administrators. The middleware ends every other member's
+    session at its next request (with a page that says why) and the login refuses them, until
+    the lockdown is lifted."""
+    lockdown, _created = OrganisationLockdown.objects.get_or_create(
+        organisation=organisation, defaults={"locked_by": by}
+    )
+    audit.record(
+        request,
+        Action.LOCKDOWN,
+        user=by,
+        object_type="organisation",
+        object_id=str(organisation.pk),
+    )
+    return lockdown
+
+
+def organisation_lift_lockdown(*, organisation, by, request) -> None:
+    OrganisationLockdown.objects.filter(organisation=organisation).delete()
+    audit.record(
+        request,
+        Action.SECURITY,
+        user=by,
+        object_type="organisation_lockdown_lifted",
+        object_id=str(organisation.pk),
+    )
