@@ -42,9 +42,7 @@ def _signer(organisation, by) -> tuple[str, str]:
     return name, organisation.letter_signer_title
 
 
-def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
-    """A new draft: the template's current version filled in with the case's data. Refused
-    unless the client has consented to letters on this case (and not withdrawn it)."""
+def _require_letters_consent(case) -> None:
     if not consent_is_active(case=case, purpose=Consent.Purpose.LETTERS):
         raise ValidationError(
             _(
@@ -54,6 +52,12 @@ def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -
             ),
             code="no_consent",
         )
+
+
+def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
+    """A new draft: the template's current version filled in with the case's data. Refused
+    unless the client has consented to letters on this case (and not withdrawn it)."""
+    _require_letters_consent(case)
     version = template.current_version or template_save_version(template=template, by=by)
     signer_name, signer_title = _signer(case.organisation, by)
     context = letter_context(
@@ -149,10 +153,14 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
         letter = locked[original.pk]
         if letter.status != Letter.Status.APPROVED:
             raise ValidationError(
-                _("Only an approved letter can be issued (%(ref)s is “%(status)s”)."),
+                _(
+                    "Only an approved letter can be issued (the letter for case %(ref)s is “%(status)s”)."
+                ),
                 params={"ref": original.case.reference, "status": letter.get_status_display()},
                 code="not_approved",
             )
+        # Consent may have been withdrawn since the draft was written.
+        _require_letters_consent(original.case)
         register.last_number += 1
         letter.register = register
         letter.sequence = register.last_number
@@ -205,7 +213,7 @@ def letter_retry_render(*, letter: Letter) -> Letter:
 
 
 # A claim older than this is taken to belong to a worker that died (rendering takes seconds).
-STALE_CLAIM = timedelta(minutes=10)
+STALE_CLAIM = timedelta(minutes=2)
 
 
 def letter_render(*, letter_id: int, task_id: str) -> str:

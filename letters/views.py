@@ -425,6 +425,7 @@ def batch_zip(request, batch_id):
     letters = (
         Letter.objects.visible_to(request.user)
         .filter(batch=batch, render_status=Letter.RenderStatus.READY)
+        .exclude(pdf="")  # an erased letter keeps its register row, not its file
         .order_by("sequence")
     )
     letters = list(letters.select_related("case", "authority"))
