@@ -154,7 +154,8 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
         if letter.status != Letter.Status.APPROVED:
             raise ValidationError(
                 _(
-                    "Only an approved letter can be issued (the letter for case %(ref)s is “%(status)s”)."
+                    "Only an approved letter can be issued (the letter for case %(ref)s is "
+                    "“%(status)s”)."
                 ),
                 params={"ref": original.case.reference, "status": letter.get_status_display()},
                 code="not_approved",
