@@ -246,13 +246,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "control_folder": str(VAR_DIR / "celery" / "control"),
+        # The default of one second caps the embedded mode at a few letters per second.
+        "polling_interval": 0.1,
         "store_processed": False,
     }
 else:
     # Redis redelivers the unacknowledged task of a dead worker after this many seconds; the
     # longest task (preparing a batch of 2,000 letters) takes about a minute.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -266,7 +268,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-letters": {
         "task": "letters.tasks.requeue_stuck_letters",
-        "schedule": 120,
+        "schedule": 60,
     },
     "deadline-reminders": {
         "task": "casework.tasks.send_deadline_reminders",
