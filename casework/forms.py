@@ -139,8 +139,23 @@ class StatusForm(forms.Form):
         self.fields["status"].choices = case.allowed_transitions()
 
 
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Rejects ids that are not database integers before they reach the database (SQLite
+    raises OverflowError on huge numbers instead of finding nothing)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not str(pk).isdigit() or int(pk) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
+
+
 class AssignForm(forms.Form):
-    users = forms.ModelMultipleChoiceField(
+    users = IdsChoiceField(
         label=_("Assigned staff"),
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,

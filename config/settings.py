@@ -280,15 +280,16 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Email (Django 6.1 mailers). DJANGO_EMAIL_BACKEND is "console" (the default: printed by the
-# worker), "smtp", "file", "locmem" or a dotted backend path.
+# Email (Django 6.1 mailers). DJANGO_EMAIL_BACKEND is "smtp" (the default in production),
+# "console" (the default with DJANGO_DEBUG=1: printed by the worker), "file", "locmem" or a
+# dotted backend path.
 _EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }
-_email_backend = env.str("DJANGO_EMAIL_BACKEND", default="console")
+_email_backend = env.str("DJANGO_EMAIL_BACKEND", default="console" if DEBUG else "smtp")
 _email_backend = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
 _email_options: dict = {}
 if _email_backend.endswith("smtp.EmailBackend"):

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import flush_past_append_only_triggers
-
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,12 +25,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = BASE_DIR / "test-artifacts" / "browser"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    with flush_past_append_only_triggers(item):  # see there
-        return (yield)
 
 
 @pytest.fixture(scope="session")

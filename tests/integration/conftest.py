@@ -231,58 +231,6 @@ class CeleryWorker:
         return "\n".join(chunks)
 
 
-@contextlib.contextmanager
-def flush_past_append_only_triggers(item):
-    """Let pytest-django empty the database after a transactional test.
-
-    casework/migrations/0003_access_log_append_only.py makes casework_accessevent append-only
-    with triggers: on PostgreSQL a statement-level BEFORE TRUNCATE trigger that refuses every
-    TRUNCATE, even of an empty table; on SQLite BEFORE DELETE triggers. The flush that ends a
-    transactional test is one TRUNCATE of every table (PostgreSQL) or a DELETE from each
-    (SQLite), so it fails ("the access log is append-only (TRUNCATE refused)") and the test
-    errors at teardown: on PostgreSQL always, on SQLite once the test has logged an access.
-    For this test's teardown only, the triggers are set aside: PostgreSQL ignores them in the
-    session (session_replication_role = replica, which needs a superuser, as CI's postgres is);
-    on SQLite they are dropped and created again afterwards. A stopgap for these test folders
-    until the suite as a whole can flush."""
-    from django.db import connection
-
-    blocker = getattr(item, "funcargs", {}).get("django_db_blocker")
-    marker = item.get_closest_marker("django_db")
-    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server"} & set(item.fixturenames)
-    )
-    if blocker is None or not transactional or connection.vendor not in ("postgresql", "sqlite"):
-        yield
-        return
-    triggers = []
-    with blocker.unblock(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        else:
-            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-            triggers = cursor.fetchall()
-            for name, _ in triggers:
-                cursor.execute(f'DROP TRIGGER "{name}"')
-    try:
-        yield
-    finally:
-        # Unless the teardown closed the connection (after the session's last test it also
-        # destroys the test database).
-        if connection.connection is not None:
-            with blocker.unblock(), connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    cursor.execute("RESET session_replication_role")
-                for _, sql in triggers:
-                    cursor.execute(sql)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    with flush_past_append_only_triggers(item):
-        return (yield)
-
-
 @pytest.fixture
 def worker_env() -> dict:
     """Extra environment for the worker; override it in a test module."""
