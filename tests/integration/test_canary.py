@@ -1,0 +1,187 @@
+"""The canary: a client whose name, orientation, note and document carry unique marker strings
+goes through intake, a note, an upload and an issued letter rendered by a real worker. Then
+the whole database (pg_dump, or the SQLite files), the storage folder, every key in the Redis
+broker (or the filesystem queue) and the captured logs are searched: no marker may appear."""
+
+import json
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.urls import reverse
+
+from casework.models import Case, Consent, Membership
+from letters import services
+from letters.models import Letter, LetterTemplate
+from tests.factories import make_organisation, make_user
+from tests.integration.conftest import wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+MARKERS = [
+    "Канареечкина",  # family name, Cyrillic
+    "Kanareechkina",  # its transliteration
+    "CANARY-ORIENTATION-7Q",
+    "CANARY-NOTE-7Q",
+    "CANARY-DOCUMENT-7Q",
+    "CANARY-CITY-7Q",
+]
+
+
+@pytest.fixture
+def media_root(tmp_path, settings):
+    root = tmp_path / "private"
+    root.mkdir()
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default.get("OPTIONS", {}), "location": root}},
+    }
+    return root
+
+
+@pytest.fixture
+def worker_env(media_root):
+    return {"PRISTAN_PRIVATE_MEDIA_ROOT": str(media_root)}
+
+
+def encodings(marker: str) -> list[bytes]:
+    """The marker as it could appear in a dump: UTF-8, JSON-escaped, UTF-16 (SQLite)."""
+    return [
+        marker.encode(),
+        json.dumps(marker)[1:-1].encode(),
+        marker.encode("utf-16-le"),
+    ]
+
+
+def find_markers(blob: bytes) -> list[str]:
+    return [m for m in MARKERS if any(e in blob for e in encodings(m))]
+
+
+def database_dump() -> bytes:
+    connection.close()
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        name = connection.settings_dict["NAME"]
+        return subprocess.run(
+            ["pg_dump", "-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432),
+             "-U", db.get("USER") or "postgres", "--no-owner", name],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    path = Path(connection.settings_dict["NAME"])
+    return b"".join(
+        p.read_bytes() for p in [path, Path(f"{path}-wal"), Path(f"{path}-journal")] if p.exists()
+    )
+
+
+def broker_contents() -> bytes:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis://"):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        chunks = []
+        for key in client.scan_iter():
+            chunks.append(key)
+            chunks.append(client.dump(key) or b"")
+        return b"".join(chunks)
+    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    return b"".join(p.read_bytes() for p in folder.glob("*") if p.is_file())
+
+
+def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, media_root, caplog):
+    caplog.set_level(logging.DEBUG)
+    org = make_organisation()
+    caseworker = make_user(organisation=org, role=Membership.Role.CASEWORKER, special=True)
+    coordinator = make_user(organisation=org, role=Membership.Role.COORDINATOR)
+    client.force_login(caseworker)
+
+    # Intake through the real form.
+    response = client.post(
+        reverse("casework:case_create"),
+        {
+            "client-pseudonym": "Client C-01",
+            "client-current_city": "CANARY-CITY-7Q",
+            "client-orientation": "CANARY-ORIENTATION-7Q",
+            "names-TOTAL_FORMS": "2",
+            "names-INITIAL_FORMS": "0",
+            "names-MIN_NUM_FORMS": "1",
+            "names-MAX_NUM_FORMS": "8",
+            "names-0-kind": "legal",
+            "names-0-script": "cyrl",
+            "names-0-family_name": "Канареечкина",
+            "names-0-given_names": "Анна",
+            "names-1-kind": "translit",
+            "names-1-script": "latn",
+            "names-1-family_name": "Kanareechkina",
+            "names-1-given_names": "Anna",
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+            "case-kind": "support_letter",
+            "case-risk": "high",
+            "case-opened_at": "2026-01-15",
+            "case-authority": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    case = Case.objects.get()
+    response = client.post(
+        reverse("casework:note_add", args=[case.reference]), {"body": "CANARY-NOTE-7Q"}
+    )
+    assert response.status_code == 302
+    response = client.post(
+        reverse("casework:document_upload", args=[case.reference]),
+        {
+            "kind": "evidence",
+            "title": "Summons",
+            "upload": SimpleUploadedFile("summons.pdf", b"%PDF-1.4\nCANARY-DOCUMENT-7Q\n%%EOF"),
+        },
+    )
+    assert response.status_code == 302
+    assert case.documents.count() == 1 and case.notes.count() == 1
+    # Search by name (the search text must not be logged or stored either).
+    client.post(reverse("casework:case_list"), {"q": "Канареечкина"})
+
+    # A letter, issued and rendered by the real worker.
+    Consent.objects.get_or_create(case=case, purpose=Consent.Purpose.LETTERS)
+    template = LetterTemplate.objects.create(
+        name="Canary",
+        kind="support",
+        language="fr",
+        body="Nous accompagnons {{ client.full_name }}.",
+    )
+    from casework.models import Authority
+
+    letter = services.letter_draft(
+        case=case, template=template, authority=Authority.objects.get(code="ofpra"), by=caseworker
+    )
+    Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.APPROVED)
+    letter.refresh_from_db()
+    services.letter_issue(letter=letter, by=coordinator)
+    wait_until(
+        lambda: Letter.objects.get(pk=letter.pk).render_status == Letter.RenderStatus.READY,
+        timeout=90,
+        message=lambda: celery_worker_process.tail(),
+    )
+    # The letter really contains the name (so the check below is not vacuous)...
+    with Letter.objects.get(pk=letter.pk).pdf.open("rb") as f:
+        assert f.read().startswith(b"%PDF")
+    assert "Kanareechkina" in Letter.objects.get(pk=letter.pk).body
+
+    # ...and yet it is nowhere in clear.
+    places = {
+        "database": database_dump(),
+        "storage": b"".join(p.read_bytes() for p in media_root.rglob("*") if p.is_file()),
+        "broker": broker_contents(),
+        "logs": caplog.text.encode() + celery_worker_process.tail(100_000).encode(),
+    }
+    # Positive controls: the dump is real (the pseudonym is stored in clear, by design).
+    assert len(places["database"]) > 10_000
+    assert "Client C-01".encode() in places["database"]
+    assert any(media_root.rglob("*.pdf")) or any(p.is_file() for p in media_root.rglob("*"))
+    found = {place: find_markers(blob) for place, blob in places.items()}
+    assert found == {place: [] for place in places}, found
