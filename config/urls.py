@@ -7,6 +7,22 @@ from django.views.i18n import set_language
 from accounts import views as account_views
 from letters.views import verify
 
+# Everything requires a logged-in, two-factor-verified user (LoginRequiredMiddleware and
+# accounts.middleware), except these views, marked `login_not_required` where they are
+# defined. tests/test_public_urls.py fails if a view becomes public without being listed here.
+PUBLIC_URL_NAMES = {
+    "login",  # the first step of logging in
+    "logout",  # harmless without a session
+    "accounts:verify",  # the second factor, for a session that passed the password step
+    "accounts:enrol",  # setting up the second factor, same
+    "accounts:emergency_lock",  # "my phone was taken": must work without logging in
+    "set_language",  # the language switch on the login page
+    "verify",  # the public verification page printed on letters
+    "admin-login",  # redirects to our login
+    "admin-logout",  # our logout
+    "admin:login",  # Django's admin login, shadowed by admin-login (never reached)
+}
+
 admin.site.site_header = "Pristan"
 admin.site.site_title = "Pristan"
 
@@ -23,8 +39,9 @@ urlpatterns = [
     path(
         "admin/login/",
         login_not_required(RedirectView.as_view(pattern_name="login", query_string=True)),
+        name="admin-login",
     ),
-    path("admin/logout/", account_views.logout_view),
+    path("admin/logout/", account_views.logout_view, name="admin-logout"),
     path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
 ]
