@@ -181,7 +181,7 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
     }
     # Positive controls: the dump is real (the pseudonym is stored in clear, by design).
     assert len(places["database"]) > 10_000
-    assert "Client C-01".encode() in places["database"]
+    assert b"Client C-01" in places["database"]
     assert any(media_root.rglob("*.pdf")) or any(p.is_file() for p in media_root.rglob("*"))
     found = {place: find_markers(blob) for place, blob in places.items()}
     assert found == {place: [] for place in places}, found
