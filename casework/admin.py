@@ -136,6 +136,14 @@ class ClientAdmin(CaseScopedAdmin):
             return ()
         return Client.SPECIAL_CATEGORY_FIELDS
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        client = self.get_object(request, object_id)
+        if client is not None and request.method == "GET":
+            special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
+            audit.record(request, audit.Action.REVEAL if special else audit.Action.VIEW, client)
+        return response
+
     def has_add_permission(self, request):
         return False  # clients are recorded through intake, with their first case
 

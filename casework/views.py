@@ -267,7 +267,8 @@ def case_edit(request, reference):
         audit.record(request, audit.Action.CHANGE, case)
         messages.success(request, _("Case %(ref)s saved.") % {"ref": case.reference})
         return redirect("casework:case_detail", reference=case.reference)
-    audit.record(request, audit.Action.VIEW, case)
+    # The form shows the special-category fields to those allowed to edit them: a reveal.
+    audit.record(request, audit.Action.REVEAL if can_see_special else audit.Action.VIEW, case)
     return render(
         request,
         "casework/case_form.html",
