@@ -35,10 +35,12 @@ COPY . .
 # key here is a throwaway that exists only for this build step; the real one comes at run time.
 RUN if find . -name '*.po' -print -quit | grep -q .; then \
         DJANGO_SECRET_KEY=build-only-throwaway-key-not-used-at-runtime-0123456789abcdef \
-        python manage.py compilemessages --verbosity 0; \
+        env $(python scripts/generate-keys.py) python manage.py compilemessages --verbosity 0; \
     fi
+# (Throwaway encryption keys too: settings refuse to load without keys, and nothing is encrypted
+# at build time.)
 RUN DJANGO_SECRET_KEY=build-only-throwaway-key-not-used-at-runtime-0123456789abcdef \
-    python manage.py collectstatic --noinput --verbosity 0
+    env $(python scripts/generate-keys.py) python manage.py collectstatic --noinput --verbosity 0
 
 RUN mkdir -p /app/var /data/private \
     && chown -R pristan:pristan /app/var /data/private \
