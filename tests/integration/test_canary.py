@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
-from casework.models import Case, Consent, Membership
+from casework.models import Authority, Case, Consent, Membership
 from letters import services
 from letters.models import Letter, LetterTemplate
 from tests.factories import make_organisation, make_user
@@ -154,11 +154,17 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
         language="fr",
         body="Nous accompagnons {{ client.full_name }}.",
     )
-    from casework.models import Authority
-
-    letter = services.letter_draft(
-        case=case, template=template, authority=Authority.objects.get(code="ofpra"), by=caseworker
+    # (A transactional test before this one may have flushed the migrations' reference data.)
+    authority = Authority.objects.filter(code="ofpra").first() or Authority.objects.create(
+        code="ofpra-canary",
+        short_name="OFPRA",
+        name="Office français de protection des réfugiés et apatrides",
+        kind=Authority.Kind.ASYLUM_OFFICE,
+        country="FR",
+        address="201 rue Carnot\n94136 Fontenay-sous-Bois",
+        language="fr",
     )
+    letter = services.letter_draft(case=case, template=template, authority=authority, by=caseworker)
     Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.APPROVED)
     letter.refresh_from_db()
     services.letter_issue(letter=letter, by=coordinator)
