@@ -28,6 +28,7 @@ class Capability(StrEnum):
     RUN_BATCHES = "run_batches"
     VIEW_REGISTER = "view_register"
     VIEW_ACCESS_LOG = "view_access_log"
+    VIEW_STATISTICS = "view_statistics"
     MANAGE_ORGANISATION = "manage_organisation"
 
 
@@ -54,6 +55,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.ISSUE_LETTERS,
             C.RUN_BATCHES,
             C.VIEW_REGISTER,
+            C.VIEW_STATISTICS,
         }
     ),
     "caseworker": frozenset(_CASEWORK | {C.VIEW_ASSIGNED_CASES, C.VIEW_REGISTER}),
