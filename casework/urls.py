@@ -1,11 +1,12 @@
 from django.urls import path
 
-from casework import audit_views, statistics_views, views
+from casework import audit_views, guide_views, statistics_views, views
 
 app_name = "casework"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("cases/", views.case_list, name="case_list"),
+    path("help/", guide_views.guide, name="guide"),
     path("audit/", audit_views.access_log, name="access_log"),
     path("audit/export.csv", audit_views.access_log_csv, name="access_log_csv"),
     path("stats/", statistics_views.statistics, name="statistics"),
