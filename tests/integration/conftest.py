@@ -3,7 +3,8 @@
 `celery_worker_process` switches eager mode off, empties the broker queue and starts
 `celery -A config worker` as a subprocess against the test database of the running test (which
 must be transactional, so that what the test writes is committed and visible to the worker).
-The worker is always stopped at teardown, with every process it started.
+It uses the pool `make run` uses with the same broker (`WORKER_POOL`). The worker is always
+stopped at teardown, with every process it started.
 
 Override the `worker_env` fixture in a test module to give the worker extra environment
 variables (an email backend, a broker option).
@@ -26,6 +27,25 @@ from django.conf import settings
 BASE_DIR = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 10
+
+
+def worker_pool_options(broker_url: str) -> list[str]:
+    """The pool scripts/run-dev.sh (`make run`) gives the worker for this broker; keep the two
+    in step.
+
+    With kombu's filesystem transport (the embedded mode) Celery runs its synchronous loop and
+    billiard's blocking prefork pool, whose processes share one task pipe behind one lock: a
+    pool process killed while idle leaves the lock held, and the worker then takes tasks but never
+    runs them. The solo pool runs one task at a time in the worker process itself; concurrency 1
+    also makes the worker take one message at a time from the queue (prefetch multiplier 1).
+    Redis gets AsynPool, one pipe per pool process, which survives the death of one."""
+    if broker_url.startswith("filesystem://"):
+        return ["--pool", "solo", "--concurrency", "1"]
+    return ["--pool", "prefork", "--concurrency", "2"]
+
+
+# "solo" or "prefork": the worker's pool with the broker of this test run.
+WORKER_POOL = worker_pool_options(settings.CELERY_BROKER_URL)[1]
 
 
 def wait_until(predicate, timeout=90, interval=0.5, message=None):
@@ -98,9 +118,10 @@ def _copy_with_timestamps(source, target) -> None:
 class CeleryWorker:
     """One `celery worker` at a time; `restart()` starts a new one (a new node name)."""
 
-    def __init__(self, env: dict, log_dir: Path):
+    def __init__(self, env: dict, log_dir: Path, pool_options: list[str]):
         self.env = env
         self.log_dir = log_dir
+        self.pool_options = pool_options
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self.log_paths: list[Path] = []
@@ -118,7 +139,7 @@ class CeleryWorker:
         self._log_file = self.log_path.open("wb", buffering=0)
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO",
+            *self.pool_options, "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"test-{node}@%h",
         ]  # fmt: skip
@@ -162,7 +183,8 @@ class CeleryWorker:
         )
 
     def children(self) -> list[int]:
-        """Process ids of the worker's pool processes (its direct children)."""
+        """Process ids of the worker's pool processes (its direct children); none with the solo
+        pool, which runs tasks in the main process."""
         if self.process is None or self.process.poll() is not None:
             return []
         pids = []
@@ -181,10 +203,14 @@ class CeleryWorker:
                 os.kill(pid, sig)
         return pids
 
-    def kill(self, sig=signal.SIGKILL) -> None:
-        """Signal the main worker process (SIGKILL: the machine or container died)."""
+    def kill(self, sig=signal.SIGKILL, *, whole_group: bool = False) -> None:
+        """Signal the main worker process, or with `whole_group` the main process and its pool
+        processes at once (SIGKILL: the machine or container died)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
+            if whole_group:
+                os.killpg(self.process.pid, sig)  # its own process group: see start()
+            else:
+                self.process.send_signal(sig)
             if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGQUIT, signal.SIGINT):
                 try:
                     self.process.wait(timeout=STOP_TIMEOUT)
@@ -265,7 +291,7 @@ def celery_worker_process(request, transactional_db, monkeypatch, worker_env):
         "PYTHONUNBUFFERED": "1",
         **worker_env,
     }
-    worker = CeleryWorker(env, log_dir)
+    worker = CeleryWorker(env, log_dir, worker_pool_options(settings.CELERY_BROKER_URL))
     try:
         worker.start()
         yield worker

@@ -1,4 +1,15 @@
-"""Batches of letters rendered by a real Celery worker, including a worker killed mid-batch."""
+"""Batches of letters rendered by a real Celery worker, including a worker killed mid-batch.
+
+The worker has the pool `make run` gives it for the broker in use (tests/integration/conftest.py,
+`worker_pool_options`): solo with the filesystem broker (the embedded mode), prefork with two
+pool processes with Redis. Each mode runs at least one kill test:
+
+- pool processes killed, the main process lives on: prefork only (the solo pool has none);
+- the whole worker killed, Redis gives the lost messages back after the visibility timeout:
+  Redis only (kombu's filesystem transport deletes a message when the worker receives it);
+- the whole worker killed, beat's requeue_stuck_letters sweep queues the lost letters again:
+  both modes.
+"""
 
 import hashlib
 import io
@@ -6,22 +17,27 @@ import os
 import signal
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 
 from casework.models import Authority, Membership
 from letters.models import Batch, Letter, LetterTemplate, Register
+from letters.services import STALE_CLAIM, letters_requeue_stuck
 from letters.tasks import prepare_batch
 from tests.factories import PASSWORD, make_case, make_organisation, make_user
-from tests.integration.conftest import wait_until
+from tests.integration.conftest import WORKER_POOL, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 READY = Letter.RenderStatus.READY
+RENDERING = Letter.RenderStatus.RENDERING
+FILESYSTEM_BROKER = settings.CELERY_BROKER_URL.startswith("filesystem://")
 
 
 @pytest.fixture
@@ -194,26 +210,53 @@ def kill_mid_render(worker, batch: Batch) -> dict:
     return states
 
 
-VISIBILITY_TIMEOUT = 3
-FILESYSTEM_BROKER = settings.CELERY_BROKER_URL.startswith("filesystem://")
-FILESYSTEM_BROKER_DEADLOCK = (
-    "Embedded mode: kombu's filesystem transport has no event loop, so the worker runs "
-    "Celery's synchronous loop with billiard's *blocking* pool, whose pool processes share one "
-    "task pipe guarded by one lock, held by an idle pool process while it waits in read(). A "
-    "pool process SIGKILLed while idle dies holding that lock: the replacement processes wait "
-    "on it for ever and the worker never runs another task (it still receives them). With "
-    "Redis the worker uses AsynPool (one pipe per pool process) and carries on."
-)
+def queued_messages() -> int:
+    """Messages waiting in the queue (not those a worker has received)."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare(queue="celery").message_count
 
 
-@pytest.mark.xfail(FILESYSTEM_BROKER, reason=FILESYSTEM_BROKER_DEADLOCK, strict=True)
-def test_worker_process_killed_mid_batch(celery_worker_process, media_root):
+def kill_whole_worker_mid_render(worker, batch: Batch) -> dict:
+    """SIGKILL the worker's main process and its pool processes, if any, all at once (the machine
+    died) at a moment when a few letters are ready and one is being rendered. Frozen (SIGSTOP)
+    to be looked at, and let go (SIGCONT) if it is not the moment."""
+
+    def mid_batch():
+        pids = [worker.process.pid, *worker.children()]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        states = dict(batch.letters.values_list("render_status").annotate(n=Count("pk")).order_by())
+        if states.get(READY, 0) >= 3 and states.get(RENDERING, 0) >= 1:
+            return states
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        return None
+
+    states = wait_until(
+        mid_batch, timeout=120, interval=0.02, message=lambda: progress(batch, worker)
+    )
+    worker.kill(signal.SIGKILL, whole_group=True)
+    assert states.get(READY, 0) < len(batch.case_ids), "the batch finished before the kill"
+    return states
+
+
+# "A pool process died" needs pool processes: the prefork pool has them (Redis); the solo pool
+# (the embedded mode) runs tasks in the worker's main process, so there the same accident is the
+# whole worker dying, which test_whole_worker_killed_mid_batch_sweep_recovers covers.
+POOLS_WITH_CHILDREN = [pool for pool in [WORKER_POOL] if pool == "prefork"]
+
+
+@pytest.mark.parametrize("pool", POOLS_WITH_CHILDREN)
+def test_worker_process_killed_mid_batch(pool, celery_worker_process, media_root):
     """Pool processes SIGKILLed mid-batch (out of memory, a crash in a C library), one of them
-    in the middle of a letter: its task goes back on the queue at once
+    in the middle of a letter and the other idle: its task goes back on the queue at once
     (task_reject_on_worker_lost), the worker starts new pool processes and carries on, and the
     redelivered task takes back its own claim on the letter. Then the worker is stopped the
     ordinary way (SIGTERM: running letters finish, the rest stay queued) and a new one finishes
-    the batch."""
+    the batch. (billiard's blocking pool, which the filesystem broker would get, stalls for good
+    here: see worker_pool_options.)"""
     size = 40
     worker = celery_worker_process
     batch, _ = start_batch(size)
@@ -234,21 +277,19 @@ def test_worker_process_killed_mid_batch(celery_worker_process, media_root):
     assert_rendered_once(batch, media_root, size)
 
 
-@pytest.mark.skipif(
-    FILESYSTEM_BROKER,
-    reason=(
-        "embedded mode: kombu's filesystem transport deletes a message's file when the worker "
-        "receives it and keeps it unacknowledged only in the worker's memory, so a SIGKILL of "
-        "the whole worker loses it; only the requeue_stuck_letters sweep (pending > 2 min, "
-        "claims > 10 min, run by beat) brings such a letter back"
-    ),
-)
-def test_whole_worker_killed_mid_batch(celery_worker_process, media_root):
+VISIBILITY_TIMEOUT = 3
+# Brokers that keep a message the worker has received until it is acknowledged, and give it back
+# when the worker dies: Redis, not kombu's filesystem transport (it deletes the message's file).
+REDELIVERING_BROKERS = [] if FILESYSTEM_BROKER else ["redis"]
+
+
+@pytest.mark.parametrize("broker", REDELIVERING_BROKERS)
+def test_whole_worker_killed_mid_batch_broker_redelivers(broker, celery_worker_process, media_root):
     """The machine dies: the pool processes and then the main worker process are SIGKILLed.
     Redis keeps the dead worker's unacknowledged messages, and a worker puts back on the queue
     those older than the visibility timeout: kombu scans for them when the worker starts and
     then every 100 s (unacked_restore_interval 10 s x unacked_restore_throttle 10). The settings
-    default to 600 s; the new worker here uses a few seconds, and starts once the messages are
+    default to 300 s; the new worker here uses a few seconds, and starts once the messages are
     older than that, so that its first scan finds them."""
     size = 40
     worker = celery_worker_process
@@ -268,3 +309,61 @@ def test_whole_worker_killed_mid_batch(celery_worker_process, media_root):
         message=lambda: progress(batch, worker),
     )
     assert_rendered_once(batch, media_root, size)
+
+
+def test_whole_worker_killed_mid_batch_sweep_recovers(celery_worker_process, media_root):
+    """The machine dies in the middle of a letter: the whole worker is SIGKILLed at once. What it
+    had received from the broker is lost with it: kombu's filesystem transport deleted the
+    message when the worker received it, and Redis gives it back only after the visibility
+    timeout (300 s), or never if Redis restarted too (it keeps nothing on disk). A new worker
+    renders what is still queued; the letters the dead worker had in hand stay claimed or
+    pending until beat's requeue_stuck_letters sweep (every 60 s) queues them again: pending
+    letters older than 2 minutes, and claims older than STALE_CLAIM, which the new worker may
+    then take over. Here the dead worker's claims are made 3 minutes old in the database and
+    the sweep is called as beat would call it then."""
+    size = 40
+    worker = celery_worker_process
+    batch, _ = start_batch(size)
+
+    kill_whole_worker_mid_render(worker, batch)
+    claimed = set(batch.letters.filter(render_status=RENDERING).values_list("pk", flat=True))
+    assert claimed
+    worker.restart()
+
+    # The new worker renders the rest and then has nothing left to do; the letters in hand at
+    # the kill are still not rendered: their messages are gone.
+    def idle():
+        return queued_messages() == 0 and not (
+            batch.letters.filter(render_status=RENDERING).exclude(pk__in=claimed).exists()
+        )
+
+    def idle_for_a_second():  # not between taking a message and claiming its letter
+        if not idle():
+            return False
+        time.sleep(1)
+        return idle()
+
+    wait_until(
+        idle_for_a_second,
+        timeout=180,
+        message=lambda: f"the new worker to render what is queued: {progress(batch, worker)}",
+    )
+    unrendered = set(batch.letters.exclude(render_status=READY).values_list("pk", flat=True))
+    assert set(batch.letters.filter(pk__in=claimed).values_list("render_status", flat=True)) == {
+        RENDERING
+    }
+
+    # Time passes: the claims of the dead worker are older than STALE_CLAIM when the sweep runs.
+    Letter.objects.filter(pk__in=claimed).update(
+        render_claimed_at=timezone.now() - STALE_CLAIM - timedelta(minutes=1)
+    )
+    assert letters_requeue_stuck(older_than=timedelta(0)) == len(unrendered)
+
+    wait_until(
+        lambda: ready_count(batch) == size,
+        timeout=90,
+        message=lambda: progress(batch, worker),
+    )
+    letters = assert_rendered_once(batch, media_root, size)
+    # A letter counts the renders that were stored: the dead worker's never was.
+    assert all(letter.render_attempts == 1 for letter in letters)
