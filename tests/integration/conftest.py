@@ -258,6 +258,19 @@ class CeleryWorker:
 
 
 @pytest.fixture
+def media_root(tmp_path, settings):
+    """A storage root of this test's own, for the worker and for this process alike."""
+    root = tmp_path / "private"
+    root.mkdir()
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default.get("OPTIONS", {}), "location": root}},
+    }
+    return root
+
+
+@pytest.fixture
 def worker_env() -> dict:
     """Extra environment for the worker; override it in a test module."""
     return {}

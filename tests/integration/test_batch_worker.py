@@ -41,19 +41,6 @@ FILESYSTEM_BROKER = settings.CELERY_BROKER_URL.startswith("filesystem://")
 
 
 @pytest.fixture
-def media_root(tmp_path, settings):
-    """A storage root of this test's own, for the worker and for this process alike."""
-    root = tmp_path / "private"
-    root.mkdir()
-    default = settings.STORAGES["default"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**default, "OPTIONS": {**default.get("OPTIONS", {}), "location": root}},
-    }
-    return root
-
-
-@pytest.fixture
 def worker_env(media_root):
     return {"PRISTAN_PRIVATE_MEDIA_ROOT": str(media_root)}
 

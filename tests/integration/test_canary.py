@@ -33,18 +33,6 @@ MARKERS = [
 
 
 @pytest.fixture
-def media_root(tmp_path, settings):
-    root = tmp_path / "private"
-    root.mkdir()
-    default = settings.STORAGES["default"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**default, "OPTIONS": {**default.get("OPTIONS", {}), "location": root}},
-    }
-    return root
-
-
-@pytest.fixture
 def worker_env(media_root):
     return {"PRISTAN_PRIVATE_MEDIA_ROOT": str(media_root)}
 
