@@ -20,7 +20,7 @@ DEMO_PASSWORD ?=
 TOOL_SETTINGS := config.settings_test
 
 .PHONY: help run test lint migrations-check system-deps system-deps-test venv dotenv \
-	compilemessages clean distclean
+	compilemessages node-deps clean distclean
 
 help:
 	@echo "make run               start Pristan at http://$(HOST):$(PORT)/ (SQLite + local worker, demo data)"
@@ -56,6 +56,19 @@ $(STAMP): pyproject.toml
 	@echo "venv: pip install -e '.[dev]' (new venv, or pyproject.toml changed)"
 	@$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
 	@touch $@
+
+# --- Node packages (test tools only) -----------------------------------------------------
+# axe-core, pinned in package-lock.json, injected by the browser tests' accessibility checks.
+
+node-deps:
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "node-deps: npm is missing (apt-get install npm): it installs axe-core for the accessibility tests" >&2; \
+			exit 1; \
+		fi; \
+		echo "node-deps: npm ci (axe-core for the accessibility tests)"; \
+		npm ci --no-audit --no-fund; \
+	fi
 
 # --- Running -----------------------------------------------------------------------------
 
@@ -96,7 +109,7 @@ run: system-deps venv dotenv compilemessages
 
 # pytest's own exit code is printed and passed on (make itself then exits 2); exit code 5,
 # "no tests collected", counts as a failure.
-test: system-deps-test venv compilemessages
+test: system-deps-test venv node-deps compilemessages
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "test: pytest collected no tests (exit code 5): failing" >&2; \

@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(gettext fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
 if [ "${1:-}" = "--with-chromium" ]; then
     packages+=(chromium)
+    # npm fetches axe-core for the accessibility tests (make node-deps). Any npm will do: Debian's
+    # package, or the one inside NodeSource's nodejs (which conflicts with Debian's npm).
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()

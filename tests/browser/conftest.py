@@ -11,6 +11,15 @@ from pathlib import Path
 
 import pytest
 
+# The real Celery worker of tests/integration, for the journeys that need PDFs made in the
+# background (a test asks for `celery_worker_process`); the report hook lets its teardown print
+# the worker's log when the test failed.
+from tests.integration.conftest import (  # noqa: F401
+    celery_worker_process,
+    pytest_runtest_makereport,
+    worker_env,
+)
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,13 +82,13 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def new_page(browser):
-    """new_page(viewport, storage_state=None): a page in a fresh browser context, English UI."""
+    """new_page(viewport, storage_state=None, **options): a page in a fresh browser context,
+    English UI unless `locale` says otherwise (locale="ru-RU": Accept-Language ru)."""
     contexts = []
 
     def make(viewport=DESKTOP, storage_state=None, **options):
-        context = browser.new_context(
-            viewport=viewport, locale="en-GB", storage_state=storage_state, **options
-        )
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(viewport=viewport, storage_state=storage_state, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -87,3 +96,14 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The live server runs in this process and counts requests per address in the local-memory
+    cache (emergency lock, verification page): every browser test starts with clean counters."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
