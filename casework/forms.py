@@ -218,7 +218,10 @@ class EventForm(forms.ModelForm):
         fields = ["kind", "title", "date", "time", "location", "is_deadline"]
         widgets = {"date": DateInput(), "time": TimeInput()}
         help_texts = {
-            "is_deadline": _("Appeal deadlines, submissions and expiry of stay always count.")
+            "is_deadline": _(
+                "Appeal deadlines, submissions and expiry of stay are always deadlines, "
+                "ticked or not."
+            )
         }
 
     def clean_date(self):

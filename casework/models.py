@@ -26,7 +26,7 @@ class Organisation(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     website = models.URLField(_("website"), blank=True)
-    letter_signer_name = models.CharField(_("letters are signed by"), max_length=200, blank=True)
+    letter_signer_name = models.CharField(_("signer of letters"), max_length=200, blank=True)
     letter_signer_title = models.CharField(_("signer's position"), max_length=200, blank=True)
     letter_number_format = models.CharField(
         _("letter number format"),
@@ -242,8 +242,8 @@ class ClientName(models.Model):
     )
 
     class Meta:
-        verbose_name = _("name")
-        verbose_name_plural = _("names")
+        verbose_name = _("client name")
+        verbose_name_plural = _("client names")
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -72,5 +72,8 @@ class BatchForm(forms.Form):
 class RegisterFilterForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), required=False, min_value=2000, max_value=2100)
     authority = forms.ModelChoiceField(
-        label=_("Addressee"), queryset=Authority.objects.all(), required=False
+        label=_("Addressee"),
+        queryset=Authority.objects.all(),
+        required=False,
+        empty_label=_("All addressees"),
     )

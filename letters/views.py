@@ -329,7 +329,13 @@ def batch_new(request):
             form.add_error(None, _("No case matches these filters."))
         elif count > BATCH_MAX:
             form.add_error(
-                None, _("A batch can hold at most %(max)s letters.") % {"max": BATCH_MAX}
+                None,
+                ngettext(
+                    "A batch can hold at most %(max)s letter.",
+                    "A batch can hold at most %(max)s letters.",
+                    BATCH_MAX,
+                )
+                % {"max": BATCH_MAX},
             )
         else:
             from letters.tasks import prepare_batch
