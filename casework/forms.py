@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.forms import inlineformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from casework.models import (
     Case,
@@ -22,6 +23,9 @@ from casework.models import (
 from casework.services import assignable_users, validate_upload
 
 User = get_user_model()
+# Django 6's label for an empty choice, which its own Russian catalogue lacks: listed here so
+# that makemessages puts it into ours.
+BLANK_CHOICE_LABEL = gettext_noop("- Select an option -")
 
 
 class DateInput(forms.DateInput):

@@ -167,6 +167,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
 # Languages a letter can be written in (the UI itself is Russian and English).
 LETTER_LANGUAGES = [("ru", "Русский"), ("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
+FORMAT_MODULE_PATH = ["config.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("PRISTAN_TIME_ZONE", default="Europe/Paris")
 USE_I18N = True

@@ -519,5 +519,7 @@ def verify(request, token):
 def _verify_response(request, context, *, status):
     response = render(request, "letters/verify.html", context, status=status)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer the browser posts the compare form with
+    # "Origin: null", which Django's CSRF protection rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response

@@ -228,17 +228,6 @@ def test_letter_to_ofpra_from_draft_to_verification(
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Bug: the verification page answers with Referrer-Policy: no-referrer, so Chromium posts "
-        "its “Compare a PDF” form with Origin: null and Django's CSRF check refuses it (403, "
-        "“Origin checking failed - null does not match any trusted origins”). Fix in "
-        "letters/views.py: csrf_exempt on the public verify view (it stores nothing), or a "
-        "Referrer-Policy of same-origin. Remove this marker then."
-    ),
-)
 def test_the_public_verification_page_compares_a_downloaded_pdf(
     people, public_url, new_page, tmp_path
 ):

@@ -714,3 +714,19 @@ def test_pages_carry_a_nonce_csp_without_unsafe_inline(client, world, request_na
     assert "'unsafe-inline'" not in policy
     nonce = next(v for v in directives["script-src"] if v.startswith("'nonce-"))[7:-1]
     assert f'nonce="{nonce}"'.encode() in response.content
+
+
+def test_history_does_not_tell_a_volunteer_which_documents_or_sensitive_fields(
+    client, case, caseworker, volunteer
+):
+    from casework.models import CaseLogEntry
+
+    case.log(caseworker, CaseLogEntry.Action.DOCUMENT, "Court decision")
+    case.log(caseworker, CaseLogEntry.Action.CLIENT_UPDATED, "Sexual orientation / gender identity")
+    client.force_login(volunteer)
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content.decode()
+    assert "Court decision" not in page
+    assert "Sexual orientation / gender identity" not in page
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content.decode()
+    assert "Court decision" in page

@@ -183,7 +183,7 @@ def test_works_without_login_and_is_not_indexed(client, issued_letter):
     assert response.status_code == 200
     assert response.wsgi_request.user.is_anonymous
     assert response["X-Robots-Tag"] == "noindex"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert 'name="robots" content="noindex' in response.text
 
 
