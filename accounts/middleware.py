@@ -4,7 +4,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import render, resolve_url
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.services import shut_out_by_lockdown
@@ -67,3 +67,19 @@ class SessionSecurityMiddleware:
                 status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)}
             )
         return redirect_to_login(request.get_full_path())
+
+
+class UserLanguageMiddleware:
+    """The interface language follows the user's profile, then the browser (LocaleMiddleware's
+    choice). Goes after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

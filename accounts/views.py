@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as i18n_set_language
 
 from accounts import services
 from accounts.backends import AccountBackend
@@ -366,3 +367,18 @@ def organisation_lockdown_view(request):
         .count(),
     }
     return render(request, "accounts/organisation_lockdown.html", context)
+
+
+@login_not_required
+def set_language_view(request):
+    """Django's language switch; for a signed-in user the choice also goes into their profile,
+    which then decides the language on every device."""
+    response = i18n_set_language(request)
+    language = request.POST.get("language", "")
+    if (
+        request.method == "POST"
+        and request.user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+    ):
+        get_user_model().objects.filter(pk=request.user.pk).update(language=language)
+    return response

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
 
 from accounts import views as account_views
 from letters.views import verify
@@ -34,7 +33,7 @@ urlpatterns = [
     path("accounts/login/", account_views.login_view, name="login"),
     path("accounts/logout/", account_views.logout_view, name="logout"),
     path("accounts/", include("accounts.urls")),
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", account_views.set_language_view, name="set_language"),
     # The admin has no login of its own: ours asks for the second factor.
     path(
         "admin/login/",
