@@ -218,3 +218,37 @@ def flush_past_append_only_triggers(item):
 def pytest_runtest_teardown(item, nextitem):
     with flush_past_append_only_triggers(item):
         return (yield)
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Grounds, authorities and default letter templates come from data migrations; the flush
+    after a transactional test removes them for the tests that follow, so put them back
+    (idempotent, two counts when they are there)."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("transactional_db" if _is_transactional(request) else "db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from casework.models import Authority
+    from letters.models import LetterTemplate
+
+    if not Authority.objects.exists():
+        import_module("casework.migrations.0002_reference_data").forwards(apps, None)
+    if not LetterTemplate.objects.exists():
+        import_module("letters.migrations.0002_default_templates").load_default_templates(
+            apps, None
+        )
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
