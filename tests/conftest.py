@@ -252,3 +252,9 @@ def _is_transactional(request) -> bool:
     return bool(marker and marker.kwargs.get("transaction")) or bool(
         {"transactional_db", "live_server"} & set(request.fixturenames)
     )
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Browser journeys last: they run live servers and real workers against a database file
+    (SQLite in the embedded mode) that the other tests then no longer share with them."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
