@@ -1,7 +1,7 @@
 """Name search across scripts and transliteration conventions.
 
-The same surname reaches a caseworker as Зиганшин (the internal passport), Ziganshin (an English
-form), Ziganchine (a French one) or Siganschin (a German one). Each spelling is reduced to a
+The same surname reaches a caseworker as Зуганшин (the internal passport), Zuganshin (an English
+form), Zouganchine (a French one) or Suganschin (a German one). Each spelling is reduced to a
 phonetic skeleton: Cyrillic is transliterated, then the spellings that different conventions use
 for one Russian sound are folded together. Two spellings of one name share a skeleton; the index
 holds keyed hashes of the skeletons of every name token and of their prefixes, and a query
@@ -25,7 +25,7 @@ _CYRILLIC = {
 _FOLDS = [
     (r"x", "ks"),
     (r"tsch|shch|sch|tch|ch|sh|zh|dzh|dj", "S"),  # ш щ ч ж
-    (r"tz|ts|z", "Z"),  # ц з (German s is з: Siganschin)
+    (r"tz|ts|z", "Z"),  # ц з (German s is з: Suganschin)
     (r"kh|ck|c|k|q|h|g", "K"),  # х к г (French and German write к as c or ck)
     (r"^jou", "SU"),  # French ж before у: Joukov
     (r"ff|ph|f|v|w", "V"),  # Ivanoff / Iwanow / Ivanov
@@ -50,17 +50,17 @@ def transliterate(text: str) -> str:
 
 
 def skeleton(token: str) -> str:
-    """The phonetic skeleton of one word: 'Зиганшин', 'Ziganshin' and 'Ziganchine' agree."""
+    """The phonetic skeleton of one word: 'Зуганшин', 'Zuganshin' and 'Zouganchine' agree."""
     word = re.sub(r"[^a-z]", "", transliterate(token))
     if word.startswith("s") and not word.startswith(("sh", "sch", "st", "sp", "sk")):
-        # German writes a voiced з as s at the start of a word (Siganschin).
+        # German writes a voiced з as s at the start of a word (Suganschin).
         word = "z" + word[1:]
     for pattern, repl in _FOLD_RE:
         word = pattern.sub(repl, word)
     word = word.lower()
     word = re.sub(r"(.)\1+", r"\1", word)  # double letters: Ivanoff, Brunner
     if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]  # French mute e: Ziganchine
+        word = word[:-1]  # French mute e: Zouganchine
     return word
 
 

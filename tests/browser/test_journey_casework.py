@@ -72,14 +72,14 @@ def test_caseworker_fills_in_the_case_and_sees_the_deadline(
     open_subform(page, site_url, case, "relatives-h", "relatives/new/")
     expect(page.locator("h1")).to_have_text("Добавить родственника")
     page.locator("#id_relation").select_option("spouse")
-    page.locator("#id_full_name").fill("Зиганшина Алия Ринатовна")
+    page.locator("#id_full_name").fill("Зуганшина Алия Ринатовна")
     page.locator("#id_birth_date").fill("1993-07-02")
     page.locator("#id_location").fill("Казань")
     page.locator("#id_in_household").check()
     shots.take(page, "relative-form", phone=True)
     save_subform(page, site_url, case, "Родственник добавлен.")
     expect(page.locator("section[aria-labelledby=relatives-h]")).to_contain_text(
-        "Зиганшина Алия Ринатовна"
+        "Зуганшина Алия Ринатовна"
     )
 
     # An interview in nine days, and an appeal deadline in five.

@@ -218,7 +218,7 @@ def test_letter_to_ofpra_from_draft_to_verification(
     expect(public.locator("main")).to_contain_text(number)
     expect(public.locator("main")).to_contain_text(sha256)
     expect(public.locator(LOGOUT_SELECTOR)).to_have_count(0)  # nobody is logged in here
-    assert "Ziganshin" not in public.content()
+    assert "Zuganshin" not in public.content()
     shots.take(public, "verification-page", phone=True)
 
     letter = Letter.objects.get(pk=letter_id)

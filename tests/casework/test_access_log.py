@@ -139,7 +139,7 @@ ENDPOINTS = {
         "caseworker",
         "post",
         lambda w: reverse("casework:case_list"),
-        lambda w: {"q": "Ziganshin"},
+        lambda w: {"q": "Zuganshin"},
         Action.SEARCH,
         "case",
         None,
@@ -477,7 +477,7 @@ def test_audit_page_lists_newest_first_only_own_organisation(
     assert "Viewed" in response.text  # the action's label
     # Ids and usernames only: nothing about the client.
     assert case.client.pseudonym not in response.text
-    assert "Ziganshin" not in response.text
+    assert "Zuganshin" not in response.text
 
 
 def test_audit_page_filters(client, auditor, caseworker, coordinator, case, other_case):

@@ -11,7 +11,7 @@ from casework.tasks import send_deadline_reminders
 from tests.factories import make_case, make_event, make_user
 
 Role = Membership.Role
-CLIENT_NAMES = ["Зиганшин", "Рустам", "Ziganshin", "Rustam", "Falcon"]
+CLIENT_NAMES = ["Зуганшин", "Рустам", "Zuganshin", "Rustam", "Falcon"]
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def outbox(db, mailoutbox):
 def assigned(org, caseworker):
     """A case of the caseworker's with one overdue and one upcoming deadline."""
     case = make_case(organisation=org, assignees=[caseworker], pseudonym="Falcon")
-    make_event(case=case, days=-3, title="Appeal to the CNDA for Ziganshin")
+    make_event(case=case, days=-3, title="Appeal to the CNDA for Zuganshin")
     make_event(case=case, days=HORIZON_DAYS)
     return case
 

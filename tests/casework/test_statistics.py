@@ -335,7 +335,7 @@ def test_no_name_pseudonym_or_reference_in_the_output(client, figures, coordinat
     export = "\n".join(",".join(row) for row in csv_of(client.get(CSV)))
     cases = Case.objects.filter(organisation__memberships__user=coordinator)
     secrets = [c.reference for c in cases] + [c.client.pseudonym for c in cases]
-    secrets += ["Ziganshin", "Rustam", "Зиганшин", "Рустам", "SPECIAL-"]
+    secrets += ["Zuganshin", "Rustam", "Зуганшин", "Рустам", "SPECIAL-"]
     for secret in secrets:
         assert secret not in page
         assert secret not in export

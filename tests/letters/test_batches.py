@@ -62,7 +62,7 @@ def test_batch_form_shows_how_many_letters(client, coordinator, active_cases):
     for case in active_cases:
         assert case.reference in response.text
     # Pseudonyms only, never names.
-    assert "Petrova" not in response.text and "Ziganshin" not in response.text
+    assert "Petrova" not in response.text and "Zuganshin" not in response.text
 
 
 def test_batch_needs_confirmation(client, coordinator, active_cases, template_fr, ofpra):

@@ -108,12 +108,12 @@ def test_whitelisted_template_renders():
     out = render_template(
         source,
         {
-            "client": {"full_name": "Rustam Ziganshin"},
+            "client": {"full_name": "Rustam Zuganshin"},
             "letter": {"date": datetime.date(2026, 3, 1)},
             "case": {"grounds": ["a", "b"]},
         },
     )
-    assert out.splitlines() == ["RUSTAM ZIGANSHIN, 2026", "1aa2ab; 1ba2bb", "a, b"]
+    assert out.splitlines() == ["RUSTAM ZUGANSHIN, 2026", "1aa2ab; 1ba2bb", "a, b"]
 
 
 def test_template_text_is_not_escaped_or_evaluated_twice():
