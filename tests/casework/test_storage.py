@@ -1,0 +1,265 @@
+"""Encrypted file storage, in a local folder and in an S3-compatible bucket.
+
+The bucket is moto's S3 server (an S3 emulator, not Amazon S3 or MinIO), started by the test on a
+private loopback port and spoken to over HTTP by boto3, exactly as a real store would be."""
+
+import hashlib
+import uuid
+
+import boto3
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from moto.server import ThreadedMotoServer
+
+from casework import crypto
+from casework.fields import EncryptedFileSystemStorage, EncryptedStorageMixin
+from casework.models import Authority, Document
+from casework.s3storage import EncryptedS3Storage
+from letters import services as letter_services
+from letters.models import Letter, LetterTemplate
+
+CANARY = b"CANARY-Zuganshin-passport-4417"
+PDF = b"%PDF-1.4\n% " + CANARY + b"\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+CREDENTIALS = {"access_key": "pristan-test", "secret_key": "pristan-test-secret"}
+REGION = "eu-west-3"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _client(endpoint):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=CREDENTIALS["access_key"],
+        aws_secret_access_key=CREDENTIALS["secret_key"],
+    )
+
+
+@pytest.fixture
+def bucket(s3_endpoint):
+    name = f"pristan-{uuid.uuid4().hex[:12]}"
+    _client(s3_endpoint).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    return name
+
+
+def s3_options(endpoint, bucket) -> dict:
+    """What config/settings.py builds from PRISTAN_STORAGE=s3 and the AWS_* variables."""
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint,
+        "region_name": REGION,
+        "default_acl": "private",
+        **CREDENTIALS,
+    }
+
+
+def raw_objects(endpoint, bucket) -> dict[str, bytes]:
+    """Every object in the bucket as the store holds it, read past Pristan's storage."""
+    client = _client(endpoint)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def storage(request, tmp_path):
+    if request.param == "filesystem":
+        return EncryptedFileSystemStorage(location=tmp_path / "private", base_url=None)
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = request.getfixturevalue("bucket")
+    return EncryptedS3Storage(**s3_options(endpoint, bucket))
+
+
+def stored_bytes(storage, name) -> bytes:
+    """The bytes at rest, read without the storage's help."""
+    if isinstance(storage, EncryptedFileSystemStorage):
+        with open(storage.path(name), "rb") as f:
+            return f.read()
+    return raw_objects(storage.endpoint_url, storage.bucket_name)[name]
+
+
+def test_saves_opens_lists_and_deletes_files_encrypted_at_rest(storage):
+    name = storage.save("documents/ab/scan", ContentFile(PDF))
+
+    assert name == "documents/ab/scan"
+    assert storage.exists(name)
+    with storage.open(name, "rb") as f:
+        assert f.read() == PDF
+    assert storage.listdir("documents") == (["ab"], [])
+    assert storage.listdir("documents/ab") == ([], ["scan"])
+
+    at_rest = stored_bytes(storage, name)
+    assert CANARY not in at_rest and b"%PDF" not in at_rest
+    assert at_rest.startswith(crypto.FILE_MAGIC)
+    assert storage.read_raw(name) == at_rest
+
+    storage.delete(name)
+    assert not storage.exists(name)
+    with pytest.raises(FileNotFoundError):
+        storage.open(name, "rb")
+
+
+def test_a_taken_name_gets_another_and_the_file_is_bound_to_it(storage):
+    first = storage.save("letters/2026/1-abc.pdf", ContentFile(b"first"))
+    second = storage.save("letters/2026/1-abc.pdf", ContentFile(b"second"))
+
+    assert first != second
+    assert storage.open(first).read() == b"first"
+    assert storage.open(second).read() == b"second"
+
+
+def test_a_file_copied_to_another_name_does_not_decrypt(storage):
+    name = storage.save("documents/ab/one", ContentFile(PDF))
+    storage.write_raw(storage.save("documents/ab/two", ContentFile(b"x")), storage.read_raw(name))
+
+    with pytest.raises(crypto.DecryptionError):
+        storage.open("documents/ab/two")
+
+
+def test_write_raw_replaces_the_stored_bytes_as_key_rotation_does(storage):
+    name = storage.save("documents/cd/scan", ContentFile(PDF))
+
+    storage.write_raw(name, crypto.encrypt_file(b"rewritten", name=name))
+
+    assert storage.open(name).read() == b"rewritten"
+    assert storage.listdir("documents/cd") == ([], ["scan"])  # no temporary file left
+
+
+def test_filesystem_race_for_a_name_binds_the_file_to_the_name_it_got(tmp_path):
+    """The name is chosen free, and taken before the write: the folder's storage writes under
+    another name, and the ciphertext must be bound to that one."""
+    storage = EncryptedFileSystemStorage(location=tmp_path, base_url=None)
+    storage.save("doc", ContentFile(b"first"))
+
+    stored = storage._save("doc", ContentFile(b"second"))
+
+    assert stored != "doc"
+    assert storage.open(stored).read() == b"second"
+    assert storage.open("doc").read() == b"first"
+
+
+def test_bucket_objects_are_private_opaque_and_never_linked(s3_endpoint, bucket):
+    storage = EncryptedS3Storage(**s3_options(s3_endpoint, bucket))
+    name = storage.save("letters/2026/7-token.pdf", ContentFile(PDF))
+    client = _client(s3_endpoint)
+
+    head = client.head_object(Bucket=bucket, Key=name)
+    assert head["ContentType"] == "application/octet-stream"
+    grants = client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+    assert all(g["Grantee"]["Type"] == "CanonicalUser" for g in grants)
+    with pytest.raises(NotImplementedError):
+        storage.url(name)
+
+
+def test_server_side_encryption_can_be_asked_for_on_top(s3_endpoint, bucket):
+    storage = EncryptedS3Storage(
+        **s3_options(s3_endpoint, bucket), object_parameters={"ServerSideEncryption": "AES256"}
+    )
+    name = storage.save("documents/ef/scan", ContentFile(PDF))
+
+    head = _client(s3_endpoint).head_object(Bucket=bucket, Key=name)
+    assert head["ServerSideEncryption"] == "AES256"
+    assert storage.open(name).read() == PDF
+
+
+@pytest.fixture
+def s3_default_storage(settings, s3_endpoint, bucket):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "casework.s3storage.EncryptedS3Storage",
+            "OPTIONS": s3_options(s3_endpoint, bucket),
+        },
+    }
+    return s3_endpoint, bucket
+
+
+def test_document_upload_and_download_go_through_the_bucket(
+    s3_default_storage, client, case, caseworker
+):
+    endpoint, bucket = s3_default_storage
+    client.force_login(caseworker)
+
+    response = client.post(
+        reverse("casework:document_upload", args=[case.reference]),
+        {
+            "kind": "passport",
+            "title": "Passport",
+            "upload": SimpleUploadedFile("паспорт.pdf", PDF, content_type="application/pdf"),
+        },
+    )
+    assert response.status_code == 302
+
+    document = Document.objects.get(case=case)
+    assert isinstance(default_storage._wrapped, EncryptedS3Storage)
+    objects = raw_objects(endpoint, bucket)
+    assert list(objects) == [document.file.name]
+    assert CANARY not in objects[document.file.name]
+
+    download = client.get(reverse("casework:document_download", args=[case.reference, document.pk]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PDF
+
+
+def test_letter_rendered_into_the_bucket_downloads_decrypted(
+    s3_default_storage, case, caseworker, coordinator, client, django_capture_on_commit_callbacks
+):
+    endpoint, bucket = s3_default_storage
+    authority, _ = Authority.objects.get_or_create(
+        code="ofpra",
+        defaults={
+            "short_name": "OFPRA",
+            "name": "Office français de protection des réfugiés et apatrides",
+            "kind": Authority.Kind.ASYLUM_OFFICE,
+            "country": "FR",
+            "language": "fr",
+            "address": "201 rue Carnot\n94136 Fontenay-sous-Bois",
+        },
+    )
+    template = LetterTemplate.objects.create(
+        name="Attestation (test)",
+        kind=LetterTemplate.Kind.CONFIRMATION,
+        language="fr",
+        subject="Attestation",
+        body="Madame, Monsieur,\n\nNous accompagnons {{ client.full_name }}.",
+    )
+    letter = letter_services.letter_draft(
+        case=case, template=template, authority=authority, by=caseworker
+    )
+    letter_services.letter_submit(letter=letter, by=caseworker)
+    letter_services.letter_approve(letter=letter, by=coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        letter_services.letter_issue(letter=letter, by=coordinator)
+    letter.refresh_from_db()
+    assert letter.render_status == Letter.RenderStatus.READY, letter.render_error
+
+    objects = raw_objects(endpoint, bucket)
+    assert list(objects) == [letter.pdf.name]
+    at_rest = objects[letter.pdf.name]
+    assert at_rest.startswith(crypto.FILE_MAGIC) and b"%PDF" not in at_rest
+
+    client.force_login(coordinator)
+    response = client.get(reverse("letters:letter_download", args=[letter.pk]))
+    assert response.status_code == 200
+    pdf = b"".join(response.streaming_content)
+    assert pdf.startswith(b"%PDF-")
+    assert hashlib.sha256(pdf).hexdigest() == letter.pdf_sha256
+
+
+def test_both_storages_keep_the_interface_backups_and_key_rotation_use():
+    for cls in (EncryptedFileSystemStorage, EncryptedS3Storage):
+        assert issubclass(cls, EncryptedStorageMixin)
+        assert callable(cls.read_raw) and callable(cls.write_raw)
