@@ -1,18 +1,13 @@
-"""Encrypted file storage, in a local folder and in an S3-compatible bucket.
-
-The bucket is moto's S3 server (an S3 emulator, not Amazon S3 or MinIO), started by the test on a
-private loopback port and spoken to over HTTP by boto3, exactly as a real store would be."""
+"""Encrypted file storage, in a local folder and in an S3-compatible bucket: moto's S3 server (an
+emulator, not Amazon S3 or MinIO) on a private loopback port, spoken to over HTTP (tests/s3.py)."""
 
 import hashlib
-import uuid
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from moto.server import ThreadedMotoServer
 
 from casework import crypto
 from casework.fields import EncryptedFileSystemStorage, EncryptedStorageMixin
@@ -20,57 +15,21 @@ from casework.models import Authority, Document
 from casework.s3storage import EncryptedS3Storage
 from letters import services as letter_services
 from letters.models import Letter, LetterTemplate
+from tests import s3
 
 CANARY = b"CANARY-Zuganshin-passport-4417"
 PDF = b"%PDF-1.4\n% " + CANARY + b"\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-CREDENTIALS = {"access_key": "pristan-test", "secret_key": "pristan-test-secret"}
-REGION = "eu-west-3"
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _client(endpoint):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=CREDENTIALS["access_key"],
-        aws_secret_access_key=CREDENTIALS["secret_key"],
-    )
+    with s3.s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def bucket(s3_endpoint):
-    name = f"pristan-{uuid.uuid4().hex[:12]}"
-    _client(s3_endpoint).create_bucket(
-        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
-    )
-    return name
-
-
-def s3_options(endpoint, bucket) -> dict:
-    """What config/settings.py builds from PRISTAN_STORAGE=s3 and the AWS_* variables."""
-    return {
-        "bucket_name": bucket,
-        "endpoint_url": endpoint,
-        "region_name": REGION,
-        "default_acl": "private",
-        **CREDENTIALS,
-    }
-
-
-def raw_objects(endpoint, bucket) -> dict[str, bytes]:
-    """Every object in the bucket as the store holds it, read past Pristan's storage."""
-    client = _client(endpoint)
-    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+    return s3.create_bucket(s3_endpoint)
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -79,7 +38,7 @@ def storage(request, tmp_path):
         return EncryptedFileSystemStorage(location=tmp_path / "private", base_url=None)
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = request.getfixturevalue("bucket")
-    return EncryptedS3Storage(**s3_options(endpoint, bucket))
+    return EncryptedS3Storage(**s3.storage_options(endpoint, bucket))
 
 
 def stored_bytes(storage, name) -> bytes:
@@ -87,7 +46,7 @@ def stored_bytes(storage, name) -> bytes:
     if isinstance(storage, EncryptedFileSystemStorage):
         with open(storage.path(name), "rb") as f:
             return f.read()
-    return raw_objects(storage.endpoint_url, storage.bucket_name)[name]
+    return s3.raw_objects(storage.endpoint_url, storage.bucket_name)[name]
 
 
 def test_saves_opens_lists_and_deletes_files_encrypted_at_rest(storage):
@@ -151,9 +110,9 @@ def test_filesystem_race_for_a_name_binds_the_file_to_the_name_it_got(tmp_path):
 
 
 def test_bucket_objects_are_private_opaque_and_never_linked(s3_endpoint, bucket):
-    storage = EncryptedS3Storage(**s3_options(s3_endpoint, bucket))
+    storage = EncryptedS3Storage(**s3.storage_options(s3_endpoint, bucket))
     name = storage.save("letters/2026/7-token.pdf", ContentFile(PDF))
-    client = _client(s3_endpoint)
+    client = s3.client(s3_endpoint)
 
     head = client.head_object(Bucket=bucket, Key=name)
     assert head["ContentType"] == "application/octet-stream"
@@ -166,11 +125,12 @@ def test_bucket_objects_are_private_opaque_and_never_linked(s3_endpoint, bucket)
 
 def test_server_side_encryption_can_be_asked_for_on_top(s3_endpoint, bucket):
     storage = EncryptedS3Storage(
-        **s3_options(s3_endpoint, bucket), object_parameters={"ServerSideEncryption": "AES256"}
+        **s3.storage_options(s3_endpoint, bucket),
+        object_parameters={"ServerSideEncryption": "AES256"},
     )
     name = storage.save("documents/ef/scan", ContentFile(PDF))
 
-    head = _client(s3_endpoint).head_object(Bucket=bucket, Key=name)
+    head = s3.client(s3_endpoint).head_object(Bucket=bucket, Key=name)
     assert head["ServerSideEncryption"] == "AES256"
     assert storage.open(name).read() == PDF
 
@@ -181,7 +141,7 @@ def s3_default_storage(settings, s3_endpoint, bucket):
         **settings.STORAGES,
         "default": {
             "BACKEND": "casework.s3storage.EncryptedS3Storage",
-            "OPTIONS": s3_options(s3_endpoint, bucket),
+            "OPTIONS": s3.storage_options(s3_endpoint, bucket),
         },
     }
     return s3_endpoint, bucket
@@ -205,7 +165,7 @@ def test_document_upload_and_download_go_through_the_bucket(
 
     document = Document.objects.get(case=case)
     assert isinstance(default_storage._wrapped, EncryptedS3Storage)
-    objects = raw_objects(endpoint, bucket)
+    objects = s3.raw_objects(endpoint, bucket)
     assert list(objects) == [document.file.name]
     assert CANARY not in objects[document.file.name]
 
@@ -246,7 +206,7 @@ def test_letter_rendered_into_the_bucket_downloads_decrypted(
     letter.refresh_from_db()
     assert letter.render_status == Letter.RenderStatus.READY, letter.render_error
 
-    objects = raw_objects(endpoint, bucket)
+    objects = s3.raw_objects(endpoint, bucket)
     assert list(objects) == [letter.pdf.name]
     at_rest = objects[letter.pdf.name]
     assert at_rest.startswith(crypto.FILE_MAGIC) and b"%PDF" not in at_rest
