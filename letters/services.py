@@ -131,14 +131,46 @@ def _format_number(organisation, year: int, sequence: int) -> str:
         return f"{year}/{sequence}"
 
 
+def enqueue(task, *args) -> bool:
+    """Send a task to the queue; False, logged, if the broker does not take it (down, full).
+
+    The database is the truth: an issued letter or a new batch is committed before its task
+    is sent, and the `requeue_stuck_letters` sweep (beat, every minute) sends again what is
+    still waiting, so a broker that is down only delays the work. The publish retry policy
+    (CELERY_TASK_PUBLISH_RETRY_POLICY) keeps the wait short, so a request does not hang on it."""
+    try:
+        task.delay(*args)
+    except Exception as error:  # kombu's OperationalError, a socket error, a full disk
+        logger.warning(
+            "queue unavailable, %s(%s) left to the sweep: %s",
+            task.name,
+            ", ".join(str(arg) for arg in args),
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+def _enqueue_renders(letters: list[Letter]) -> None:
+    """After the commit: queue each letter's rendering. `letter.render_queued` says whether its
+    message reached the queue (a view tells the user); after the first failure the rest are
+    not tried (the broker is down) and wait for the sweep too."""
+    from letters.tasks import render_letter
+
+    queued = True
+    for letter in letters:
+        queued = queued and enqueue(render_letter, letter.pk)
+        letter.render_queued = queued
+
+
 @transaction.atomic
 def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
     """Issue approved letters with consecutive numbers from their organisation's register.
 
     The register row stays locked until the transaction commits, so concurrent issuing queues
-    up behind it; a rollback returns the numbers. Rendering is queued only after the commit."""
-    from letters.tasks import render_letter
-
+    up behind it; a rollback returns the numbers. Rendering is queued only after the commit;
+    with the queue down the letters stay issued and pending (`render_queued` False) until the
+    requeue sweep sends them."""
     if not letters:
         return []
     organisation = letters[0].case.organisation
@@ -185,8 +217,7 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
             original.case.log(by, CaseLogEntry.Action.LETTER, _("issued as %s") % letter.number)
         issued.append(letter)
     register.save(update_fields=["last_number"])
-    for letter in issued:
-        render_letter.delay_on_commit(letter.pk)
+    transaction.on_commit(lambda: _enqueue_renders(issued))
     return issued
 
 
@@ -202,14 +233,12 @@ def letter_revoke(*, letter: Letter, reason: str, by) -> Letter:
 
 
 def letter_retry_render(*, letter: Letter) -> Letter:
-    from letters.tasks import render_letter
-
     updated = Letter.objects.filter(pk=letter.pk, render_status=Letter.RenderStatus.FAILED).update(
         render_status=Letter.RenderStatus.PENDING, render_error="", render_task_id=""
     )
-    if updated:
-        render_letter.delay_on_commit(letter.pk)
     letter.refresh_from_db()
+    if updated:
+        transaction.on_commit(lambda: _enqueue_renders([letter]))
     return letter
 
 
@@ -273,6 +302,22 @@ def letters_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
     return count
 
 
+def batches_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Queue the preparation again for batches still preparing after `older_than`: their
+    message was lost (the broker was down when the batch was started, or restarted since).
+    A duplicate finds the batch prepared and does nothing (see `batch_prepare`)."""
+    from letters.tasks import prepare_batch
+
+    stuck = Batch.objects.filter(
+        status=Batch.Status.PREPARING, created_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)
+    count = 0
+    for batch_id in stuck.iterator():
+        prepare_batch.delay(batch_id)
+        count += 1
+    return count
+
+
 def letter_render_failed(*, letter_id: int, reason: str) -> None:
     Letter.objects.filter(pk=letter_id).exclude(render_status=Letter.RenderStatus.READY).update(
         render_status=Letter.RenderStatus.FAILED,
@@ -302,6 +347,14 @@ def batch_prepare(*, batch: Batch) -> Batch:
         .order_by("reference")
     )
     with transaction.atomic():
+        # One preparation per batch: a second task for it (sent again by the sweep while the
+        # first was running) waits here for the first to commit, then finds nothing to do.
+        if (
+            not Batch.objects.select_for_update()
+            .filter(pk=batch.pk, status=Batch.Status.PREPARING)
+            .exists()
+        ):
+            return batch
         cases = list(cases)
         batch.case_ids = [case.pk for case in cases]
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))

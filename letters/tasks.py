@@ -2,6 +2,7 @@
 
 from celery import shared_task
 from celery.signals import worker_process_init
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext_noop
 
 from letters import rendering, services
@@ -14,10 +15,19 @@ def _warm_up_weasyprint(**kwargs):
     rendering.warm_up()
 
 
+# The database not answering (restarting, out of connections) is no fault of the letter or the
+# batch: their state is left as it is, for a retry or the requeue sweep to take up again.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=3)
 def render_letter(self, letter_id: int) -> str:
     try:
         return services.letter_render(letter_id=letter_id, task_id=self.request.id or "")
+    except DATABASE_DOWN as error:
+        # Same task id: it may take back its own claim on the letter. After the last retry the
+        # letter waits (pending, or claimed until the claim is stale) for the sweep.
+        raise self.retry(exc=error, countdown=10) from None
     except Exception as error:
         # A readable reason for the caseworker; the details go to the worker's log.
         services.letter_render_failed(
@@ -36,6 +46,8 @@ def prepare_batch(batch_id: int) -> None:
         return
     try:
         services.batch_prepare(batch=batch)
+    except DATABASE_DOWN:
+        raise  # rolled back, still preparing: the sweep sends it again
     except Exception as error:
         Batch.objects.filter(pk=batch_id).update(
             status=Batch.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500]
@@ -45,5 +57,5 @@ def prepare_batch(batch_id: int) -> None:
 
 @shared_task
 def requeue_stuck_letters() -> int:
-    """Scheduled: see services.letters_requeue_stuck."""
-    return services.letters_requeue_stuck()
+    """Scheduled: see services.batches_requeue_stuck and services.letters_requeue_stuck."""
+    return services.batches_requeue_stuck() + services.letters_requeue_stuck()

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -203,12 +204,26 @@ def letter_return(request, letter_id):
 
 @require_POST
 def letter_issue(request, letter_id):
+    issued = []
+
+    def issue(letter):
+        issued.append(services.letter_issue(letter=letter, by=request.user))
+
+    def success_message(letter):
+        if getattr(issued[0], "render_queued", True):
+            return _("Letter issued. The PDF is being made.")
+        # The number is committed; only the message to the worker did not go out.
+        return _(
+            "Letter issued as %(number)s. The queue that makes PDFs is not answering just now: "
+            "the PDF will be made automatically when it is back."
+        ) % {"number": issued[0].number}
+
     return _action(
         request,
         letter_id,
         Capability.ISSUE_LETTERS,
-        lambda letter: services.letter_issue(letter=letter, by=request.user),
-        lambda letter: _("Letter issued. The PDF is being made."),
+        issue,
+        success_message,
         logged_as=audit.Action.ISSUE,
     )
 
@@ -348,17 +363,31 @@ def batch_new(request):
                 case_ids=list(selected.values_list("pk", flat=True)),
                 created_by=request.user,
             )
-            prepare_batch.delay_on_commit(batch.pk)
+            sent = []  # after the commit, at once here (no transaction is open)
+            transaction.on_commit(lambda: sent.append(services.enqueue(prepare_batch, batch.pk)))
             audit.record(request, audit.Action.CREATE, batch)
-            messages.success(
-                request,
-                ngettext(
-                    "Batch started: %(count)s letter will be issued and rendered.",
-                    "Batch started: %(count)s letters will be issued and rendered.",
-                    count,
+            if all(sent):
+                messages.success(
+                    request,
+                    ngettext(
+                        "Batch started: %(count)s letter will be issued and rendered.",
+                        "Batch started: %(count)s letters will be issued and rendered.",
+                        count,
+                    )
+                    % {"count": count},
                 )
-                % {"count": count},
-            )
+            else:  # saved; the sweep sends it again (services.batches_requeue_stuck)
+                messages.warning(
+                    request,
+                    ngettext(
+                        "Batch saved: %(count)s letter. The queue is not answering just now: "
+                        "the letter will be issued and rendered automatically when it is back.",
+                        "Batch saved: %(count)s letters. The queue is not answering just now: "
+                        "they will be issued and rendered automatically when it is back.",
+                        count,
+                    )
+                    % {"count": count},
+                )
             return redirect("letters:batch_detail", batch_id=batch.pk)
     audit.record(request, audit.Action.LIST, object_type="case")
     return render(
