@@ -1,0 +1,356 @@
+"""Pages benchmark: server time and SQL queries of the main pages at 100,000 cases.
+
+    .venv/bin/python bench/pages.py [--cases 100000] [--runs 30] [--warmup 5]
+
+PostgreSQL from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pristan_bench; the
+database must exist). If it holds fewer cases than asked, `seed_bulk` adds the difference
+first (about 4 minutes for 100,000 on this machine). The encryption keys of that database are
+kept in var/bench-pages/keys.env (made on the first run), unless FIELD_ENCRYPTION_KEYS and
+SEARCH_INDEX_KEY are set.
+
+Each page is requested in-process with Django's test Client, logged in (password and an
+OTP-verified session) as the bulk coordinator (sees every case) and as a bulk caseworker (sees
+their assigned cases). Server time is the time spent in the request handler, middleware
+included; the median and p95 are taken over --runs requests after --warmup. Queries are counted
+with CaptureQueriesContext. The N+1 check compares the queries of each list page showing few
+rows and a full page, and of a case page with one note, letter, relative, event vs. twenty
+(a "rich" bench case, created once). Production settings (DEBUG off). Results are printed and
+written to bench/results/pages.json. Targets: p95 < 150 ms, queries independent of the rows.
+"""
+
+import argparse
+import base64
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench-pages"
+RESULTS = ROOT / "bench" / "results" / "pages.json"
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/pristan_bench"
+PASSWORD = "bench-pages-password"  # noqa: S105  (bench logins of a bench-only database)
+RICH = "Bench: rich case"
+TARGET_P95_MS = 150
+FILTERS = "status=active&status=awaiting_decision&risk=high"
+
+
+def configure_environment() -> None:
+    VAR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PRISTAN_VAR_DIR", str(VAR))
+    os.environ["PRISTAN_IGNORE_DOTENV"] = "1"
+    os.environ["DJANGO_DEBUG"] = "0"  # production settings: no query log, no debug pages
+    os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    if not (os.environ.get("FIELD_ENCRYPTION_KEYS") and os.environ.get("SEARCH_INDEX_KEY")):
+        keys = VAR / "keys.env"
+        if not keys.exists():
+            keys.write_text(
+                f"FIELD_ENCRYPTION_KEYS={base64.b64encode(secrets.token_bytes(32)).decode()}\n"
+                f"SEARCH_INDEX_KEY={secrets.token_hex(16)}\n"
+            )
+            keys.chmod(0o600)
+        for line in keys.read_text().splitlines():
+            name, _, value = line.partition("=")
+            os.environ[name] = value
+
+
+def seed_if_needed(cases: int) -> float | None:
+    from django.core.management import call_command
+
+    from casework.models import Case
+
+    have = Case.objects.count()
+    if have >= cases:
+        return None
+    print(f"The database has {have} cases; adding {cases - have} with seed_bulk…", flush=True)
+    started = time.monotonic()
+    call_command(
+        "seed_bulk",
+        "--cases",
+        str(cases - have),
+        "--password",
+        PASSWORD,
+        "--allow-production",
+    )
+    return time.monotonic() - started
+
+
+def login(username: str):
+    """A test Client logged in as the user with a session verified by their authenticator."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = get_user_model().objects.get(username=username)
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client, user
+
+
+def rich_case(caseworker, coordinator):
+    """A case of the caseworker with twenty notes, relatives, events and letters (once)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from casework.models import Case, ClientName, Event, Note, Relative
+    from letters.models import Letter, LetterTemplate, LetterTemplateVersion
+
+    case = (
+        Case.objects.filter(client__pseudonym=RICH, assignments__user=caseworker)
+        .order_by("pk")
+        .first()
+    )
+    if case is not None:
+        return case
+    base = Case.objects.filter(assignments__user=caseworker).order_by("pk").first()
+    with transaction.atomic():
+        names = list(ClientName.objects.filter(client_id=base.client_id))
+        client = _copy(base.client, pseudonym=RICH)
+        for name in names:
+            _copy(name, client=client)
+        case = _copy(base, client=client, reference=f"{base.reference}-R")
+        case.assignments.create(user=caseworker, assigned_by=coordinator)
+        case.grounds.set(base.grounds.all())
+        template = LetterTemplate.objects.filter(language="en").first()
+        version = LetterTemplateVersion.objects.filter(template=template).first()
+        for n in range(20):
+            Note.objects.create(case=case, author=caseworker, body=f"Bench note {n}.")
+            Relative.objects.create(client=client, relation="sibling", full_name=f"Bench {n}")
+            Event.objects.create(
+                case=case,
+                kind=Event.Kind.SUBMISSION,
+                title=f"Bench deadline {n}",
+                date=timezone.localdate() + timedelta(days=n - 5),
+                is_deadline=True,
+            )
+            Letter.objects.create(
+                case=case,
+                template_version=version,
+                authority=case.authority,
+                language="en",
+                body=f"Bench letter {n}.",
+                author=caseworker,
+            )
+            case.log(caseworker, "note")
+    return case
+
+
+def _copy(obj, **changes):
+    import uuid
+
+    # Encrypted fields are decrypted before the copy takes a new crypto id: the stored
+    # ciphertext is bound to the old one.
+    for field in obj._meta.concrete_fields:
+        getattr(obj, field.attname)
+    obj.pk = obj.id = None
+    if hasattr(obj, "crypto_id"):
+        obj.crypto_id = uuid.uuid4()
+    for key, value in changes.items():
+        setattr(obj, key, value)
+    obj._state.adding = True
+    obj.save()
+    return obj
+
+
+def measure(client, method: str, path: str, data: dict | None, runs: int, warmup: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timings: list[float] = []
+    handler = client.handler
+    inner = type(handler).get_response.__get__(handler)
+
+    def timed(request):
+        started = time.perf_counter()
+        response = inner(request)
+        timings.append((time.perf_counter() - started) * 1000)
+        return response
+
+    handler.get_response = timed
+    send = client.post if method == "POST" else client.get
+    queries = []
+    try:
+        for _ in range(warmup + runs):
+            with CaptureQueriesContext(connection) as ctx:
+                response = send(path, data or {}, secure=True)
+            if response.status_code != 200:
+                raise SystemExit(f"{method} {path} answered {response.status_code}")
+            queries.append(len(ctx.captured_queries))
+    finally:
+        del handler.get_response
+    timings = timings[warmup:]
+    ordered = sorted(timings)
+    return {
+        "median_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)], 1),
+        "queries": max(queries[warmup:]),
+        "queries_min": min(queries[warmup:]),
+    }
+
+
+def query_count(client, method, path, data=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send = client.post if method == "POST" else client.get
+    send(path, data or {}, secure=True)  # warm caches the same way as the measured request
+    with CaptureQueriesContext(connection) as ctx:
+        response = send(path, data or {}, secure=True)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(ctx.captured_queries)
+
+
+def pages_for(user, rich) -> dict[str, tuple[str, str, dict | None]]:
+    from casework.models import Case, ClientName
+
+    case = Case.objects.visible_to(user).exclude(pk=rich.pk).order_by("-opened_at", "-pk").first()
+    names = {n.script: n for n in ClientName.objects.filter(client_id=case.client_id)}
+    cyrl, latn = names["cyrl"], names["latn"]
+    return {
+        "dashboard": ("GET", "/", None),
+        "case list": ("GET", "/cases/", None),
+        "case list, filtered": ("GET", f"/cases/?{FILTERS}", None),
+        "search, Cyrillic": ("POST", "/cases/", {"q": f"{cyrl.family_name} {cyrl.given_names}"}),
+        "search, Latin": ("POST", "/cases/", {"q": f"{latn.family_name} {latn.given_names}"}),
+        "case page": ("GET", f"/cases/{case.reference}/", None),
+        "register": ("GET", "/letters/register/", None),
+    }  # fmt: skip
+
+
+def n_plus_one(client, user, rich) -> dict:
+    """Queries with few rows shown vs. many."""
+    from casework.models import Case
+    from letters.models import Letter
+
+    few_case = (
+        Case.objects.visible_to(user)
+        .exclude(pk=rich.pk)
+        .filter(client__relatives__isnull=True, letters__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    year = (
+        Letter.objects.filter(status=Letter.Status.ISSUED, register__isnull=False)
+        .order_by("issued_at")
+        .values_list("register__year", flat=True)
+        .first()
+    )
+    issued = Letter.objects.visible_to(user).filter(status=Letter.Status.ISSUED)
+    rare_authority = (
+        issued.values_list("authority", flat=True).order_by("authority").distinct().first()
+    )
+    checks = {
+        "case list (1 row vs 25)": (
+            ("POST", "/cases/", {"q": few_case.reference}),
+            ("GET", "/cases/", None),
+        ),
+        "case page (0-1 of each vs 20 notes, letters, relatives, events)": (
+            ("GET", f"/cases/{few_case.reference}/", None),
+            ("GET", f"/cases/{rich.reference}/", None),
+        ),
+        "register (one authority and year vs all)": (
+            ("GET", f"/letters/register/?year={year}&authority={rare_authority}&page=9999", None),
+            ("GET", "/letters/register/", None),
+        ),
+    }
+    out = {}
+    for label, (few, many) in checks.items():
+        out[label] = {"few": query_count(client, *few), "many": query_count(client, *many)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--caseworker", default="bulk-caseworker-001")
+    args = parser.parse_args()
+    configure_environment()
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from casework import bulk
+    from casework.models import Case
+    from letters.models import Letter
+
+    if connection.vendor != "postgresql":
+        print(f"Note: this is {connection.vendor}, not PostgreSQL.")
+    seed_seconds = seed_if_needed(args.cases)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: hashed names
+    from django.contrib.auth import get_user_model
+
+    coordinator = get_user_model().objects.get(username=bulk.COORDINATOR)
+    caseworker = get_user_model().objects.get(username=args.caseworker)
+    rich = rich_case(caseworker, coordinator)
+    results = {
+        "cases": Case.objects.count(),
+        "letters issued": Letter.objects.exclude(number="").count(),
+        "database": connection.vendor,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "seed_seconds": round(seed_seconds, 1) if seed_seconds else None,
+        "machine": f"{platform.node()} {os.cpu_count()} cores",
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "pages": {},
+        "n_plus_one": {},
+    }  # fmt: skip
+    print(
+        f"{results['cases']} cases, {results['letters issued']} letters issued, {connection.vendor}"
+    )
+    header = (
+        f"{'page':<22} {'as':<11} {'visible':>7} {'median ms':>10} {'p95 ms':>8} {'queries':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for role, user in (("coordinator", coordinator), ("caseworker", caseworker)):
+        client, _ = login(user.username)
+        visible = Case.objects.visible_to(user).count()
+        for page, (method, path, data) in pages_for(user, rich).items():
+            figures = measure(client, method, path, data, args.runs, args.warmup)
+            results["pages"].setdefault(page, {})[role] = figures
+            flag = "" if figures["p95_ms"] < TARGET_P95_MS else "  > target"
+            print(
+                f"{page:<22} {role:<11} {visible:>7} {figures['median_ms']:>10} "
+                f"{figures['p95_ms']:>8} {figures['queries']:>5}{flag}",
+                flush=True,
+            )
+        results["n_plus_one"][role] = n_plus_one(client, user, rich)
+    print()
+    print("Queries with few rows vs many (must be equal):")
+    for role, checks in results["n_plus_one"].items():
+        for label, counts in checks.items():
+            mark = "ok" if counts["few"] == counts["many"] else "GROWS"
+            print(f"  {role:<11} {label:<66} {counts['few']:>3} {counts['many']:>3}  {mark}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nWritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
