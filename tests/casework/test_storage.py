@@ -1,12 +1,15 @@
 """Encrypted file storage, in a local folder and in an S3-compatible bucket: moto's S3 server (an
 emulator, not Amazon S3 or MinIO) on a private loopback port, spoken to over HTTP (tests/s3.py)."""
 
+import base64
 import hashlib
+from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from casework import crypto
@@ -223,3 +226,36 @@ def test_both_storages_keep_the_interface_backups_and_key_rotation_use():
     for cls in (EncryptedFileSystemStorage, EncryptedS3Storage):
         assert issubclass(cls, EncryptedStorageMixin)
         assert callable(cls.read_raw) and callable(cls.write_raw)
+
+
+def test_key_rotation_rewrites_the_files_in_the_bucket(
+    s3_default_storage, settings, case, caseworker
+):
+    from casework.services import document_upload
+
+    endpoint, bucket = s3_default_storage
+    old = settings.FIELD_ENCRYPTION_KEYS[0]
+    new = base64.b64encode(b"r" * 32).decode()
+    document = document_upload(
+        case=case,
+        upload=SimpleUploadedFile("a.pdf", PDF),
+        kind="other",
+        title="Scan",
+        content_type="application/pdf",
+        by=caseworker,
+    )
+    before = s3.raw_objects(endpoint, bucket)[document.file.name]
+    try:
+        settings.FIELD_ENCRYPTION_KEYS = [new, old]
+        crypto.reset_keys()
+        call_command("rotate_keys", stdout=StringIO())
+        settings.FIELD_ENCRYPTION_KEYS = [new]
+        crypto.reset_keys()
+
+        after = s3.raw_objects(endpoint, bucket)[document.file.name]
+        assert after != before
+        assert crypto.key_id_of_file(after[:64]) == crypto.current_key_id()
+        with Document.objects.get(pk=document.pk).file.open("rb") as f:
+            assert f.read() == PDF
+    finally:
+        crypto.reset_keys()
