@@ -39,6 +39,7 @@ import struct
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -47,11 +48,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.core.files.utils import validate_file_name
-from django.db import connection
+from django.db import connection, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
@@ -336,6 +338,20 @@ def _applied_migrations() -> list[str]:
 # Files ------------------------------------------------------------------------------------
 
 
+def _referenced_files() -> set[str]:
+    """The names of the stored files the database refers to (documents, letter PDFs). Read just
+    after the database dump, before the files are listed: a file is stored before its row
+    names it, so every name read here was in the storage before the listing."""
+    names: set[str] = set()
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.FileField):
+                values = model._base_manager.exclude(**{field.attname: ""})
+                names.update(values.values_list(field.attname, flat=True).iterator())
+    names.discard(None)
+    return names
+
+
 def _storage() -> Storage:
     return storages["default"]
 
@@ -386,6 +402,7 @@ class Summary:
     created_at: str = ""
     migrations_to_apply: list[str] = dataclasses.field(default_factory=list)
     access_log: str = ""
+    missing_files: int = 0
     field_keys_ok: bool | None = None
 
 
@@ -411,6 +428,7 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
         progress(f"Dumping the {ENGINE_NAMES[vendor]} database…")
         database = _dump_postgresql(dump) if vendor == "postgresql" else _dump_sqlite(dump)
         migrations = _applied_migrations()
+        referenced = _referenced_files()
         writer = EncryptingWriter(out, key)
         with tarfile.open(fileobj=writer, mode="w|gz", compresslevel=6) as tar:
             size = dump.stat().st_size
@@ -423,7 +441,10 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
             progress(f"Database: {_human(size)}. Copying the stored files…")
             files = []
             for name in walk_storage(storage):
-                blob = read_stored(storage, name)
+                try:
+                    blob = read_stored(storage, name)
+                except FileNotFoundError:  # deleted since it was listed (erasure)
+                    continue
                 tar.addfile(
                     _tarinfo(FILES_PREFIX + name, len(blob), now.timestamp()), io.BytesIO(blob)
                 )
@@ -434,6 +455,13 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
                 summary.file_bytes += len(blob)
                 if summary.files % 1000 == 0:
                     progress(f"  {summary.files} files, {_human(summary.file_bytes)}")
+            missing = referenced.difference(f["name"] for f in files)
+            if missing:
+                summary.missing_files = len(missing)
+                progress(
+                    f"Warning: {len(missing)} files named in the database are not in the storage "
+                    "(the backup holds what there is)."
+                )
             manifest = {
                 "format": FORMAT,
                 "created_at": summary.created_at,
@@ -547,15 +575,21 @@ def _extract(
                 else:
                     raise BackupError(f"Unexpected entry {info.name!r} in the archive.")
         reader.drain()
-    except (tarfile.TarError, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        # Only reached if the archive authenticated so far, yet its content is not what
-        # `write_backup` makes (a reader that authenticates raises BackupError itself).
-        if isinstance(error.__context__, BackupError):
-            raise error.__context__ from None
+    except (tarfile.TarError, EOFError, zlib.error, ValueError) as error:
+        # Only reached if what was read authenticated, yet is not what `write_backup` makes
+        # (JSONDecodeError and UnicodeDecodeError are ValueErrors).
         raise BackupError(
             f"The archive's content is damaged ({error}). Nothing was restored."
         ) from None
-    _check_manifest(found)
+    except OSError as error:
+        raise BackupError(
+            f"Cannot write the archive's content to the temporary folder {folder} "
+            f"({error.strerror}): free space there or set TMPDIR. Nothing was restored."
+        ) from None
+    try:
+        _check_manifest(found)
+    except (KeyError, TypeError, AttributeError):
+        raise BackupError("The archive's manifest is damaged. Nothing was restored.") from None
     return found
 
 

@@ -511,3 +511,12 @@ def _source_database_url() -> str:
     from tests.integration.conftest import database_url_for_worker
 
     return database_url_for_worker()
+
+
+def test_backup_warns_about_files_missing_from_the_storage(storage_root, tmp_path):
+    data = make_data(letter=False)
+    (storage_root / data["document"].file.name).unlink()
+    stderr = io.StringIO()
+    call_command("backup", str(tmp_path / "a.pristan-backup"), stderr=stderr)
+    assert "1 files named in the database are not in the storage" in stderr.getvalue()
+    assert "0 files" in stderr.getvalue()

@@ -70,3 +70,5 @@ class Command(BaseCommand):
             return backup.write_backup(out, key=key, progress=progress)
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
+        except OSError as error:  # a full disk, a closed pipe (the offsite copy failed)
+            raise CommandError(f"Writing the archive failed: {error.strerror or error}.") from None

@@ -37,6 +37,8 @@ class Command(BaseCommand):
         try:
             keys = backup.configured_keys(key_file)
             if archive == "-":
+                if sys.stdin.isatty():
+                    raise CommandError("Give an archive file, or pipe one into standard input.")
                 summary = backup.restore_backup(
                     sys.stdin.buffer, keys=keys, replace=replace, progress=self.stderr.write
                 )
