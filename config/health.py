@@ -16,9 +16,11 @@ in a loop cannot load the broker or the workers. The database check is one `SELE
 connection the process keeps anyway.
 """
 
+import contextlib
 import logging
 import threading
 import time
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
@@ -70,7 +72,21 @@ def _check_broker_and_workers() -> tuple[bool, int]:
         logger.warning("health: the broker does not answer (%s)", type(exc).__name__)
         return False, 0
     workers = {name for reply in replies for name in reply}
+    if app.conf.broker_url.startswith("filesystem://"):
+        _forget_unanswered_pings(Path(options["data_folder_in"]))
     return True, len(workers)
+
+
+def _forget_unanswered_pings(folder: Path) -> None:
+    """kombu's filesystem transport (the embedded mode) keeps the control binding of every
+    worker node that ever ran, and writes each ping as a file for each of them: those of nodes
+    gone for good would pile up in the queue folder, which workers list every 0.1 s. A running
+    worker reads its pings at once; one that is a minute old will never be answered."""
+    cutoff = time.time() - 60
+    for path in folder.glob("*.pidbox.msg"):
+        with contextlib.suppress(OSError):  # taken by a worker meanwhile
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 def broker_and_workers() -> tuple[bool, int]:

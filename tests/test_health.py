@@ -5,7 +5,9 @@ embedded mode); a broker that is down is one on a closed loopback port. A worker
 ping is tested with real workers in tests/integration/test_multihost.py."""
 
 import json
+import os
 import socket
+import time
 
 import pytest
 from django.db import OperationalError, connection
@@ -133,3 +135,19 @@ def test_anonymous_and_signed_in_callers_see_the_same(client, caseworker, monkey
     client.force_login(caseworker)
     _, signed_in = get_health(client)
     assert anonymous == signed_in
+
+
+def test_embedded_mode_forgets_pings_no_worker_will_read(tmp_path):
+    """The filesystem queue writes each ping for every node that ever ran, dead ones too."""
+    old = tmp_path / "1_a.test-dead@host.celery.pidbox.msg"
+    fresh = tmp_path / "2_b.alpha@host-a.celery.pidbox.msg"
+    task = tmp_path / "1_c.celery.msg"
+    for path in (old, fresh, task):
+        path.write_text("{}")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    os.utime(task, (time.time() - 120, time.time() - 120))
+
+    health._forget_unanswered_pings(tmp_path)
+
+    assert not old.exists()
+    assert fresh.exists() and task.exists()
