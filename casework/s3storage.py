@@ -27,4 +27,7 @@ class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):
         S3Storage._save(self, name, ContentFile(blob))
 
     def url(self, name, parameters=None, expire=None, http_method=None):
-        raise NotImplementedError("Pristan's files are served only by access-checked views.")
+        # No link to the bucket, signed or not: files are served only by access-checked views.
+        # Empty rather than an error, so that forms showing a stored file (the organisation's
+        # logo in the admin) still work; they just show no link.
+        return ""

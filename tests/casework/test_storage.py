@@ -21,6 +21,10 @@ from letters.models import Letter, LetterTemplate
 from tests import s3
 
 CANARY = b"CANARY-Zuganshin-passport-4417"
+# A 1x1 PNG.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 PDF = b"%PDF-1.4\n% " + CANARY + b"\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
@@ -122,8 +126,7 @@ def test_bucket_objects_are_private_opaque_and_never_linked(s3_endpoint, bucket)
     grants = client.get_object_acl(Bucket=bucket, Key=name)["Grants"]
     assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
     assert all(g["Grantee"]["Type"] == "CanonicalUser" for g in grants)
-    with pytest.raises(NotImplementedError):
-        storage.url(name)
+    assert storage.url(name) == ""  # no link to the bucket, signed or not
 
 
 def test_server_side_encryption_can_be_asked_for_on_top(s3_endpoint, bucket):
@@ -259,3 +262,26 @@ def test_key_rotation_rewrites_the_files_in_the_bucket(
             assert f.read() == PDF
     finally:
         crypto.reset_keys()
+
+
+def test_admin_shows_an_organisation_logo_in_the_bucket_without_a_link(
+    s3_default_storage, org, client
+):
+    from casework.models import Membership
+    from tests.factories import make_user
+
+    admin = make_user(
+        organisation=org,
+        role=Membership.Role.ADMINISTRATOR,
+        is_staff=True,
+        is_superuser=True,
+    )
+    org.logo.save("logo.png", ContentFile(PNG))
+    endpoint, bucket = s3_default_storage
+    assert s3.raw_objects(endpoint, bucket)[org.logo.name].startswith(crypto.FILE_MAGIC)
+    client.force_login(admin)
+
+    response = client.get(reverse("admin:casework_organisation_change", args=[org.pk]))
+
+    assert response.status_code == 200
+    assert endpoint.encode() not in response.content and bucket.encode() not in response.content
