@@ -1,5 +1,6 @@
 """Encrypted files in an S3-compatible bucket (PRISTAN_STORAGE=s3, see config/settings.py)."""
 
+from botocore.config import Config
 from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
@@ -14,6 +15,16 @@ class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):
 
     def __init__(self, **options):
         options = {"default_acl": "private", "file_overwrite": False, **options}
+        if options.get("client_config") is None:
+            # botocore waits 60 s to connect and retries 4 times: a store that does not answer
+            # would hold a download or a worker for minutes.
+            options["client_config"] = Config(
+                s3={"addressing_style": options.get("addressing_style")},
+                signature_version=options.get("signature_version"),
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"max_attempts": 3, "mode": "standard"},
+            )
         super().__init__(**options)
 
     def _get_write_parameters(self, name, content=None):
