@@ -520,3 +520,39 @@ def test_backup_warns_about_files_missing_from_the_storage(storage_root, tmp_pat
     call_command("backup", str(tmp_path / "a.pristan-backup"), stderr=stderr)
     assert "1 files named in the database are not in the storage" in stderr.getvalue()
     assert "0 files" in stderr.getvalue()
+
+
+def test_files_in_an_s3_bucket_are_backed_up_and_restored_as_stored(
+    settings, empty_installation, tmp_path
+):
+    """Files go through STORAGES: from one bucket into the archive, and into another bucket of
+    the restored installation, the stored ciphertext unchanged (it is bound to the file's name,
+    not to where it lives)."""
+    from tests import s3
+
+    with s3.s3_server() as endpoint:
+        source, target = s3.create_bucket(endpoint), s3.create_bucket(endpoint)
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "casework.s3storage.EncryptedS3Storage",
+                "OPTIONS": s3.storage_options(endpoint, source),
+            },
+        }
+        data = make_data(letter=False)
+        archive = tmp_path / "a.pristan-backup"
+        backup_to(archive)
+        env = s3.storage_env(endpoint, target)
+        result = empty_installation.manage("restore", str(archive), **env)
+        assert result.returncode == 0, result.stderr
+        assert s3.raw_objects(endpoint, target) == s3.raw_objects(endpoint, source)
+        assert data["document"].file.name in s3.raw_objects(endpoint, target)
+        opened = empty_installation.manage(
+            "shell",
+            "-c",
+            "from casework.models import Document\n"
+            "d = Document.objects.get()\n"
+            "print(d.file.open('rb').read() == bytes.fromhex('" + PDF.hex() + "'))",
+            **env,
+        )
+        assert opened.stdout.strip().splitlines()[-1] == "True", opened.stderr
