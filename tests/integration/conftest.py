@@ -257,6 +257,89 @@ class CeleryWorker:
         return "\n".join(chunks)
 
 
+# -- catching a worker in the middle of a batch ----------------------------------------------
+#
+# `states` is a function returning the batch's letters by render status ({"ready": 3, …}),
+# `describe` one returning a description of the progress for a timeout's message.
+
+READY, RENDERING = "ready", "rendering"
+
+
+def waits_for_a_task(pid: int) -> bool | None:
+    """Whether a (stopped) pool process was blocked reading a pipe: waiting for its next task.
+    None if the kernel does not say."""
+    try:
+        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
+        if syscall[0] != "0":  # read(2)
+            return False
+        return os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}").startswith("pipe:")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _signal_all(pids, sig) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def kill_pool_mid_render(worker, states, describe, *, timeout=120) -> dict:
+    """SIGKILL the pool processes at a moment when a few letters are ready, one pool process is
+    rendering a letter and the other is idle, waiting for its next task.
+
+    To catch that moment the pool processes are frozen (SIGSTOP) and looked at; if it is not the
+    moment they are let go (SIGCONT) and looked at again a little later."""
+
+    def mid_batch():
+        children = worker.children()
+        if len(children) < 2:
+            return None
+        _signal_all(children, signal.SIGSTOP)
+        now = states()
+        waiting = [waits_for_a_task(pid) for pid in children]
+        if (
+            now.get(READY, 0) >= 3
+            and now.get(RENDERING, 0) >= 1
+            and (any(waiting) or None in waiting)
+        ):
+            return now, children
+        _signal_all(children, signal.SIGCONT)
+        return None
+
+    now, children = wait_until(mid_batch, timeout=timeout, interval=0.02, message=describe)
+    _signal_all(children, signal.SIGKILL)
+    return now
+
+
+def freeze_mid_render(worker, states, describe, *, timeout=120) -> tuple[dict, list[int]]:
+    """Freeze (SIGSTOP) the worker's main process and its pool processes at a moment when a few
+    letters are ready and one is being rendered; returns the states then and the frozen
+    processes, which the caller kills or lets go (`thaw`)."""
+
+    def mid_batch():
+        pids = [worker.process.pid, *worker.children()]
+        _signal_all(pids, signal.SIGSTOP)
+        now = states()
+        if now.get(READY, 0) >= 3 and now.get(RENDERING, 0) >= 1:
+            return now, pids
+        _signal_all(pids, signal.SIGCONT)
+        return None
+
+    return wait_until(mid_batch, timeout=timeout, interval=0.02, message=describe)
+
+
+def thaw(pids) -> None:
+    _signal_all(pids, signal.SIGCONT)
+
+
+def kill_worker_mid_render(worker, states, describe, *, timeout=120) -> dict:
+    """SIGKILL the worker's main process and its pool processes, if any, all at once (the machine
+    died) at a moment when a few letters are ready and one is being rendered."""
+    now, _ = freeze_mid_render(worker, states, describe, timeout=timeout)
+    worker.kill(signal.SIGKILL, whole_group=True)
+    return now
+
+
 @pytest.fixture
 def media_root(tmp_path, settings):
     """A storage root of this test's own, for the worker and for this process alike."""

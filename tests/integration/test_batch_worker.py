@@ -13,7 +13,6 @@ pool processes with Redis. Each mode runs at least one kill test:
 
 import hashlib
 import io
-import os
 import signal
 import time
 import zipfile
@@ -31,7 +30,12 @@ from letters.models import Batch, Letter, LetterTemplate, Register
 from letters.services import STALE_CLAIM, letters_requeue_stuck
 from letters.tasks import prepare_batch
 from tests.factories import PASSWORD, make_case, make_organisation, make_user
-from tests.integration.conftest import WORKER_POOL, wait_until
+from tests.integration.conftest import (
+    WORKER_POOL,
+    kill_pool_mid_render,
+    kill_worker_mid_render,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -151,48 +155,15 @@ def test_batch_of_50_letters(celery_worker_process, media_root, client):
     assert len(register_rows) == size + 1  # a header and one row per letter
 
 
-def waits_for_a_task(pid: int) -> bool | None:
-    """Whether a (stopped) pool process was blocked reading a pipe: waiting for its next task.
-    None if the kernel does not say."""
-    try:
-        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
-        if syscall[0] != "0":  # read(2)
-            return False
-        return os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}").startswith("pipe:")
-    except (OSError, IndexError, ValueError):
-        return None
+def letter_states(batch: Batch) -> dict:
+    """Letters of the batch by render status."""
+    return dict(batch.letters.values_list("render_status").annotate(n=Count("pk")).order_by())
 
 
 def kill_mid_render(worker, batch: Batch) -> dict:
-    """SIGKILL the pool processes at a moment when a few letters are ready, one pool process is
-    rendering a letter and the other is idle, waiting for its next task.
-
-    To catch that moment the pool processes are frozen (SIGSTOP) and looked at; if it is not the
-    moment they are let go (SIGCONT) and looked at again a little later."""
-
-    def mid_batch():
-        children = worker.children()
-        if len(children) < 2:
-            return None
-        for pid in children:
-            os.kill(pid, signal.SIGSTOP)
-        states = dict(batch.letters.values_list("render_status").annotate(n=Count("pk")).order_by())
-        waiting = [waits_for_a_task(pid) for pid in children]
-        if (
-            states.get(READY, 0) >= 3
-            and states.get(Letter.RenderStatus.RENDERING, 0) >= 1
-            and (any(waiting) or None in waiting)
-        ):
-            return states, children
-        for pid in children:
-            os.kill(pid, signal.SIGCONT)
-        return None
-
-    states, children = wait_until(
-        mid_batch, timeout=120, interval=0.02, message=lambda: progress(batch, worker)
+    states = kill_pool_mid_render(
+        worker, lambda: letter_states(batch), lambda: progress(batch, worker)
     )
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
     assert states.get(READY, 0) < len(batch.case_ids), "the batch finished before the kill"
     return states
 
@@ -206,25 +177,9 @@ def queued_messages() -> int:
 
 
 def kill_whole_worker_mid_render(worker, batch: Batch) -> dict:
-    """SIGKILL the worker's main process and its pool processes, if any, all at once (the machine
-    died) at a moment when a few letters are ready and one is being rendered. Frozen (SIGSTOP)
-    to be looked at, and let go (SIGCONT) if it is not the moment."""
-
-    def mid_batch():
-        pids = [worker.process.pid, *worker.children()]
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        states = dict(batch.letters.values_list("render_status").annotate(n=Count("pk")).order_by())
-        if states.get(READY, 0) >= 3 and states.get(RENDERING, 0) >= 1:
-            return states
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
-        return None
-
-    states = wait_until(
-        mid_batch, timeout=120, interval=0.02, message=lambda: progress(batch, worker)
+    states = kill_worker_mid_render(
+        worker, lambda: letter_states(batch), lambda: progress(batch, worker)
     )
-    worker.kill(signal.SIGKILL, whole_group=True)
     assert states.get(READY, 0) < len(batch.case_ids), "the batch finished before the kill"
     return states
 
