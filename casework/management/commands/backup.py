@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import Error as DatabaseError
 
 from casework import backup
 
@@ -72,3 +73,5 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         except OSError as error:  # a full disk, a closed pipe (the offsite copy failed)
             raise CommandError(f"Writing the archive failed: {error.strerror or error}.") from None
+        except DatabaseError as error:
+            raise CommandError(f"The database cannot be read: {error}".strip()) from None

@@ -14,6 +14,7 @@ the FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY of the installation that made the
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import Error as DatabaseError
 
 from casework import backup
 
@@ -53,6 +54,11 @@ class Command(BaseCommand):
                     )
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
+        except DatabaseError as error:
+            raise CommandError(
+                f"The target database cannot be used (create it first, check DATABASE_URL): "
+                f"{error}".strip()
+            ) from None
         self.stderr.write(
             self.style.SUCCESS(
                 f"Restored the backup of {summary.created_at}: "
