@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
 from casework import crypto
-from casework.fields import EncryptedFileSystemStorage, EncryptedMixin
+from casework.fields import EncryptedMixin, EncryptedStorageMixin
 
 BATCH = 500
 
@@ -82,7 +82,7 @@ class Command(BaseCommand):
     @staticmethod
     def _rewrite_file(name: str, current: str) -> bool:
         storage = default_storage
-        if not isinstance(storage, EncryptedFileSystemStorage) or not storage.exists(name):
+        if not isinstance(storage, EncryptedStorageMixin) or not storage.exists(name):
             return False
         blob = storage.read_raw(name)
         if crypto.key_id_of_file(blob[:64]) == current:
