@@ -11,7 +11,7 @@ goes to the server log (django.request) as for any error."""
 
 import sys
 
-from django.db import DatabaseError, InterfaceError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template import loader
 from django.utils import translation
@@ -21,10 +21,12 @@ RETRY_AFTER_SECONDS = 30
 
 
 def database_unavailable(exception: BaseException | None) -> bool:
-    """Whether `exception` (or an exception it was raised from) is a database error."""
+    """Whether `exception` (or one it was raised from) says the database is not answering:
+    OperationalError (refused, cut, restarting, too many connections, locked) or InterfaceError
+    (a connection already closed). Integrity or programming errors are bugs: a 500."""
     seen = set()
     while exception is not None and id(exception) not in seen:
-        if isinstance(exception, DatabaseError | InterfaceError):
+        if isinstance(exception, OperationalError | InterfaceError):
             return True
         seen.add(id(exception))
         exception = exception.__cause__ or exception.__context__

@@ -13,7 +13,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -83,15 +83,25 @@ def test_database_down_gives_a_calm_503_page_then_pages_come_back(coordinator, d
     assert client.get(dashboard).status_code == 200  # the same session: nothing was lost
 
 
-def test_other_errors_keep_the_500_page(rf):
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (OperationalError("server closed the connection unexpectedly"), 503),
+        (InterfaceError("connection already closed"), 503),
+        (IntegrityError("duplicate key"), 500),  # a bug, not a database that is down
+        (ValueError("a bug"), 500),
+    ],
+)
+def test_only_a_database_that_does_not_answer_gives_503(rf, error, status):
     from config.errors import server_error
 
     try:
-        raise ValueError("a bug")
-    except ValueError:
+        raise error
+    except Exception:
         response = server_error(rf.get("/"))
-    assert response.status_code == 500
-    assert b"Something went wrong" in response.content
+    assert response.status_code == status
+    expected = b"is not answering just now" if status == 503 else b"Something went wrong"
+    assert expected in response.content
 
 
 @pytest.fixture
