@@ -88,7 +88,8 @@ def parse_keys(raw: list[str] | str) -> list[bytes]:
     """BACKUP_KEY: base64 keys of 32 bytes, comma- or line-separated, newest first."""
     items = re.split(r"[,\s]+", raw) if isinstance(raw, str) else raw
     keys = []
-    for item in (i.strip() for i in items):
+    # A key file may hold the line scripts/generate-keys.py prints (BACKUP_KEY=…).
+    for item in (i.strip().removeprefix("BACKUP_KEY=") for i in items):
         if not item:
             continue
         try:
@@ -317,7 +318,8 @@ def _dump_postgresql(target: Path) -> dict:
 
 
 def _dump_sqlite(target: Path) -> dict:
-    source = sqlite3.connect(f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True)
+    path = Path(connection.settings_dict["NAME"]).resolve()
+    source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=20)
     copy = sqlite3.connect(target)
     try:
         # One step: a consistent snapshot, while the application goes on writing (WAL).

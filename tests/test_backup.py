@@ -559,3 +559,20 @@ def test_files_in_an_s3_bucket_are_backed_up_and_restored_as_stored(
             **env,
         )
         assert opened.stdout.strip().splitlines()[-1] == "True", opened.stderr
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_key_file_may_hold_the_line_generate_keys_prints(tmp_path):
+    script = subprocess.run(
+        [sys.executable, str(BASE_DIR / "scripts" / "generate-keys.py"), "--backup-key"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert script.startswith("BACKUP_KEY=") and script.count("\n") == 1
+    path = tmp_path / "backup.key"
+    path.write_text(script)
+    (key,) = backup.configured_keys(str(path))
+    assert base64.b64encode(key).decode() == script.strip().removeprefix("BACKUP_KEY=")
+    path.write_text(f"{script.strip()},{BACKUP_KEY}\n")
+    assert len(backup.configured_keys(str(path))) == 2
