@@ -4,7 +4,10 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -14,6 +17,40 @@ from casework.services import assignable_users
 
 User = get_user_model()
 ANY = _("Any")
+
+
+class _OptionsInPython:
+    """A select that writes its <option>s in Python. Django renders one template per option,
+    and the destination list alone has about 250 countries: that made the filter form most of
+    the case list's server time. The markup is the same as Django's."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('<optgroup label="{}">', group_name))
+            parts += [
+                format_html(
+                    '<option value="{}"{}>{}</option>',
+                    str(option["value"]),
+                    flatatt(option["attrs"]),
+                    option["label"],
+                )
+                for option in options
+            ]
+            if group_name:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("\n".join(parts))  # noqa: S308  (every part is escaped above)
+
+
+class Select(_OptionsInPython, forms.Select):
+    pass
+
+
+class SelectMultiple(_OptionsInPython, forms.SelectMultiple):
+    pass
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -29,28 +66,45 @@ class CaseFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("Reference or name"), method="filter_q", max_length=100)
     status = django_filters.MultipleChoiceFilter(
-        label=_("Status"), choices=Case.Status.choices, widget=forms.SelectMultiple
+        # One column: no join, no duplicates, so no DISTINCT (which sorted every matching row).
+        label=_("Status"),
+        choices=Case.Status.choices,
+        widget=SelectMultiple,
+        distinct=False,
     )
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Case.Kind.choices, empty_label=ANY)
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=Case.Kind.choices, empty_label=ANY, widget=Select
+    )
     grounds = django_filters.ModelChoiceFilter(
-        label=_("Grounds"), queryset=Ground.objects.all(), field_name="grounds", empty_label=ANY
+        label=_("Grounds"),
+        queryset=Ground.objects.all(),
+        field_name="grounds",
+        empty_label=ANY,
+        widget=Select,
     )
     destination_country = django_filters.ChoiceFilter(
-        label=_("Destination"), choices=[], empty_label=ANY
+        label=_("Destination"), choices=[], empty_label=ANY, widget=Select
     )
     authority = django_filters.ModelChoiceFilter(
-        label=_("Authority"), queryset=Authority.objects.all(), empty_label=ANY
+        label=_("Authority"), queryset=Authority.objects.all(), empty_label=ANY, widget=Select
     )
     assignee = django_filters.ModelChoiceFilter(
         label=_("Assigned to"),
         queryset=User.objects.none(),
         method="filter_assignee",
         empty_label=ANY,
+        widget=Select,
     )
     deadline = django_filters.ChoiceFilter(
-        label=_("Deadline"), choices=DEADLINE_CHOICES, method="filter_deadline", empty_label=ANY
+        label=_("Deadline"),
+        choices=DEADLINE_CHOICES,
+        method="filter_deadline",
+        empty_label=ANY,
+        widget=Select,
     )
-    risk = django_filters.ChoiceFilter(label=_("Risk"), choices=Case.Risk.choices, empty_label=ANY)
+    risk = django_filters.ChoiceFilter(
+        label=_("Risk"), choices=Case.Risk.choices, empty_label=ANY, widget=Select
+    )
 
     class Meta:
         model = Case
@@ -69,14 +123,15 @@ class CaseFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        by_name = Q()
+        # The clients first, in a query of their own: their ids then let the database combine
+        # two indexes (reference, client) instead of joining every case to its client.
+        clients = Client.objects.filter(pseudonym__icontains=value).values_list("pk", flat=True)
         hashes = query_index_tokens(value)
         if hashes:
-            clients = Client.objects.all()
-            for h in hashes:
-                clients = clients.filter(name_index__contains=f" {h} ")
-            by_name = Q(client__in=clients.values("pk")) | Q(client__pseudonym__icontains=value)
-        return queryset.filter(Q(reference__icontains=value) | by_name)
+            by_name = Client.objects.with_name_tokens(hashes).values_list("pk", flat=True)
+            clients = by_name.union(clients)
+        client_ids = list(clients)
+        return queryset.filter(Q(reference__icontains=value) | Q(client_id__in=client_ids))
 
     def filter_assignee(self, queryset, name, value):
         return queryset.filter(assignments__user=value) if value else queryset

@@ -8,8 +8,9 @@ import secrets
 from datetime import date
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -140,9 +141,29 @@ class Ground(models.Model):
         return str(self.get_code_display())
 
 
+class NameTokens(models.Func):
+    """The blind-index hashes of a client as an array (PostgreSQL), to match the GIN index of
+    migration 0005: `@>` then finds the clients with all of a query's hashes in an index
+    lookup, where `LIKE '% hash %'` read every client's index text."""
+
+    template = "string_to_array(%(expressions)s, ' ')"
+    output_field = ArrayField(models.TextField())
+
+
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ClientQuerySet":
         return self.filter(Exists(Case.objects.visible_to(user).filter(client=OuterRef("pk"))))
+
+    def with_name_tokens(self, hashes: list[str]) -> "ClientQuerySet":
+        """Clients whose blind index holds every one of `hashes` (casework.names)."""
+        if connections[self.db].vendor == "postgresql":
+            return self.alias(name_tokens=NameTokens("name_index")).filter(
+                name_tokens__contains=hashes
+            )
+        queryset = self
+        for h in hashes:
+            queryset = queryset.filter(name_index__contains=f" {h} ")
+        return queryset
 
 
 class Client(models.Model):
@@ -434,6 +455,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["organisation", "status"]),
             models.Index(fields=["organisation", "-opened_at", "-id"]),
+            # The newest change, which keys the dashboard's cached counts.
+            models.Index(fields=["organisation", "updated_at"], name="case_org_updated"),
         ]
 
     def __str__(self) -> str:
@@ -584,7 +607,15 @@ class Event(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events and deadlines")
         ordering = ["date", "time", "id"]
-        indexes = [models.Index(fields=["date", "done"])]
+        indexes = [
+            models.Index(fields=["date", "done"]),
+            # The dashboard's overdue and upcoming deadlines: few rows among many events.
+            models.Index(
+                fields=["date", "case"],
+                condition=models.Q(is_deadline=True, done=False),
+                name="event_open_deadline",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -192,7 +192,15 @@ class Letter(models.Model):
                 fields=["register", "sequence"], name="unique_register_sequence"
             ),
         ]
-        indexes = [models.Index(fields=["status", "issued_at"])]
+        indexes = [
+            models.Index(fields=["status", "issued_at"]),
+            # The register, newest first: read in index order, a page is 50 index entries.
+            models.Index(
+                fields=["-issued_at", "-sequence"],
+                condition=models.Q(status__in=["issued", "revoked"]),
+                name="letter_register_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"{self.case} · {self.get_status_display()}"

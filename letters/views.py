@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
@@ -29,7 +28,7 @@ from casework.access import (
 )
 from casework.filters import CaseFilter
 from casework.models import Case
-from casework.views import capability_required
+from casework.views import CappedPaginator, capability_required
 from letters import services
 from letters.forms import (
     BatchForm,
@@ -288,7 +287,7 @@ def register(request):
     audit.record(request, action, object_type="letter")
     if exporting:
         return _register_csv(letters)
-    page = Paginator(letters, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(letters, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
