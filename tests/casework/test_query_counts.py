@@ -146,3 +146,27 @@ def test_dashboard_counts_deadlines_of_the_scope_only(client, org, caseworker, c
     assert response.context["total"] == 1
     assert mine.reference.encode() in response.content
     assert theirs.reference.encode() not in response.content
+
+
+def test_case_list_count_stops_at_the_cap(client, org, coordinator, monkeypatch):
+    from casework.views import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "CAP", 2)
+    for _ in range(3):
+        make_case(organisation=org)
+    client.force_login(coordinator)
+    response = client.get(reverse("casework:case_list"))
+    assert response.context["page"].paginator.more
+    assert b"More than 2 cases found" in response.content
+
+
+def test_dashboard_counts_follow_a_status_change(client, org, coordinator):
+    from casework import services
+
+    case = make_case(organisation=org, status="active")
+    client.force_login(coordinator)
+    counts = dict((v, n) for v, _label, n in client.get("/").context["status_counts"])
+    assert counts["active"] == 1
+    services.case_change_status(case=case, status="awaiting_decision", by=coordinator)
+    counts = dict((v, n) for v, _label, n in client.get("/").context["status_counts"])
+    assert counts["active"] == 0 and counts["awaiting_decision"] == 1
