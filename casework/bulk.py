@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -596,7 +596,22 @@ def bulk_seed(
         seeder.chunk(range(start, min(start + chunk_size, cases)))
         if progress:
             progress(min(start + chunk_size, cases), cases)
+    _analyze()
     return seeder.counts
+
+
+def _analyze() -> None:
+    """Fresh planner statistics: right after a bulk load PostgreSQL still believes the tables
+    are small and plans full scans until autovacuum comes round."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [
+        m._meta.db_table
+        for m in (Client, ClientName, Relative, Case, Assignment, Consent, Event, Note)
+    ]
+    tables += [CaseLogEntry._meta.db_table, Letter._meta.db_table, Register._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
 def render_some_pdfs(*, organisation: Organisation, count: int) -> int:
