@@ -9,10 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PRISTAN_VAR_DIR=/app/var \
     PRISTAN_PRIVATE_MEDIA_ROOT=/data/private
 
-# WeasyPrint's system libraries, the fonts the print CSS names, and gettext for compilemessages.
+# WeasyPrint's system libraries, the fonts the print CSS names, gettext for compilemessages, and
+# pg_dump/psql for `manage.py backup`/`restore` (bookworm's 15, the version of the postgres image).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 pristan \

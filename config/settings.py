@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",  # /health/, before host and HTTPS checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -110,6 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # An unreachable server fails a request (and /health/) in seconds, not after TCP's minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -181,11 +186,36 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded case documents live outside the web root and are only ever served by an
 # access-checked view; there is deliberately no MEDIA_URL route for them.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRISTAN_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
-STORAGES = {
-    "default": {
+# Files are encrypted wherever they live (casework.fields). PRISTAN_STORAGE=s3 keeps them in an
+# S3-compatible bucket instead of a local folder, so that web and worker hosts share them.
+if env.str("PRISTAN_STORAGE", default="filesystem") == "s3":
+    _s3_options = {
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+        "location": env.str("AWS_LOCATION", default=""),  # a prefix inside the bucket
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+        # Empty for stores that reject ACL headers; the bucket itself must be private anyway.
+        "default_acl": env.str("AWS_DEFAULT_ACL", default="private") or None,
+        # e.g. AES256 or aws:kms, on top of Pristan's own encryption.
+        "object_parameters": (
+            {"ServerSideEncryption": env.str("AWS_S3_SERVER_SIDE_ENCRYPTION")}
+            if env.str("AWS_S3_SERVER_SIDE_ENCRYPTION", default="")
+            else {}
+        ),
+    }
+    # Without keys, boto3's own chain applies (an instance role, ~/.aws/credentials).
+    if env.str("AWS_ACCESS_KEY_ID", default=""):
+        _s3_options["access_key"] = env.str("AWS_ACCESS_KEY_ID")
+        _s3_options["secret_key"] = env.str("AWS_SECRET_ACCESS_KEY")
+    _default_storage = {"BACKEND": "casework.s3storage.EncryptedS3Storage", "OPTIONS": _s3_options}
+else:
+    _default_storage = {
         "BACKEND": "casework.fields.EncryptedFileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
+    }
+STORAGES = {
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -203,6 +233,9 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
         "FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY must be set (see README, Security model); "
         "`make run` writes development keys to .env."
     )
+# Backups (casework.backup, manage.py backup/restore): base64 32-byte keys, newest first, apart
+# from the field keys; only the backup and restore commands need them.
+BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -256,11 +289,26 @@ else:
     # Redis redelivers the unacknowledged task of a dead worker after this many seconds; the
     # longest task (preparing a batch of 2,000 letters) takes about a minute.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # A Redis that does not answer must not hold a request (issuing a letter) for long.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
     }
 CELERY_TASK_ACKS_LATE = True
+# Sending a task while the broker is down gives up after about a second: what was being sent
+# is committed in the database already, and the requeue sweep sends it again later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes the database connection around every task unless told to keep it: a new
+# PostgreSQL connection per letter. Kept instead, as for web requests (CONN_MAX_AGE, health checks);
+# letters/tasks.py closes a failed or old one around each task as Django does around a request.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

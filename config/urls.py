@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts import views as account_views
+from config.health import health
 from letters.views import verify
 
 # Everything requires a logged-in, two-factor-verified user (LoginRequiredMiddleware and
@@ -17,6 +18,7 @@ PUBLIC_URL_NAMES = {
     "accounts:emergency_lock",  # "my phone was taken": must work without logging in
     "set_language",  # the language switch on the login page
     "verify",  # the public verification page printed on letters
+    "health",  # for load balancers and monitoring; says nothing about clients (config.health)
     "admin-login",  # redirects to our login
     "admin-logout",  # our logout
     "admin:login",  # Django's admin login, shadowed by admin-login (never reached)
@@ -30,6 +32,7 @@ urlpatterns = [
     path("letters/", include("letters.urls")),
     # Printed on every letter as a QR code: this URL must never change.
     path("v/<str:token>/", verify, name="verify"),
+    path("health/", health, name="health"),  # answered by config.health.HealthCheckMiddleware
     path("accounts/login/", account_views.login_view, name="login"),
     path("accounts/logout/", account_views.logout_view, name="logout"),
     path("accounts/", include("accounts.urls")),
@@ -44,3 +47,6 @@ urlpatterns = [
     path("admin/password_change/", RedirectView.as_view(pattern_name="accounts:password_change")),
     path("admin/", admin.site.urls),
 ]
+
+# A database that does not answer gets a calm 503 page; anything else Django's 500 page.
+handler500 = "config.errors.server_error"
