@@ -52,6 +52,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -178,6 +179,56 @@ class Stack:
                         os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
             logfile.close()
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) of a process and its children that are still running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+class DatabaseCpu(threading.Thread):
+    """CPU time of the PostgreSQL backends serving the benchmark's database, sampled every
+    half second (connections come and go with CONN_MAX_AGE, so each backend is followed from
+    the first to the last time it is seen)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.url = database_url.replace("postgres://", "postgresql://", 1)
+        self.database = urlsplit(database_url).path.lstrip("/")
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stopping.is_set():
+                pids = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                    "AND pid <> pg_backend_pid()",
+                    [self.database],
+                ).fetchall()
+                for (pid,) in pids:
+                    cpu = _cpu_s(pid)
+                    self.first.setdefault(pid, cpu)
+                    self.last[pid] = cpu
+                self.stopping.wait(0.5)
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.join(10)
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def _raise_interrupt(signum, frame):
@@ -618,7 +669,9 @@ def print_results(result: dict) -> None:
     print(
         f"\ntarget (0 errors, workload p95 < {TARGET_P95_MS} ms): {verdict} · "
         f"load average {result['machine']['load_average_after']} · "
-        f"locust used {result['machine']['locust_cpu_s']} CPU s"
+        f"locust used {result['machine']['locust_cpu_s']} CPU s · gunicorn "
+        f"{result['machine']['gunicorn_cpu_ms_per_request']} and PostgreSQL "
+        f"{result['machine']['postgresql_cpu_ms_per_request']} CPU ms per request"
     )
 
 
@@ -655,6 +708,7 @@ def main() -> int:
         connections.close_all()
         port = free_port()
         base = start_gunicorn(stack, args, port)
+        gunicorn_pid = stack.processes[-1][1].pid
         log(f"logging {len(accounts)} caseworkers in through the forms, 2 at a time")
         login_figures = login_all(base, accounts, concurrency=2)
         accounts_file = VAR / "run-accounts.json"
@@ -667,7 +721,12 @@ def main() -> int:
         samples = VAR / "samples.json"
         samples.unlink(missing_ok=True)
         load_before = os.getloadavg()
+        web_cpu_before = _cpu_s(gunicorn_pid)
+        db_cpu = DatabaseCpu(database_url)
+        db_cpu.start()
         locust_cpu = run_locust(stack, args, base, accounts_file, samples)
+        web_cpu = _cpu_s(gunicorn_pid) - web_cpu_before
+        db_cpu_s = db_cpu.stop()
         load_after = os.getloadavg()
         if not samples.exists():
             raise SystemExit(f"locust wrote no samples; see {VAR / 'locust.log'}")
@@ -700,6 +759,14 @@ def main() -> int:
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
             "locust_cpu_s": round(locust_cpu, 1),
+            "gunicorn_cpu_s": round(web_cpu, 1),
+            "gunicorn_cpu_ms_per_request": round(
+                1000 * web_cpu / result["workload"]["requests"], 1
+            ),
+            "postgresql_cpu_s": round(db_cpu_s, 1),
+            "postgresql_cpu_ms_per_request": round(
+                1000 * db_cpu_s / result["workload"]["requests"], 1
+            ),
         },
     }
     result["target_met"] = (

@@ -80,7 +80,11 @@ class Caseworker(HttpUser):
             raise RuntimeError("more simulated users than prepared accounts")
         self.account = ACCOUNTS[index]
         self.origin = "https://" + urlsplit(self.host).netloc
-        self.client.headers.update({"X-Forwarded-Proto": "https", "Accept-Language": "en"})
+        # As the proxy in front of gunicorn does (nginx's default towards its upstream): one
+        # request per connection, so no request races a keep-alive timeout.
+        self.client.headers.update(
+            {"X-Forwarded-Proto": "https", "Accept-Language": "en", "Connection": "close"}
+        )
         # The session load.py opened for this account through the real login forms.
         for name, value in self.account["cookies"].items():
             self.client.cookies.set(name, value, domain=urlsplit(self.host).hostname, path="/")
@@ -97,7 +101,9 @@ class Caseworker(HttpUser):
         with self.client.request(method, url, **kwargs) as response:
             found = TITLE.search(response.text or "")
             got = html.unescape(found.group(1)).strip() if found else ""
-            if response.status_code != 200:
+            if response.status_code == 0:
+                response.failure(f"no response: {response.error!r}"[:200])
+            elif response.status_code != 200:
                 response.failure(
                     f"status {response.status_code} {response.headers.get('Location', '')}"
                 )
@@ -122,7 +128,9 @@ class Caseworker(HttpUser):
             catch_response=True,
         ) as response:
             location = response.headers.get("Location", "")
-            if response.status_code != 302:
+            if response.status_code == 0:
+                response.failure(f"no response: {response.error!r}"[:200])
+            elif response.status_code != 302:
                 found = TITLE.search(response.text or "")
                 response.failure(
                     f"status {response.status_code}, page {found.group(1) if found else '?'!r}"
@@ -204,11 +212,13 @@ class Caseworker(HttpUser):
             catch_response=True,
             allow_redirects=False,
         ) as response:
-            if response.status_code != 200:
+            if response.status_code == 0:
+                response.failure(f"no response: {response.error!r}"[:200])
+            elif response.status_code != 200:
                 response.failure(f"status {response.status_code}")
-            elif response.headers.get(
-                "Content-Type"
-            ) != "application/pdf" or not response.content.startswith(b"%PDF"):
+            elif response.headers.get("Content-Type") != "application/pdf" or (
+                not response.content.startswith(b"%PDF")
+            ):
                 response.failure("not a PDF")
             else:
                 response.success()
