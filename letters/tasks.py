@@ -1,8 +1,8 @@
 """Celery tasks for letters: thin, ids only, the work is in letters.services."""
 
 from celery import shared_task
-from celery.signals import worker_process_init
-from django.db import InterfaceError, OperationalError
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils.translation import gettext_noop
 
 from letters import rendering, services
@@ -13,6 +13,18 @@ from letters.models import Batch
 def _warm_up_weasyprint(**kwargs):
     # Fonts, the print stylesheet and the URL fetcher are made once per worker process.
     rendering.warm_up()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(sender=None, task=None, **kwargs):
+    """Around every task, what Django does around every request: drop a connection that failed
+    or outlived CONN_MAX_AGE, and check the next one's health before use (CONN_HEALTH_CHECKS).
+    Celery's own fixup would instead open a new connection for every task (a new PostgreSQL
+    backend: more than a letter's HTML costs) unless CELERY_DB_REUSE_MAX lets it keep one; with
+    that setting this handler is what still drops a broken connection (database restarted)."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 # The database not answering (restarting, out of connections) is no fault of the letter or the
