@@ -688,7 +688,10 @@ def main() -> int:
     parser.add_argument("--reseed", action="store_true", help="drop and seed the database anew")
     args = parser.parse_args()
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C, a kill or a closed terminal: stop what was started (also when started in the
+    # background, where SIGINT would otherwise be ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
     database_url = configure_environment(args)
     import django
 
