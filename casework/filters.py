@@ -64,6 +64,8 @@ class CaseFilter(django_filters.FilterSet):
         ("30", _("Next 30 days")),
     ]
 
+    MAX_CLIENT_IDS = 2000
+
     q = django_filters.CharFilter(label=_("Reference or name"), method="filter_q", max_length=100)
     status = django_filters.MultipleChoiceFilter(
         # One column: no join, no duplicates, so no DISTINCT (which sorted every matching row).
@@ -124,14 +126,20 @@ class CaseFilter(django_filters.FilterSet):
         if not value:
             return queryset
         # The clients first, in a query of their own: their ids then let the database combine
-        # two indexes (reference, client) instead of joining every case to its client.
-        clients = Client.objects.filter(pseudonym__icontains=value).values_list("pk", flat=True)
+        # two indexes (reference, client) instead of joining every case to its client. A broad
+        # search ("Клиент" matches every pseudonym) keeps them as subqueries instead.
+        by_pseudonym = Client.objects.filter(pseudonym__icontains=value).values("pk")
         hashes = query_index_tokens(value)
-        if hashes:
-            by_name = Client.objects.with_name_tokens(hashes).values_list("pk", flat=True)
-            clients = by_name.union(clients)
-        client_ids = list(clients)
-        return queryset.filter(Q(reference__icontains=value) | Q(client_id__in=client_ids))
+        by_name = Client.objects.with_name_tokens(hashes).values("pk") if hashes else None
+        clients = by_name.union(by_pseudonym) if by_name is not None else by_pseudonym
+        client_ids = [row["pk"] for row in clients[: self.MAX_CLIENT_IDS + 1]]
+        if len(client_ids) <= self.MAX_CLIENT_IDS:
+            matching = Q(client_id__in=client_ids)
+        else:
+            matching = Q(client_id__in=by_pseudonym)
+            if by_name is not None:
+                matching |= Q(client_id__in=by_name)
+        return queryset.filter(Q(reference__icontains=value) | matching)
 
     def filter_assignee(self, queryset, name, value):
         return queryset.filter(assignments__user=value) if value else queryset

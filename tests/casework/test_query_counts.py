@@ -170,3 +170,21 @@ def test_dashboard_counts_follow_a_status_change(client, org, coordinator):
     services.case_change_status(case=case, status="awaiting_decision", by=coordinator)
     counts = dict((v, n) for v, _label, n in client.get("/").context["status_counts"])
     assert counts["active"] == 0 and counts["awaiting_decision"] == 1
+
+
+@pytest.mark.parametrize("max_ids", [1, 2000])
+def test_search_finds_the_same_cases_however_many_clients_match(
+    client, org, coordinator, monkeypatch, max_ids
+):
+    """Past CaseFilter.MAX_CLIENT_IDS matching clients the search uses subqueries, not ids."""
+    from casework.filters import CaseFilter
+
+    monkeypatch.setattr(CaseFilter, "MAX_CLIENT_IDS", max_ids)
+    cases = [make_case(organisation=org, pseudonym=f"Client P-{n}") for n in range(3)]
+    other = make_case(organisation=org, family_name="Ivanova", cyrillic=("Иванова", "Анна"))
+    client.force_login(coordinator)
+    for query in ("Зуганшин", "Zuganshin", "Client P-"):
+        page = client.post(reverse("casework:case_list"), {"q": query}).context["page"]
+        assert set(page.object_list) == set(cases), query
+    page = client.post(reverse("casework:case_list"), {"q": "Ivanova"}).context["page"]
+    assert list(page.object_list) == [other]
