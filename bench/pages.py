@@ -4,9 +4,9 @@
 
 PostgreSQL from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pristan_bench; the
 database must exist). If it holds fewer cases than asked, `seed_bulk` adds the difference
-first (about 4 minutes for 100,000 on this machine). The encryption keys of that database are
-kept in var/bench-pages/keys.env (made on the first run), unless FIELD_ENCRYPTION_KEYS and
-SEARCH_INDEX_KEY are set.
+first (100,000 cases: 6 to 12 minutes on this shared 2-core machine). The encryption keys
+of that database are kept in var/bench-pages/keys.env (made on the first run), unless
+FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY are set.
 
 Each page is requested in-process with Django's test Client, logged in (password and an
 OTP-verified session) as the bulk coordinator (sees every case) and as a bulk caseworker (sees
