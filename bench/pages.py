@@ -354,6 +354,9 @@ def main() -> None:
         f"\nLoad average (1 min) before / after: {results['load_average_before']:.1f} / "
         f"{results['load_average_after']:.1f} on {os.cpu_count()} cores"
     )
+    if args.only:
+        print("(--only: partial run, results not written)")
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"\nWritten to {RESULTS.relative_to(ROOT)}")
