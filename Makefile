@@ -20,13 +20,17 @@ DEMO_PASSWORD ?=
 TOOL_SETTINGS := config.settings_test
 
 .PHONY: help run test lint migrations-check system-deps system-deps-test venv dotenv \
-	compilemessages node-deps clean distclean
+	compilemessages node-deps clean distclean bench-pages bench-letters bench-load bench-backup
 
 help:
 	@echo "make run               start Pristan at http://$(HOST):$(PORT)/ (SQLite + local worker, demo data)"
 	@echo "make test              run the test suite (extra pytest args: PYTEST_ARGS='-k foo -x')"
 	@echo "make lint              ruff check + ruff format --check"
 	@echo "make migrations-check  fail if models changed without a migration"
+	@echo "make bench-pages       page times and SQL queries at 100,000 cases (PostgreSQL)"
+	@echo "make bench-letters     letter pipeline vs raw WeasyPrint, 1,362 letters (PostgreSQL + Redis)"
+	@echo "make bench-load        50 caseworkers (locust) against gunicorn + PostgreSQL + Redis + a worker"
+	@echo "make bench-backup      backup and restore of 10,000 cases and 500 files"
 	@echo "make system-deps       apt-get install the missing Debian packages (root only)"
 	@echo "make clean             remove caches, build outputs and var/test (keeps .venv and your data in var/)"
 	@echo "make distclean         clean, and remove .venv too (var/ with your data is kept)"
@@ -124,6 +128,28 @@ lint: venv
 
 migrations-check: venv
 	DJANGO_SETTINGS_MODULE=$(TOOL_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
+
+# --- Benchmarks ------------------------------------------------------------------------
+# Each prints its figures and writes bench/results/<name>.json. They use the shared PostgreSQL
+# (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) and databases of their own; extra
+# arguments: BENCH_ARGS='--cases 10000'. See each script's docstring.
+BENCH_ARGS ?=
+BENCH_PG := postgres://postgres@127.0.0.1:5432
+
+bench-pages: venv
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_bench} $(PY) bench/pages.py $(BENCH_ARGS)
+
+bench-letters: venv
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_lbench} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
+	$(PY) bench/letters.py --n 1362 $(BENCH_ARGS)
+
+bench-load: venv
+	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev,bench]'
+	$(PY) bench/load.py $(BENCH_ARGS)
+
+bench-backup: venv
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_backup_bench} $(PY) bench/backup.py $(BENCH_ARGS)
 
 # --- Cleaning ----------------------------------------------------------------------------
 
