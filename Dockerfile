@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # pg_dump/psql for `manage.py backup`/`restore` (bookworm's 15, the version of the postgres image).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core gettext postgresql-client \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext \
+        postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 pristan \
