@@ -43,7 +43,7 @@ CANARY_PHONE = "+33 6 71 42 99 17 BK"
 CANARIES = [CANARY_NAME, CANARY_LATIN, CANARY_PHONE]
 PDF = b"%PDF-1.4\n% scanned OFPRA decision\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def encodings(marker: str) -> list[bytes]:

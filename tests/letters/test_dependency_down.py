@@ -58,7 +58,7 @@ def database(monkeypatch, tmp_path):
     database.up()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_database_down_gives_a_calm_503_page_then_pages_come_back(coordinator, database):
     client = Client(raise_request_exception=False)
     client.force_login(coordinator)  # a session in the database, read on every request
@@ -119,7 +119,7 @@ def broker_down(monkeypatch):
 
 # Transactional: as in a real request, the commit (and the sending after it) happens before
 # the view chooses its message.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_broker_down_letter_is_issued_and_the_user_told(
     client, approved_letter, coordinator, broker_down
 ):
@@ -150,7 +150,7 @@ def test_broker_back_the_sweep_sends_the_letter(
     assert letter.pdf_sha256 and letter.render_attempts == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("active_cases")
 def test_broker_down_batch_is_saved_and_the_sweep_starts_it(
     client, coordinator, template_fr, ofpra, broker_down, monkeypatch
