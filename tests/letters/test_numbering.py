@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
+from casework.models import CaseLogEntry, Consent
 from letters import services
 from letters.models import Letter, Register
 from letters.tasks import render_letter
@@ -15,6 +16,7 @@ from tests.factories import make_case, make_organisation, make_user
 from tests.letters.conftest import approve, draft
 
 YEAR = timezone.localdate().year
+YEAR_START = timezone.localdate().replace(month=1, day=1)
 
 
 def approved_letters(case, template, authority, *, author, approver, n):
@@ -56,6 +58,36 @@ def test_several_letters_issued_together_are_consecutive(
     issued = services.letters_issue(letters=letters, by=coordinator)
     assert [x.number for x in issued] == [f"{YEAR}/1", f"{YEAR}/2", f"{YEAR}/3"]
     assert all(x.status == Letter.Status.ISSUED for x in issued)
+
+
+def test_issuing_together_records_each_number_in_its_case_history(
+    case, template_fr, ofpra, caseworker, coordinator
+):
+    letters = approved_letters(
+        case, template_fr, ofpra, author=caseworker, approver=coordinator, n=2
+    )
+    issued = services.letters_issue(letters=letters, by=coordinator)
+    entries = case.log_entries.filter(
+        action=CaseLogEntry.Action.LETTER, detail__startswith="issued"
+    ).order_by("pk")
+    assert [(x.actor, x.detail) for x in entries] == [
+        (coordinator, f"issued as {letter.number}") for letter in issued
+    ]
+    fresh = Letter.objects.get(pk=issued[0].pk)
+    assert (fresh.issued_by, fresh.render_status) == (coordinator, Letter.RenderStatus.PENDING)
+
+
+def test_issuing_refuses_a_letter_whose_consent_was_withdrawn_and_uses_no_number(
+    case, template_fr, ofpra, caseworker, coordinator
+):
+    letters = approved_letters(
+        case, template_fr, ofpra, author=caseworker, approver=coordinator, n=2
+    )
+    case.consents.filter(purpose=Consent.Purpose.LETTERS).update(withdrawn_on=YEAR_START)
+    with pytest.raises(ValidationError):
+        services.letters_issue(letters=letters, by=coordinator)
+    assert not Letter.objects.filter(pk__in=[x.pk for x in letters], number__gt="").exists()
+    assert not Register.objects.filter(organisation=case.organisation, last_number__gt=0).exists()
 
 
 def test_custom_number_format(org, case, template_fr, ofpra, caseworker, coordinator):
