@@ -116,12 +116,14 @@ def _copy_with_timestamps(source, target) -> None:
 
 
 class CeleryWorker:
-    """One `celery worker` at a time; `restart()` starts a new one (a new node name)."""
+    """One `celery worker` at a time; `restart()` starts a new one (a new node name, unless
+    `node` names it, e.g. "alpha@host-a")."""
 
-    def __init__(self, env: dict, log_dir: Path, pool_options: list[str]):
+    def __init__(self, env: dict, log_dir: Path, pool_options: list[str], node: str | None = None):
         self.env = env
         self.log_dir = log_dir
         self.pool_options = pool_options
+        self.node = node
         self.process: subprocess.Popen | None = None
         self.log_path: Path | None = None
         self.log_paths: list[Path] = []
@@ -133,15 +135,15 @@ class CeleryWorker:
     def start(self, extra_env: dict | None = None) -> "CeleryWorker":
         if extra_env:
             self.env = {**self.env, **extra_env}
-        node = uuid.uuid4().hex[:10]
-        self.log_path = self.log_dir / f"worker-{node}.log"
+        node = self.node or f"test-{uuid.uuid4().hex[:10]}@%h"
+        self.log_path = self.log_dir / f"worker-{node.replace('@', '-').replace('%', '')}.log"
         self.log_paths.append(self.log_path)
         self._log_file = self.log_path.open("wb", buffering=0)
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
             *self.pool_options, "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-n", f"test-{node}@%h",
+            "-n", node,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,

@@ -14,9 +14,6 @@ its id, and each letter records the id of the task that rendered it (render_task
 import hashlib
 import os
 import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,9 +25,7 @@ from config import health
 from letters.models import Letter, Register
 from tests import s3
 from tests.integration.conftest import (
-    BASE_DIR,
     CeleryWorker,
-    _copy_with_timestamps,
     database_url_for_worker,
     purge_broker,
     wait_until,
@@ -50,36 +45,7 @@ class NamedWorker(CeleryWorker):
     """A CeleryWorker with a node name of our choosing instead of a random one."""
 
     def __init__(self, node: str, env: dict, log_dir: Path, pool_options: list[str]):
-        super().__init__(env, log_dir, pool_options)
-        self.node = node
-
-    def start(self, extra_env: dict | None = None) -> "NamedWorker":
-        if extra_env:
-            self.env = {**self.env, **extra_env}
-        self.log_path = self.log_dir / f"worker-{self.node.replace('@', '-')}.log"
-        self.log_paths.append(self.log_path)
-        self._log_file = self.log_path.open("wb", buffering=0)
-        command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            *self.pool_options, "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-n", self.node,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._log_thread = threading.Thread(
-            target=_copy_with_timestamps, args=(self.process.stdout, self._log_file), daemon=True
-        )
-        self._log_thread.start()
-        self._wait_ready()
-        return self
+        super().__init__(env, log_dir, pool_options, node=node)
 
     def rendered_task_ids(self) -> list[str]:
         """Ids of the render tasks this worker finished with a stored PDF, from its log."""
