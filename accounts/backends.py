@@ -1,5 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 
+from accounts.signals import username_hash
+
 
 class AccountBackend(ModelBackend):
     """Django's backend, refusing accounts locked in an emergency as it refuses inactive ones:
@@ -13,8 +15,6 @@ class AccountBackend(ModelBackend):
 def axes_username(request, credentials) -> str | None:
     """What django-axes counts failures under (AXES_USERNAME_CALLABLE): a keyed hash of the
     username, so that its table holds no typed usernames (sometimes a password, by mistake)."""
-    from accounts.signals import username_hash
-
     username = (credentials or {}).get("username")
     if username is None and request is not None:
         username = request.POST.get("username")

@@ -5,6 +5,7 @@ import re
 import secrets
 
 import django_otp
+from axes.utils import reset
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.backends import axes_username
 from accounts.models import OrganisationLockdown
 from casework import audit
 from casework.models import AccessEvent, Membership
@@ -160,10 +162,6 @@ def account_lock_by_username(*, username: str, request) -> None:
 
 def account_unlock(*, user, by, request) -> None:
     """Lift an emergency lock, and a django-axes lockout of the username too."""
-    from axes.utils import reset
-
-    from accounts.backends import axes_username
-
     User.objects.filter(pk=user.pk).update(locked_at=None)
     reset(username=axes_username(None, {"username": user.get_username()}))
     audit.record(

@@ -280,7 +280,7 @@ def html_as_issued(letters, organisation) -> list[str]:
 
     from letters.models import Register
     from letters.rendering import letter_html
-    from letters.services import _format_number
+    from letters.services import register_number
 
     now = timezone.now()
     year = timezone.localdate(now).year
@@ -289,7 +289,7 @@ def html_as_issued(letters, organisation) -> list[str]:
     htmls = []
     for i, letter in enumerate(letters, start=1):
         issued = copy.copy(letter)
-        issued.number = _format_number(organisation, year, last + i)
+        issued.number = register_number(organisation, year, last + i)
         issued.sequence, issued.issued_at = last + i, now
         htmls.append(letter_html(issued))
     return htmls

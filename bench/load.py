@@ -306,7 +306,7 @@ def seed(cases: int, users: int) -> None:
 def _bulk_names() -> tuple[list[str], str] | None:
     """seed_bulk's caseworkers and coordinator, when that data is there."""
     try:
-        from casework import bulk
+        from demo import bulk
     except ImportError:
         return None
     from django.contrib.auth import get_user_model

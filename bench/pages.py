@@ -286,8 +286,8 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from casework import bulk
     from casework.models import Case
+    from demo import bulk
     from letters.models import Letter
 
     if connection.vendor != "postgresql":

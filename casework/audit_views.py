@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework import audit
-from casework.access import Capability
+from casework.access import capability_required
+from casework.capabilities import Capability
 from casework.models import AccessEvent, Case
-from casework.views import capability_required
 
 User = get_user_model()
 PAGE_SIZE = 100

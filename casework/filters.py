@@ -13,7 +13,7 @@ from django_countries import countries
 
 from casework.models import Authority, Case, Client, Event, Ground
 from casework.names import query_index_tokens
-from casework.services import assignable_users
+from casework.selectors import assignable_users
 
 User = get_user_model()
 ANY = _("Any")

@@ -20,7 +20,8 @@ from casework.models import (
     Note,
     Relative,
 )
-from casework.services import assignable_users, validate_upload
+from casework.selectors import assignable_users
+from core.uploads import validate_upload
 
 User = get_user_model()
 # Django 6's label for an empty choice, which its own Russian catalogue lacks: listed here so

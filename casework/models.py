@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from casework.access import Capability, capabilities_of
-from casework.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
+from casework.capabilities import Capability, capabilities_of
+from casework.names import name_index
+from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
 
 
 class Organisation(models.Model):
@@ -234,8 +235,6 @@ class Client(models.Model):
         return first.full_name if first else ""
 
     def reindex_names(self) -> None:
-        from casework.names import name_index
-
         self.name_index = name_index(n.full_name for n in self.names.all())
         self.save(update_fields=["name_index"])
 

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from core.crypto import blind_token
+
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
     "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
@@ -72,11 +74,9 @@ MIN_PREFIX = 3
 
 
 def name_index(names: Iterable[str]) -> str:
-    """What is stored on a client for search: keyed hashes (casework.crypto.blind_token) of the
+    """What is stored on a client for search: keyed hashes (core.crypto.blind_token) of the
     skeleton of every name token and of its prefixes from three letters on, space-separated.
     The names themselves are only stored encrypted."""
-    from casework.crypto import blind_token
-
     hashes: list[str] = []
     for name in names:
         for token in tokens(name):
@@ -90,8 +90,6 @@ def name_index(names: Iterable[str]) -> str:
 def query_index_tokens(query: str) -> list[str]:
     """The blind-index hashes a search query must all match (tokens under three letters are
     only matched as whole names)."""
-    from casework.crypto import blind_token
-
     return [blind_token(sk) for sk in (skeleton(t) for t in tokens(query)) if sk]
 
 

@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework.access import Capability
+from casework import selectors
+from casework.capabilities import Capability
 from casework.models import (
     Assignment,
     Case,
@@ -142,22 +143,9 @@ def consent_withdraw(*, consent: Consent, by) -> Consent:
     return consent
 
 
-def assignable_users(organisation: Organisation):
-    """Members who can be put on a case: caseworkers, volunteers and coordinators."""
-    return User.objects.filter(
-        is_active=True,
-        membership__organisation=organisation,
-        membership__role__in=[
-            Membership.Role.CASEWORKER,
-            Membership.Role.VOLUNTEER,
-            Membership.Role.COORDINATOR,
-        ],
-    ).order_by("username")
-
-
 @transaction.atomic
 def case_assign(*, case: Case, users, by) -> Case:
-    allowed = set(assignable_users(case.organisation).values_list("pk", flat=True))
+    allowed = set(selectors.assignable_users(case.organisation).values_list("pk", flat=True))
     if any(u.pk not in allowed for u in users):
         raise ValidationError(_("Only active staff of the case's organisation can be assigned."))
     current = set(case.assignments.values_list("user_id", flat=True))
@@ -223,53 +211,6 @@ def note_add(*, case: Case, body: str, by) -> Note:
     note = Note.objects.create(case=case, author=by, body=body)
     case.log(by, CaseLogEntry.Action.NOTE)
     return note
-
-
-# Accepted uploads, recognised by their first bytes, never by the name or the browser's word.
-_SIGNATURES: list[tuple[bytes, str, str]] = [
-    (b"%PDF-", "application/pdf", "pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"PK\x03\x04", "application/zip", "zip"),  # narrowed below to DOCX / ODT
-]
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """The content type of an upload from its first bytes, or None if it is not accepted."""
-    for magic, content_type, _ext in _SIGNATURES:
-        if head.startswith(magic):
-            if content_type == "application/zip":
-                if b"[Content_Types].xml" in head and b"word/" in head:
-                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
-                    return "application/vnd.oasis.opendocument.text"
-                return None
-            return content_type
-    return None
-
-
-def validate_upload(upload: UploadedFile, *, max_bytes: int) -> str:
-    if upload.size > max_bytes:
-        raise ValidationError(
-            _("The file is too large (%(size)s MB); the limit is %(limit)s MB."),
-            params={
-                "size": f"{upload.size / 1_048_576:.1f}",
-                "limit": f"{max_bytes / 1_048_576:.0f}",
-            },
-            code="too_large",
-        )
-    if upload.size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
-    upload.seek(0)
-    head = upload.read(4096)
-    upload.seek(0)
-    content_type = sniff_content_type(head)
-    if content_type is None:
-        raise ValidationError(
-            _("This kind of file is not accepted. Upload a PDF, JPEG, PNG, DOCX or ODT file."),
-            code="bad_type",
-        )
-    return content_type
 
 
 @transaction.atomic

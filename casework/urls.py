@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework import audit_views, guide_views, statistics_views, views
+from casework import audit_views, guide_views, views
 
 app_name = "casework"
 urlpatterns = [
@@ -9,8 +9,6 @@ urlpatterns = [
     path("help/", guide_views.guide, name="guide"),
     path("audit/", audit_views.access_log, name="access_log"),
     path("audit/export.csv", audit_views.access_log_csv, name="access_log_csv"),
-    path("stats/", statistics_views.statistics, name="statistics"),
-    path("stats/export.csv", statistics_views.statistics_csv, name="statistics_csv"),
     path("cases/new/", views.case_create, name="case_create"),
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/edit/", views.case_edit, name="case_edit"),

@@ -1,23 +1,17 @@
-from datetime import timedelta
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Max
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from casework import audit, services
-from casework.access import Capability, OutOfScope, get_case_for_user, user_can
+from casework import audit, selectors, services
+from casework.access import OutOfScope, capability_required, get_case_for_user, user_can
+from casework.capabilities import Capability
 from casework.filters import CaseFilter
 from casework.forms import (
     AssignForm,
@@ -32,24 +26,10 @@ from casework.forms import (
     ShareForm,
     StatusForm,
 )
-from casework.models import AccessEvent, Case, CaseLogEntry, Client, Consent, Document, Event
+from casework.models import AccessEvent, Case, CaseLogEntry, Client, Consent, Document
+from core.pagination import CappedPaginator
 
 PAGE_SIZE = 25
-
-
-def capability_required(capability: Capability):
-    """Views that need a capability but no particular case: 403 without it."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not user_can(request.user, capability):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _changed(*forms) -> list[str]:
@@ -62,68 +42,12 @@ def dashboard(request):
         audit.record(request, audit.Action.DENIED)
         return render(request, "casework/no_membership.html", status=403)
     audit.record(request, audit.Action.LIST, object_type="case")
-    cases = Case.objects.visible_to(request.user)
-    today = timezone.localdate()
-    deadlines = (
-        Event.objects.filter(case__in=cases, is_deadline=True, done=False)
-        .select_related("case", "case__client")
-        .order_by("date", "time")
-    )
-    my_cases = (
-        cases.filter(assignments__user=request.user)
-        .exclude(status=Case.Status.CLOSED)
-        .select_related("client", "authority")[:10]
-    )
-    status_counts = _status_counts(request.user, cases)
+    context = selectors.dashboard(request.user)
     return render(
         request,
         "casework/dashboard.html",
-        {
-            "my_cases": my_cases,
-            "overdue": deadlines.filter(date__lt=today)[:20],
-            "upcoming": deadlines.filter(date__gte=today, date__lte=today + timedelta(days=14))[
-                :30
-            ],
-            "status_counts": [
-                (value, label, status_counts.get(value, 0)) for value, label in Case.Status.choices
-            ],
-            "total": sum(status_counts.values()),
-        },
+        context,
     )
-
-
-def _status_counts(user, cases) -> dict[str, int]:
-    """The user's cases by status. For those who see the whole organisation that reads every
-    case (100,000 rows), so the figures are cached under a key that changes with the newest
-    change to any of its cases: recomputed after a change, never older than a minute."""
-
-    def count() -> dict[str, int]:
-        counts = cases.order_by().values_list("status").annotate(n=Count("pk"))
-        return dict(counts.values_list("status", "n"))
-
-    membership = user.membership
-    if not membership.can(Capability.VIEW_ALL_CASES):
-        return count()
-    latest = Case.objects.filter(organisation_id=membership.organisation_id).aggregate(
-        at=Max("updated_at")
-    )["at"]
-    key = f"casework:status-counts:{membership.organisation_id}:{latest and latest.isoformat()}"
-    return cache.get_or_set(key, count, timeout=60)
-
-
-class CappedPaginator(Paginator):
-    """Counts at most `CAP` rows: an exact COUNT of 100,000 cases or letters costs more than
-    the page itself. Beyond the cap, `more` is true, the list says "more than", and the pages
-    stop there (filters narrow the list)."""
-
-    CAP = 10_000
-    more = False
-
-    @cached_property
-    def count(self) -> int:
-        counted = self.object_list[: self.CAP + 1].count()
-        self.more = counted > self.CAP
-        return min(counted, self.CAP)
 
 
 def case_list(request):
@@ -224,12 +148,6 @@ def case_detail(request, reference):
     context = {
         "case": case,
         "client": client,
-        "can_edit": user_can(user, Capability.EDIT_CASES),
-        "can_assign": user_can(user, Capability.ASSIGN_CASES),
-        "can_share": user_can(user, Capability.SHARE_CASES),
-        "can_see_special": user_can(user, Capability.VIEW_SPECIAL_CATEGORY),
-        "can_see_documents": can_see_documents,
-        "can_upload": user_can(user, Capability.UPLOAD_DOCUMENTS),
         "events": case.events.all(),
         "notes": case.notes.select_related("author")[:50],
         "documents": case.documents.select_related("uploaded_by") if can_see_documents else [],
@@ -238,8 +156,6 @@ def case_detail(request, reference):
         "shares": case.shares.select_related("lawyer"),
         "consents": case.consents.all(),
         "consent_form": ConsentForm(),
-        "can_see_letters": user_can(user, Capability.VIEW_LETTERS),
-        "can_draft_letters": user_can(user, Capability.DRAFT_LETTERS),
         "letters": (
             case.letters.select_related("authority").order_by("-created_at")
             if user_can(user, Capability.VIEW_LETTERS)
@@ -470,7 +386,7 @@ def case_reveal(request, reference):
     return render(
         request,
         "casework/_special_category.html",
-        {"client": case.client, "case": case, "can_see_special": True, "revealed": True},
+        {"client": case.client, "case": case, "revealed": True},
     )
 
 

@@ -28,6 +28,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from config.celery import app
+
 logger = logging.getLogger(__name__)
 
 PATH = "/health/"
@@ -51,8 +53,6 @@ def database_up() -> bool:
 
 
 def _check_broker_and_workers() -> tuple[bool, int]:
-    from config.celery import app
-
     options = {
         **app.conf.broker_transport_options,
         "socket_connect_timeout": BROKER_TIMEOUT,

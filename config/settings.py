@@ -48,9 +48,15 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    # Dependencies run one way: core (a plain package) <- casework <- accounts, letters
+    # <- privacy, reports, ops, demo (README, "Where things live").
     "accounts",
     "casework",
     "letters",
+    "privacy",
+    "reports",
+    "ops",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "casework.middleware.NoStoreForAuthenticatedMiddleware",
+    "core.middleware.NoStoreForAuthenticatedMiddleware",
     "casework.middleware.AccessDeniedLogMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -186,7 +192,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded case documents live outside the web root and are only ever served by an
 # access-checked view; there is deliberately no MEDIA_URL route for them.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRISTAN_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
-# Files are encrypted wherever they live (casework.fields). PRISTAN_STORAGE=s3 keeps them in an
+# Files are encrypted wherever they live (core.fields). PRISTAN_STORAGE=s3 keeps them in an
 # S3-compatible bucket instead of a local folder, so that web and worker hosts share them.
 if env.str("PRISTAN_STORAGE", default="filesystem") == "s3":
     _s3_options = {
@@ -208,10 +214,10 @@ if env.str("PRISTAN_STORAGE", default="filesystem") == "s3":
     if env.str("AWS_ACCESS_KEY_ID", default=""):
         _s3_options["access_key"] = env.str("AWS_ACCESS_KEY_ID")
         _s3_options["secret_key"] = env.str("AWS_SECRET_ACCESS_KEY")
-    _default_storage = {"BACKEND": "casework.s3storage.EncryptedS3Storage", "OPTIONS": _s3_options}
+    _default_storage = {"BACKEND": "core.storage_s3.EncryptedS3Storage", "OPTIONS": _s3_options}
 else:
     _default_storage = {
-        "BACKEND": "casework.fields.EncryptedFileSystemStorage",
+        "BACKEND": "core.storage.EncryptedFileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
     }
 STORAGES = {
@@ -224,7 +230,7 @@ STORAGES = {
         ),
     },
 }
-# Encryption at rest (casework.crypto): base64 32-byte keys, newest first; never SECRET_KEY.
+# Encryption at rest (core.crypto): base64 32-byte keys, newest first; never SECRET_KEY.
 # `python manage.py generate_keys` prints new ones. There is no way to run without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 SEARCH_INDEX_KEY = env.str("SEARCH_INDEX_KEY", default="")
@@ -233,7 +239,7 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
         "FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY must be set (see README, Security model); "
         "`make run` writes development keys to .env."
     )
-# Backups (casework.backup, manage.py backup/restore): base64 32-byte keys, newest first, apart
+# Backups (ops.backup, manage.py backup/restore): base64 32-byte keys, newest first, apart
 # from the field keys; only the backup and restore commands need them.
 BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
@@ -372,7 +378,7 @@ LOGGING = {
 
 # Retention: a closed case is kept this many days after closing (its "keep until" date), then
 # the daily job casework.tasks.erase_expired_cases erases it, and its client once every case of
-# theirs is erased (casework.retention). Re-opening a case clears the date.
+# theirs is erased (privacy.erasure). Re-opening a case clears the date.
 PRISTAN_RETENTION_DAYS = env.int("PRISTAN_RETENTION_DAYS", default=5 * 365)
 
 # Letters.

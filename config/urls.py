@@ -29,6 +29,7 @@ admin.site.site_title = "Pristan"
 
 urlpatterns = [
     path("", include("casework.urls")),
+    path("", include("reports.urls")),
     path("letters/", include("letters.urls")),
     # Printed on every letter as a QR code: this URL must never change.
     path("v/<str:token>/", verify, name="verify"),

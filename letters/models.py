@@ -14,8 +14,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from casework.fields import EncryptedTextField, crypto_id_field
 from casework.models import Authority, Case, Organisation
+from core.fields import EncryptedTextField, crypto_id_field
 
 
 class LetterTemplate(models.Model):

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,11 +12,19 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from casework.models import CaseLogEntry, Consent
+from casework.models import Case, CaseLogEntry, Consent
 from casework.services import consent_is_active
 from letters.context import letter_context
-from letters.models import Batch, Letter, LetterTemplate, LetterTemplateVersion, Register
+from letters.models import (
+    Batch,
+    DownloadLogEntry,
+    Letter,
+    LetterTemplate,
+    LetterTemplateVersion,
+    Register,
+)
 from letters.rendering import html_to_pdf, letter_html
 from letters.sandbox import TemplateError, render_template
 
@@ -123,16 +132,40 @@ def letter_approve(*, letter: Letter, by) -> Letter:
     return letter
 
 
-def _register_for_update(organisation, year: int) -> Register:
-    Register.objects.get_or_create(organisation=organisation, year=year)
-    return Register.objects.select_for_update().get(organisation=organisation, year=year)
+@transaction.atomic
+def letter_return_to_draft(*, letter: Letter, by) -> Letter:
+    """Take a letter under review back to the drafter's desk."""
+    letter.return_to_draft()
+    letter.case.log(by, CaseLogEntry.Action.LETTER, _("returned to draft"))
+    return letter
 
 
-def _format_number(organisation, year: int, sequence: int) -> str:
+# The outgoing-letter register -----------------------------------------------------------------
+
+
+def register_number(organisation, year: int, sequence: int) -> str:
+    """How the organisation writes the number `sequence` of `year` (its letter_number_format)."""
     try:
         return organisation.letter_number_format.format(year=year, number=sequence)
     except (KeyError, IndexError, ValueError):
         return f"{year}/{sequence}"
+
+
+def register_take(*, organisation, year: int, count: int) -> tuple[Register, list[int]]:
+    """Take the next `count` consecutive numbers of the organisation's register for `year`.
+
+    The only way numbers are given out (issuing, bulk seeding). Must run inside the transaction
+    that saves the numbered letters: the register row stays locked until it commits, so
+    concurrent issuing queues up behind it, and a rollback gives the numbers back, so the
+    register has no gaps."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("register_take must run inside the transaction that uses the numbers")
+    Register.objects.get_or_create(organisation=organisation, year=year)
+    register = Register.objects.select_for_update().get(organisation=organisation, year=year)
+    first = register.last_number + 1
+    register.last_number += count
+    register.save(update_fields=["last_number"])
+    return register, list(range(first, register.last_number + 1))
 
 
 def enqueue(task, *args) -> bool:
@@ -155,31 +188,40 @@ def enqueue(task, *args) -> bool:
     return True
 
 
-def _enqueue_renders(letters: list[Letter]) -> None:
-    """After the commit: queue each letter's rendering. `letter.render_queued` says whether its
-    message reached the queue (a view tells the user); after the first failure the rest are
+@dataclass
+class Issued:
+    """What `letters_issue` did: the letters, numbered, and, once the transaction has committed,
+    whether every one of their renderings reached the queue (False: the broker was down, and
+    the requeue sweep will send them when it is back)."""
+
+    letters: list[Letter]
+    render_queued: bool | None = None  # None until the commit
+
+
+def _enqueue_renders(letters: list[Letter]) -> bool:
+    """After the commit: queue each letter's rendering. After the first failure the rest are
     not tried (the broker is down) and wait for the sweep too."""
+    # letters.tasks imports this module (its tasks are thin wrappers of these services).
     from letters.tasks import render_letter
 
-    queued = True
-    for letter in letters:
-        queued = queued and enqueue(render_letter, letter.pk)
-        letter.render_queued = queued
+    # all() stops at the first refusal.
+    return all(enqueue(render_letter, letter.pk) for letter in letters)
 
 
 @transaction.atomic
-def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
-    """Issue approved letters with consecutive numbers from their organisation's register.
-
-    The register row stays locked until the transaction commits, so concurrent issuing queues
-    up behind it; a rollback returns the numbers. Rendering is queued only after the commit;
-    with the queue down the letters stay issued and pending (`render_queued` False) until the
-    requeue sweep sends them."""
+def letters_issue(*, letters: list[Letter], by) -> Issued:
+    """Issue approved letters with consecutive numbers from their organisation's register
+    (`register_take`). Rendering is queued only after the commit; with the queue down the
+    letters stay issued and pending (`render_queued` False) until the requeue sweep sends
+    them."""
+    result = Issued(letters=[])
     if not letters:
-        return []
+        return result
     organisation = letters[0].case.organisation
     now = timezone.now()
-    register = _register_for_update(organisation, timezone.localdate(now).year)
+    register, numbers = register_take(
+        organisation=organisation, year=timezone.localdate(now).year, count=len(letters)
+    )
     locked = {
         letter.pk: letter
         for letter in Letter.objects.select_for_update().filter(pk__in=[x.pk for x in letters])
@@ -192,8 +234,8 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
             withdrawn_on=None,
         ).values_list("case_id", flat=True)
     )
-    issued, history = [], []
-    for original in letters:
+    issued, history = result.letters, []
+    for original, sequence in zip(letters, numbers, strict=True):
         letter = locked[original.pk]
         if letter.status != Letter.Status.APPROVED:
             raise ValidationError(
@@ -206,10 +248,9 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
             )
         if letter.case_id not in consented:
             raise _no_consent_error()
-        register.last_number += 1
         letter.register = register
-        letter.sequence = register.last_number
-        letter.number = _format_number(organisation, register.year, register.last_number)
+        letter.sequence = sequence
+        letter.number = register_number(organisation, register.year, sequence)
         letter.status = Letter.Status.ISSUED
         letter.issued_at, letter.issued_by = now, by
         letter.render_status = Letter.RenderStatus.PENDING
@@ -240,13 +281,17 @@ def letters_issue(*, letters: list[Letter], by) -> list[Letter]:
         batch_size=500,
     )
     CaseLogEntry.objects.bulk_create(history, batch_size=500)
-    register.save(update_fields=["last_number"])
-    transaction.on_commit(lambda: _enqueue_renders(issued))
-    return issued
+
+    def after_commit():
+        result.render_queued = _enqueue_renders(issued)
+
+    transaction.on_commit(after_commit)
+    return result
 
 
 def letter_issue(*, letter: Letter, by) -> Letter:
-    return letters_issue(letters=[letter], by=by)[0]
+    """Issue one letter (see `letters_issue`)."""
+    return letters_issue(letters=[letter], by=by).letters[0]
 
 
 @transaction.atomic
@@ -264,6 +309,13 @@ def letter_retry_render(*, letter: Letter) -> Letter:
     if updated:
         transaction.on_commit(lambda: _enqueue_renders([letter]))
     return letter
+
+
+def letters_downloaded(*, letters: list[Letter], by) -> None:
+    """Record who downloaded which letters' PDFs (shown to the letter's readers)."""
+    DownloadLogEntry.objects.bulk_create(
+        DownloadLogEntry(letter=letter, user=by) for letter in letters
+    )
 
 
 # A claim older than this is taken to belong to a worker that died (rendering takes seconds).
@@ -305,6 +357,8 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
         rendered_at=timezone.now(),
         render_attempts=F("render_attempts") + 1,
     )
+    if letter.batch_id:
+        _batch_finish_if_done(letter.batch_id)
     return "ready"
 
 
@@ -312,6 +366,7 @@ def letters_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
     """Queue rendering again for issued letters that have waited too long: their message was
     lost with a broker restart, or their worker died and the broker has not redelivered yet.
     Duplicates are harmless: the claim in `letter_render` lets only one task render."""
+    # letters.tasks imports this module (its tasks are thin wrappers of these services).
     from letters.tasks import render_letter
 
     now = timezone.now()
@@ -330,6 +385,7 @@ def batches_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
     """Queue the preparation again for batches still preparing after `older_than`: their
     message was lost (the broker was down when the batch was started, or restarted since).
     A duplicate finds the batch prepared and does nothing (see `batch_prepare`)."""
+    # letters.tasks imports this module (its tasks are thin wrappers of these services).
     from letters.tasks import prepare_batch
 
     stuck = Batch.objects.filter(
@@ -348,6 +404,58 @@ def letter_render_failed(*, letter_id: int, reason: str) -> None:
         render_error=reason[:500],
         render_attempts=F("render_attempts") + 1,
     )
+    batch_id = Letter.objects.filter(pk=letter_id).values_list("batch_id", flat=True).first()
+    if batch_id:
+        _batch_finish_if_done(batch_id)
+
+
+def _batch_finish_if_done(batch_id: int) -> None:
+    """A rendering batch is finished once none of its letters waits for a worker. Run by the
+    worker after each of its letters: the last one to finish marks it."""
+    waiting = Letter.objects.filter(batch=OuterRef("pk")).exclude(
+        render_status__in=[Letter.RenderStatus.READY, Letter.RenderStatus.FAILED]
+    )
+    Batch.objects.filter(pk=batch_id, status=Batch.Status.RENDERING).exclude(
+        Exists(waiting)
+    ).update(status=Batch.Status.FINISHED)
+
+
+BATCH_MAX = 2000
+
+
+def batch_start(
+    *, organisation, template, authority, case_ids: list[int], by
+) -> tuple[Batch, bool]:
+    """Save a batch of letters for these cases and queue its preparation (`batch_prepare`, in
+    a worker). Returns the batch and whether the queue took it; if not, the sweep sends it
+    again when the queue is back."""
+    if not case_ids:
+        raise ValidationError(_("No case matches these filters."), code="empty")
+    if len(case_ids) > BATCH_MAX:
+        raise ValidationError(
+            ngettext(
+                "A batch can hold at most %(max)s letter.",
+                "A batch can hold at most %(max)s letters.",
+                BATCH_MAX,
+            ),
+            params={"max": BATCH_MAX},
+            code="too_many",
+        )
+    # letters.tasks imports this module (its tasks are thin wrappers of these services).
+    from letters.tasks import prepare_batch
+
+    batch = Batch.objects.create(
+        organisation=organisation,
+        template=template,
+        authority=authority,
+        language=template.language,
+        case_ids=list(case_ids),
+        created_by=by,
+    )
+    sent = []
+    # After the commit: at once when no transaction is open (a view), else when it commits.
+    transaction.on_commit(lambda: sent.append(enqueue(prepare_batch, batch.pk)))
+    return batch, all(sent)
 
 
 def batch_prepare(*, batch: Batch) -> Batch:
@@ -356,8 +464,6 @@ def batch_prepare(*, batch: Batch) -> Batch:
     The coordinator who starts a batch approves its letters by doing so (the two-person rule is
     kept: they are not the author of a batch letter, the batch is). Cases without an active
     consent to letters are skipped and listed in `skipped_case_ids`."""
-    from casework.models import Case
-
     in_org = Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
     consented = Exists(
         Consent.objects.filter(

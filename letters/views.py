@@ -7,8 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -20,16 +18,16 @@ from django.views.decorators.http import require_POST
 from casework import audit
 from casework.access import (
     Capability,
-    Forbidden,
     OutOfScope,
+    capability_required,
     get_case_for_user,
-    same_organisation,
     user_can,
 )
 from casework.filters import CaseFilter
 from casework.models import Case
-from casework.views import CappedPaginator, capability_required
-from letters import services
+from core.pagination import CappedPaginator
+from letters import selectors, services
+from letters.access import get_batch_for_user, get_letter_for_user
 from letters.forms import (
     BatchForm,
     LetterNewForm,
@@ -38,34 +36,8 @@ from letters.forms import (
     RevokeForm,
     VerifyUploadForm,
 )
-from letters.models import Batch, DownloadLogEntry, Letter
+from letters.models import Letter
 from letters.rendering import html_to_pdf, letter_html, verification_url
-
-BATCH_MAX = 2000
-
-
-def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
-    """A letter through its case's scope: 404 outside it (or without the right to see letters),
-    403 for a visible letter the user may not act on. Both are logged as denials."""
-    letter = None
-    if user_can(user, Capability.VIEW_LETTERS):
-        letter = (
-            Letter.objects.visible_to(user)
-            .select_related(
-                "case", "case__client", "case__organisation", "authority", "author", "approved_by"
-            )
-            .filter(pk=letter_id)
-            .first()
-        )
-    if letter is None:
-        hidden = Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id")
-        hidden = hidden.first()
-        if hidden is None or not same_organisation(user, hidden["case__organisation_id"]):
-            raise OutOfScope("letter")
-        raise OutOfScope("letter", letter_id, case_id=hidden["case_id"])
-    if capability is not None and not user_can(user, capability):
-        raise Forbidden(letter)
-    return letter
 
 
 def _action(request, letter_id, capability, act, success_message, *, logged_as=None):
@@ -107,9 +79,8 @@ def letter_new(request, reference):
 
 def letter_detail(request, letter_id):
     letter = get_letter_for_user(request.user, letter_id)
-    can_draft = user_can(request.user, Capability.DRAFT_LETTERS)
     form = None
-    if letter.is_editable and can_draft:
+    if letter.is_editable and user_can(request.user, Capability.DRAFT_LETTERS):
         form = LetterTextForm(request.POST or None, instance=letter)
         if request.method == "POST" and form.is_valid():
             try:
@@ -132,10 +103,6 @@ def letter_detail(request, letter_id):
         "case": letter.case,
         "form": form,
         "revoke_form": RevokeForm(),
-        "can_draft": can_draft,
-        "can_approve": user_can(request.user, Capability.APPROVE_LETTERS),
-        "can_issue": user_can(request.user, Capability.ISSUE_LETTERS),
-        "can_download": user_can(request.user, Capability.VIEW_DOCUMENTS),
         "verification_url": verification_url(letter) if letter.number else "",
     }
     if request.htmx and request.GET.get("fragment") == "render":
@@ -196,7 +163,7 @@ def letter_return(request, letter_id):
         request,
         letter_id,
         Capability.DRAFT_LETTERS,
-        lambda letter: letter.return_to_draft(),
+        lambda letter: services.letter_return_to_draft(letter=letter, by=request.user),
         lambda letter: _("The letter is a draft again."),
     )
 
@@ -206,16 +173,16 @@ def letter_issue(request, letter_id):
     issued = []
 
     def issue(letter):
-        issued.append(services.letter_issue(letter=letter, by=request.user))
+        issued.append(services.letters_issue(letters=[letter], by=request.user))
 
     def success_message(letter):
-        if getattr(issued[0], "render_queued", True):
+        if issued[0].render_queued is not False:
             return _("Letter issued. The PDF is being made.")
         # The number is committed; only the message to the worker did not go out.
         return _(
             "Letter issued as %(number)s. The queue that makes PDFs is not answering just now: "
             "the PDF will be made automatically when it is back."
-        ) % {"number": issued[0].number}
+        ) % {"number": issued[0].letters[0].number}
 
     return _action(
         request,
@@ -260,7 +227,7 @@ def letter_download(request, letter_id):
         raise OutOfScope("letter", letter.pk, case_id=letter.case_id)
     if letter.render_status != Letter.RenderStatus.READY or not letter.pdf:
         raise Http404
-    DownloadLogEntry.objects.create(letter=letter, user=request.user)
+    services.letters_downloaded(letters=[letter], by=request.user)
     audit.record(request, audit.Action.DOWNLOAD, letter)
     filename = f"letter-{letter.number.replace('/', '-')}.pdf"
     return FileResponse(
@@ -271,22 +238,15 @@ def letter_download(request, letter_id):
 @capability_required(Capability.VIEW_REGISTER)
 def register(request):
     form = RegisterFilterForm(request.GET or None)
-    letters = (
-        Letter.objects.visible_to(request.user)
-        .filter(status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED])
-        .select_related("case", "authority", "issued_by")
-        .order_by("-issued_at", "-sequence")
+    filters = form.cleaned_data if form.is_valid() else {}
+    letters = selectors.register_letters(
+        request.user, year=filters.get("year"), authority=filters.get("authority")
     )
-    if form.is_valid():
-        if form.cleaned_data["year"]:
-            letters = letters.filter(register__year=form.cleaned_data["year"])
-        if form.cleaned_data["authority"]:
-            letters = letters.filter(authority=form.cleaned_data["authority"])
     exporting = request.GET.get("format") == "csv"
     action = audit.Action.EXPORT if exporting else audit.Action.LIST
     audit.record(request, action, object_type="letter")
     if exporting:
-        return _register_csv(letters)
+        return _register_csv(letters.iterator())
     page = CappedPaginator(letters, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -297,29 +257,17 @@ def register(request):
     )
 
 
-REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
-
-
-def _register_rows(letters):
-    for letter in letters:
-        yield [
-            letter.number,
-            timezone.localdate(letter.issued_at).isoformat(),
-            letter.case.reference,
-            letter.authority.short_name,
-            letter.language,
-            letter.signer_name,
-            letter.status,
-        ]
-
-
 def _register_csv(letters) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="register.csv"'
-    writer = csv.writer(response)
-    writer.writerow(REGISTER_COLUMNS)
-    writer.writerows(_register_rows(letters.iterator()))
+    _write_register(response, letters)
     return response
+
+
+def _write_register(out, letters) -> None:
+    writer = csv.writer(out)
+    writer.writerow(selectors.REGISTER_COLUMNS)
+    writer.writerows(selectors.register_rows(letters))
 
 
 # Batches ------------------------------------------------------------------------------------
@@ -339,33 +287,20 @@ def batch_new(request):
     starting = request.method == "POST" and "start" in request.POST
     form = BatchForm(request.POST if starting else None, prefix="batch")
     if starting and form.is_valid():
-        if count == 0:
-            form.add_error(None, _("No case matches these filters."))
-        elif count > BATCH_MAX:
-            form.add_error(
-                None,
-                ngettext(
-                    "A batch can hold at most %(max)s letter.",
-                    "A batch can hold at most %(max)s letters.",
-                    BATCH_MAX,
-                )
-                % {"max": BATCH_MAX},
-            )
-        else:
-            from letters.tasks import prepare_batch
-
-            batch = Batch.objects.create(
+        try:
+            batch, queued = services.batch_start(
                 organisation=membership.organisation,
                 template=form.cleaned_data["template"],
                 authority=form.cleaned_data["authority"],
-                language=form.cleaned_data["template"].language,
-                case_ids=list(selected.values_list("pk", flat=True)),
-                created_by=request.user,
+                case_ids=list(selected.values_list("pk", flat=True)[: services.BATCH_MAX + 1]),
+                by=request.user,
             )
-            sent = []  # after the commit, at once here (no transaction is open)
-            transaction.on_commit(lambda: sent.append(services.enqueue(prepare_batch, batch.pk)))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
             audit.record(request, audit.Action.CREATE, batch)
-            if all(sent):
+            count = len(batch.case_ids)
+            if queued:
                 messages.success(
                     request,
                     ngettext(
@@ -405,47 +340,12 @@ def batch_new(request):
     )
 
 
-def _get_batch(user, batch_id) -> Batch:
-    """A batch of the user's organisation, for those who run batches; else a (logged) 404."""
-    membership = getattr(user, "membership", None)
-    org_id = membership.organisation_id if membership else None
-    batch = Batch.objects.filter(pk=batch_id, organisation_id=org_id).first() if org_id else None
-    if batch is None or not user_can(user, Capability.RUN_BATCHES):
-        raise OutOfScope("batch", batch.pk if batch else "")
-    return batch
-
-
-def _batch_progress(batch: Batch) -> dict:
-    counts = batch.letters.aggregate(
-        total=Count("pk"),
-        ready=Count("pk", filter=Q(render_status=Letter.RenderStatus.READY)),
-        failed=Count("pk", filter=Q(render_status=Letter.RenderStatus.FAILED)),
-    )
-    expected = len(batch.case_ids)
-    done = counts["ready"] + counts["failed"]
-    finished = batch.status == Batch.Status.RENDERING and done >= counts["total"] > 0
-    if finished:
-        Batch.objects.filter(pk=batch.pk, status=Batch.Status.RENDERING).update(
-            status=Batch.Status.FINISHED
-        )
-        batch.status = Batch.Status.FINISHED
-    return {
-        **counts,
-        "expected": expected,
-        "remaining": max(expected - done, 0),
-        "percent": int(100 * done / expected) if expected else 100,
-        "finished": batch.status in (Batch.Status.FINISHED, Batch.Status.FAILED),
-    }
-
-
 def batch_detail(request, batch_id):
-    batch = _get_batch(request.user, batch_id)
+    batch = get_batch_for_user(request.user, batch_id)
     context = {
         "batch": batch,
-        "progress": _batch_progress(batch),
-        "failed_letters": batch.letters.filter(
-            render_status=Letter.RenderStatus.FAILED
-        ).select_related("case")[:50],
+        "progress": selectors.batch_progress(batch),
+        "failed_letters": selectors.batch_failed_letters(batch)[:50],
     }
     if request.htmx:
         # The progress poll shows counts only: not logged.
@@ -455,23 +355,17 @@ def batch_detail(request, batch_id):
 
 
 def batch_zip(request, batch_id):
-    batch = _get_batch(request.user, batch_id)
-    letters = (
-        Letter.objects.visible_to(request.user)
-        .filter(batch=batch, render_status=Letter.RenderStatus.READY)
-        .exclude(pdf="")  # an erased letter keeps its register row, not its file
-        .order_by("sequence")
-    )
-    letters = list(letters.select_related("case", "authority"))
+    batch = get_batch_for_user(request.user, batch_id)
+    letters = list(selectors.batch_letters(request.user, batch, ready=True))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for letter in letters:
             with letter.pdf.open("rb") as f:
                 archive.writestr(f"letter-{letter.number.replace('/', '-')}.pdf", f.read())
-        archive.writestr("register.csv", _csv_text(letters))
-    DownloadLogEntry.objects.bulk_create(
-        DownloadLogEntry(letter=letter, user=request.user) for letter in letters
-    )
+        register = io.StringIO()
+        _write_register(register, letters)
+        archive.writestr("register.csv", register.getvalue())
+    services.letters_downloaded(letters=letters, by=request.user)
     audit.record(request, audit.Action.EXPORT, batch)
     buffer.seek(0)
     return FileResponse(
@@ -479,22 +373,9 @@ def batch_zip(request, batch_id):
     )
 
 
-def _csv_text(letters) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(REGISTER_COLUMNS)
-    writer.writerows(_register_rows(letters))
-    return out.getvalue()
-
-
 def batch_csv(request, batch_id):
-    batch = _get_batch(request.user, batch_id)
-    letters = (
-        Letter.objects.visible_to(request.user)
-        .filter(batch=batch, status=Letter.Status.ISSUED)
-        .select_related("case", "authority")
-        .order_by("sequence")
-    )
+    batch = get_batch_for_user(request.user, batch_id)
+    letters = selectors.batch_letters(request.user, batch, ready=False)
     audit.record(request, audit.Action.EXPORT, batch)
     return _register_csv(letters)
 

@@ -29,10 +29,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from casework import audit, backup, services
+from casework import audit, services
 from casework.models import ContactChannel, Membership, Note
 from letters import services as letter_services
 from letters.models import Letter, LetterTemplate
+from ops import database, stream
 from tests.factories import make_case, make_event, make_organisation, make_user
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,7 +63,7 @@ OTHER_KEY = secrets.token_bytes(32)
 
 def seal(data: bytes, key: bytes = KEY, chunk_size: int = 1024) -> bytes:
     out = io.BytesIO()
-    writer = backup.EncryptingWriter(out, key, chunk_size=chunk_size)
+    writer = stream.EncryptingWriter(out, key, chunk_size=chunk_size)
     for i in range(0, len(data), 700):
         writer.write(data[i : i + 700])
     writer.close()
@@ -70,7 +71,7 @@ def seal(data: bytes, key: bytes = KEY, chunk_size: int = 1024) -> bytes:
 
 
 def unseal(blob: bytes, keys=(KEY,)) -> bytes:
-    reader = backup.DecryptingReader(io.BytesIO(blob), list(keys))
+    reader = stream.DecryptingReader(io.BytesIO(blob), list(keys))
     data = reader.read()
     assert reader.finished
     return data
@@ -84,7 +85,7 @@ def test_stream_round_trip_at_every_chunk_boundary(size):
 
 
 def _chunks(blob: bytes, chunk_size: int = 1024) -> tuple[bytes, list[bytes]]:
-    header, rest = blob[: backup._HEADER.size], blob[backup._HEADER.size :]
+    header, rest = blob[: stream._HEADER.size], blob[stream._HEADER.size :]
     step = chunk_size + 16
     return header, [rest[i : i + step] for i in range(0, len(rest), step)]
 
@@ -107,7 +108,7 @@ def test_truncated_reordered_altered_or_extended_streams_do_not_decrypt():
     for what, archive in damaged.items():
         try:
             unseal(archive)
-        except backup.BackupError as error:
+        except stream.BackupError as error:
             assert "does not decrypt" in str(error) or "truncated" in str(error), what
         else:
             pytest.fail(f"{what}: it decrypted")
@@ -116,21 +117,21 @@ def test_truncated_reordered_altered_or_extended_streams_do_not_decrypt():
 @pytest.mark.django_db(transaction=False)
 def test_wrong_key_is_named_and_rotation_reads_an_older_key():
     blob = seal(b"hello" * 500)
-    with pytest.raises(backup.BackupError, match="Wrong backup key"):
+    with pytest.raises(stream.BackupError, match="Wrong backup key"):
         unseal(blob, keys=[OTHER_KEY])
     assert unseal(blob, keys=[OTHER_KEY, KEY]) == b"hello" * 500
-    with pytest.raises(backup.BackupError, match="not a Pristan backup"):
+    with pytest.raises(stream.BackupError, match="not a Pristan backup"):
         unseal(b"PK\x03\x04" + os.urandom(200))
 
 
 @pytest.mark.django_db(transaction=False)
 def test_keys_are_checked(settings):
     settings.BACKUP_KEY = []
-    with pytest.raises(backup.BackupError, match="No backup key"):
-        backup.configured_keys()
+    with pytest.raises(stream.BackupError, match="No backup key"):
+        stream.configured_keys()
     settings.BACKUP_KEY = [base64.b64encode(b"short").decode()]
-    with pytest.raises(backup.BackupError, match="32 bytes"):
-        backup.configured_keys()
+    with pytest.raises(stream.BackupError, match="32 bytes"):
+        stream.configured_keys()
 
 
 # Installations -------------------------------------------------------------------------------
@@ -145,7 +146,7 @@ def storage_root(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "casework.fields.EncryptedFileSystemStorage",
+            "BACKEND": "core.storage.EncryptedFileSystemStorage",
             "OPTIONS": {"location": root, "base_url": None},
         },
     }
@@ -324,7 +325,7 @@ def backup_to(path: Path) -> None:
 
 def decrypted_content(archive: bytes) -> bytes:
     """With the backup key alone: the tar stream inside the archive, decompressed."""
-    reader = backup.DecryptingReader(io.BytesIO(archive), backup.configured_keys())
+    reader = stream.DecryptingReader(io.BytesIO(archive), stream.configured_keys())
     return gzip.decompress(reader.read())
 
 
@@ -366,7 +367,7 @@ def test_round_trip_restores_everything_and_the_archive_reveals_nothing(
     with tarfile.open(fileobj=io.BytesIO(content)) as tar:
         names = tar.getnames()
         manifest = json.loads(tar.extractfile("manifest.json").read())
-    assert names[0] == backup.DATABASE_MEMBERS[connection.vendor]
+    assert names[0] == database.DATABASE_MEMBERS[connection.vendor]
     assert names[-1] == "manifest.json"
     assert manifest["engine"] == connection.vendor
     assert "casework.0003_access_log_append_only" in manifest["migrations"]
@@ -433,7 +434,7 @@ def test_wrong_key_or_damaged_archive_restores_nothing(storage_root, empty_insta
     truncated = tmp_path / "truncated.pristan-backup"
     truncated.write_bytes(blob[: len(blob) // 2])
     cut_at_chunk = tmp_path / "cut.pristan-backup"
-    cut_at_chunk.write_bytes(blob[: backup._HEADER.size + backup.CHUNK_SIZE + 16])
+    cut_at_chunk.write_bytes(blob[: stream._HEADER.size + stream.CHUNK_SIZE + 16])
     altered = tmp_path / "altered.pristan-backup"
     altered.write_bytes(blob[:-40] + bytes([blob[-40] ^ 0x80]) + blob[-39:])
     wrong_key = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -443,7 +444,7 @@ def test_wrong_key_or_damaged_archive_restores_nothing(storage_root, empty_insta
         (truncated, {}, "truncated"),
         (altered, {}, "does not decrypt"),
     ]
-    if len(blob) > backup._HEADER.size + backup.CHUNK_SIZE + 16:
+    if len(blob) > stream._HEADER.size + stream.CHUNK_SIZE + 16:
         attempts.append((cut_at_chunk, {}, "truncated"))
     for path, env, message in attempts:
         result = empty_installation.manage("restore", str(path), **env)
@@ -479,7 +480,7 @@ def test_backup_to_standard_output_can_be_piped(storage_root, empty_installation
     )
     assert dumped.returncode == 0, dumped.stderr
     assert b"Backup written to standard output" in dumped.stderr
-    assert dumped.stdout.startswith(backup.MAGIC)
+    assert dumped.stdout.startswith(stream.MAGIC)
 
     def restore_from_stdin(*options):
         return subprocess.run(
@@ -538,7 +539,7 @@ def test_files_in_an_s3_bucket_are_backed_up_and_restored_as_stored(
         settings.STORAGES = {
             **settings.STORAGES,
             "default": {
-                "BACKEND": "casework.s3storage.EncryptedS3Storage",
+                "BACKEND": "core.storage_s3.EncryptedS3Storage",
                 "OPTIONS": s3.storage_options(endpoint, source),
             },
         }
@@ -572,7 +573,7 @@ def test_a_key_file_may_hold_the_line_generate_keys_prints(tmp_path):
     assert script.startswith("BACKUP_KEY=") and script.count("\n") == 1
     path = tmp_path / "backup.key"
     path.write_text(script)
-    (key,) = backup.configured_keys(str(path))
+    (key,) = stream.configured_keys(str(path))
     assert base64.b64encode(key).decode() == script.strip().removeprefix("BACKUP_KEY=")
     path.write_text(f"{script.strip()},{BACKUP_KEY}\n")
-    assert len(backup.configured_keys(str(path))) == 2
+    assert len(stream.configured_keys(str(path))) == 2

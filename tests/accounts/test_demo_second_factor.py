@@ -11,8 +11,8 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from casework.management.commands.seed_demo import STAFF
 from casework.models import Membership
+from demo.data import STAFF
 from tests.accounts.helpers import code_step, password_step, signed_in
 from tests.factories import make_user
 

@@ -592,7 +592,7 @@ def test_editing_without_special_access_keeps_the_stored_special_fields(
 
 
 def test_volunteer_cannot_be_granted_special_category():
-    from casework.access import SPECIAL_CATEGORY_GRANTABLE, Capability, capabilities_of
+    from casework.capabilities import SPECIAL_CATEGORY_GRANTABLE, Capability, capabilities_of
 
     assert "volunteer" not in SPECIAL_CATEGORY_GRANTABLE
     assert "auditor" not in SPECIAL_CATEGORY_GRANTABLE

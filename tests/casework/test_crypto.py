@@ -9,9 +9,9 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 
-from casework import crypto
 from casework.models import Client, ClientName, Note
 from casework.services import document_upload
+from core import crypto
 from tests.factories import make_case, make_note
 
 OLD = "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="

@@ -149,7 +149,7 @@ def test_dashboard_counts_deadlines_of_the_scope_only(client, org, caseworker, c
 
 
 def test_case_list_count_stops_at_the_cap(client, org, coordinator, monkeypatch):
-    from casework.views import CappedPaginator
+    from core.pagination import CappedPaginator
 
     monkeypatch.setattr(CappedPaginator, "CAP", 2)
     for _ in range(3):

@@ -22,9 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from casework import retention, services
-from casework.admin import ClientAdmin
-from casework.fields import EncryptedMixin
+from casework import services
 from casework.models import (
     AccessEvent,
     Case,
@@ -39,9 +37,13 @@ from casework.models import (
     Note,
     Relative,
 )
-from casework.tasks import erase_expired_cases
+from core.fields import EncryptedMixin
 from letters import services as letter_services
 from letters.models import Batch, Letter, LetterTemplate
+from privacy import erasure as retention
+from privacy import export
+from privacy.admin import PrivacyClientAdmin as ClientAdmin
+from privacy.tasks import erase_expired_cases
 from tests.factories import make_case, make_event, make_note, make_user
 
 Role = Membership.Role
@@ -80,7 +82,7 @@ def media(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "casework.fields.EncryptedFileSystemStorage",
+            "BACKEND": "core.storage.EncryptedFileSystemStorage",
             "OPTIONS": {"location": root, "base_url": None},
         },
     }
@@ -431,7 +433,7 @@ def test_case_erase_keeps_the_client_while_another_case_is_open(
 
 
 def test_export_holds_every_field_and_the_decrypted_files(marked):
-    archive = zipfile.ZipFile(io.BytesIO(retention.client_export(client=marked["client"])))
+    archive = zipfile.ZipFile(io.BytesIO(export.client_export(client=marked["client"])))
     data = json.loads(archive.read("client.json"))
     assert data["client"]["pseudonym"] == PSEUDONYM
     assert data["client"]["orientation"] == ORIENTATION

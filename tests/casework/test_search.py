@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from casework.crypto import blind_token
 from casework.models import Case, Client, ClientName
 from casework.names import name_index, query_skeletons, skeleton, transliterate
+from core.crypto import blind_token
 from tests.factories import make_case
 
 # --- casework.names -------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
 
-from casework import bulk
 from casework.filters import CaseFilter
 from casework.models import AccessEvent, Assignment, Case, ClientName, Organisation
+from demo import bulk
 from letters.models import Letter, Register
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def seeded(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "casework.fields.EncryptedFileSystemStorage",
+            "BACKEND": "core.storage.EncryptedFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path), "base_url": None},
         },
     }

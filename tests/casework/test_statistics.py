@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from casework import statistics
 from casework.models import (
     AccessEvent,
     Authority,
@@ -24,14 +23,16 @@ from casework.models import (
     Ground,
     Membership,
 )
-from casework.statistics import COMPLEMENTARY, SMALL, TOTAL, collect, suppress
 from letters.models import Letter, LetterTemplate, LetterTemplateVersion
+from reports import queries as statistics
+from reports.queries import collect
+from reports.suppression import COMPLEMENTARY, SMALL, TOTAL, suppress
 from tests.factories import make_case, make_event, make_organisation, make_user
 
 pytestmark = pytest.mark.django_db
 
-PAGE = reverse("casework:statistics")
-CSV = reverse("casework:statistics_csv")
+PAGE = reverse("reports:statistics")
+CSV = reverse("reports:statistics_csv")
 S = Case.Status
 COUNTED = (Consent.Purpose.CASEWORK, Consent.Purpose.LETTERS, Consent.Purpose.STATISTICS)
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -361,8 +362,8 @@ def test_viewing_is_logged_as_a_listing_and_the_csv_as_an_export(client, figures
     client.get(CSV)
     entries = AccessEvent.objects.filter(user=coordinator, object_type="statistics")
     assert list(entries.order_by("id").values_list("action", "path_name")) == [
-        (AccessEvent.Action.LIST, "casework:statistics"),
-        (AccessEvent.Action.EXPORT, "casework:statistics_csv"),
+        (AccessEvent.Action.LIST, "reports:statistics"),
+        (AccessEvent.Action.EXPORT, "reports:statistics_csv"),
     ]
 
 

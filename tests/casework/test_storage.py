@@ -12,10 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from casework import crypto
-from casework.fields import EncryptedFileSystemStorage, EncryptedStorageMixin
 from casework.models import Authority, Document
-from casework.s3storage import EncryptedS3Storage
+from core import crypto
+from core.storage import EncryptedFileSystemStorage, EncryptedStorageMixin
+from core.storage_s3 import EncryptedS3Storage
 from letters import services as letter_services
 from letters.models import Letter, LetterTemplate
 from tests import s3
@@ -146,7 +146,7 @@ def s3_default_storage(settings, s3_endpoint, bucket):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "casework.s3storage.EncryptedS3Storage",
+            "BACKEND": "core.storage_s3.EncryptedS3Storage",
             "OPTIONS": s3.storage_options(s3_endpoint, bucket),
         },
     }

@@ -20,8 +20,8 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from casework import crypto
 from config import health
+from core import crypto
 from letters.models import Letter, Register
 from tests import s3
 from tests.integration.conftest import (
@@ -65,7 +65,7 @@ def shared_bucket(s3_endpoint, settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "casework.s3storage.EncryptedS3Storage",
+            "BACKEND": "core.storage_s3.EncryptedS3Storage",
             "OPTIONS": s3.storage_options(s3_endpoint, bucket),
         },
     }

@@ -139,8 +139,9 @@ def test_broker_back_the_sweep_sends_the_letter(
     approved_letter, coordinator, broker_down, django_capture_on_commit_callbacks, monkeypatch
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        letter = services.letter_issue(letter=approved_letter, by=coordinator)
-    assert letter.render_queued is False
+        issued = services.letters_issue(letters=[approved_letter], by=coordinator)
+    assert issued.render_queued is False
+    (letter,) = issued.letters
     # The broker is back (eager: the task runs here) and two minutes have passed.
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     Letter.objects.filter(pk=letter.pk).update(issued_at=timezone.now() - timedelta(minutes=3))
@@ -176,7 +177,8 @@ def test_broker_down_batch_is_saved_and_the_sweep_starts_it(
     Batch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(minutes=3))
     assert services.batches_requeue_stuck() == 1
     batch.refresh_from_db()
-    assert batch.status == Batch.Status.RENDERING
+    # Every letter rendered (eager): the worker that rendered the last one marked it finished.
+    assert batch.status == Batch.Status.FINISHED
     letters = list(batch.letters.order_by("sequence"))
     assert [letter.sequence for letter in letters] == [1, 2, 3, 4]
     assert all(letter.render_status == Letter.RenderStatus.READY for letter in letters)

@@ -55,7 +55,7 @@ def test_several_letters_issued_together_are_consecutive(
     letters = approved_letters(
         case, template_fr, ofpra, author=caseworker, approver=coordinator, n=3
     )
-    issued = services.letters_issue(letters=letters, by=coordinator)
+    issued = services.letters_issue(letters=letters, by=coordinator).letters
     assert [x.number for x in issued] == [f"{YEAR}/1", f"{YEAR}/2", f"{YEAR}/3"]
     assert all(x.status == Letter.Status.ISSUED for x in issued)
 
@@ -66,7 +66,7 @@ def test_issuing_together_records_each_number_in_its_case_history(
     letters = approved_letters(
         case, template_fr, ofpra, author=caseworker, approver=coordinator, n=2
     )
-    issued = services.letters_issue(letters=letters, by=coordinator)
+    issued = services.letters_issue(letters=letters, by=coordinator).letters
     entries = case.log_entries.filter(
         action=CaseLogEntry.Action.LETTER, detail__startswith="issued"
     ).order_by("pk")

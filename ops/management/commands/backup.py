@@ -1,4 +1,4 @@
-"""Write one encrypted archive of the database and every stored file (casework.backup).
+"""Write one encrypted archive of the database and every stored file (ops.backup).
 
     manage.py backup /srv/backups/pristan-$(date +%F).pristan-backup
     manage.py backup - | ssh offsite 'cat > pristan.pristan-backup'
@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
-from casework import backup
+from ops import backup, database, stream
 
 
 class Command(BaseCommand):
@@ -30,8 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, output, key_file=None, **options):
         try:
-            key = backup.configured_keys(key_file)[0]
-        except backup.BackupError as error:
+            key = stream.configured_keys(key_file)[0]
+        except stream.BackupError as error:
             raise CommandError(str(error)) from None
         progress = self.stderr.write
         if output == "-":
@@ -58,10 +58,10 @@ class Command(BaseCommand):
             destination = str(path)
         self.stderr.write(
             self.style.SUCCESS(
-                f"Backup written to {destination}: {backup.ENGINE_NAMES[summary.engine]} "
-                f"database ({backup._human(summary.database_bytes)}), {summary.files} files "
-                f"({backup._human(summary.file_bytes)}), archive "
-                f"{backup._human(summary.archive_bytes)}, backup key {summary.key_id}."
+                f"Backup written to {destination}: {database.ENGINE_NAMES[summary.engine]} "
+                f"database ({backup.human_size(summary.database_bytes)}), {summary.files} files "
+                f"({backup.human_size(summary.file_bytes)}), archive "
+                f"{backup.human_size(summary.archive_bytes)}, backup key {summary.key_id}."
             )
         )
 
@@ -69,7 +69,7 @@ class Command(BaseCommand):
     def _run(out, key, progress) -> backup.Summary:
         try:
             return backup.write_backup(out, key=key, progress=progress)
-        except backup.BackupError as error:
+        except stream.BackupError as error:
             raise CommandError(str(error)) from None
         except OSError as error:  # a full disk, a closed pipe (the offsite copy failed)
             raise CommandError(f"Writing the archive failed: {error.strerror or error}.") from None

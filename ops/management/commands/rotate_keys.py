@@ -10,8 +10,10 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
-from casework import crypto
-from casework.fields import EncryptedMixin, EncryptedStorageMixin
+from casework.models import Client
+from core import crypto
+from core.fields import EncryptedMixin
+from core.storage import EncryptedStorageMixin
 
 BATCH = 500
 
@@ -64,8 +66,6 @@ class Command(BaseCommand):
                 f"{model._meta.label}: {rows} rows and {files_done} files re-encrypted"
             )
         if reindex:
-            from casework.models import Client
-
             for client in Client.objects.prefetch_related("names").iterator(chunk_size=200):
                 client.reindex_names()
             self.stdout.write("search index rebuilt")

@@ -16,7 +16,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import Error as DatabaseError
 
-from casework import backup
+from ops import backup, database, stream
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, archive, key_file=None, replace=False, **options):
         try:
-            keys = backup.configured_keys(key_file)
+            keys = stream.configured_keys(key_file)
             if archive == "-":
                 if sys.stdin.isatty():
                     raise CommandError("Give an archive file, or pipe one into standard input.")
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                     summary = backup.restore_backup(
                         source, keys=keys, replace=replace, progress=self.stderr.write
                     )
-        except backup.BackupError as error:
+        except stream.BackupError as error:
             raise CommandError(str(error)) from None
         except DatabaseError as error:
             raise CommandError(
@@ -62,8 +62,8 @@ class Command(BaseCommand):
         self.stderr.write(
             self.style.SUCCESS(
                 f"Restored the backup of {summary.created_at}: "
-                f"{backup.ENGINE_NAMES[summary.engine]} database, {summary.files} files "
-                f"({backup._human(summary.file_bytes)}). Access log: {summary.access_log}."
+                f"{database.ENGINE_NAMES[summary.engine]} database, {summary.files} files "
+                f"({backup.human_size(summary.file_bytes)}). Access log: {summary.access_log}."
             )
         )
         if summary.migrations_to_apply:

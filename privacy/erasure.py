@@ -1,5 +1,5 @@
-"""Retention and the rights of the people in the files: erasure (GDPR Art. 17, and the end of
-the retention period after a case is closed) and the per-person export (Art. 15).
+"""Erasure of the people in the files (GDPR Art. 17, and the end of the retention period after
+a case is closed). The per-person export (Art. 15) is privacy.export.
 
 Erasure keeps only what the outgoing-letter register and the public verification pages need:
 for each issued or revoked letter its number, date, addressee, language, status and the SHA-256
@@ -12,12 +12,8 @@ committed, so a rollback never leaves rows pointing at deleted files. The access
 append-only and holds ids only: it stays, and gains one ERASE entry.
 """
 
-import io
-import json
 import logging
-import re
 import secrets
-import zipfile
 from collections.abc import Iterable
 
 from django.contrib.admin.models import LogEntry
@@ -27,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework import audit
-from casework.fields import EncryptedMixin
 from casework.models import (
     Assignment,
     Case,
@@ -42,6 +37,7 @@ from casework.models import (
     Relative,
     Share,
 )
+from core.fields import EncryptedMixin
 from letters.models import Batch, Letter
 
 logger = logging.getLogger(__name__)
@@ -56,9 +52,6 @@ class ErasureReason(models.TextChoices):
     REQUEST = "request", _("The client asked for erasure (GDPR Art. 17)")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("The client withdrew consent to the case file")
     RETENTION = "retention", _("The retention period has passed")
-
-
-# Erasure -------------------------------------------------------------------------------------
 
 
 def _empty_encrypted(obj: models.Model) -> list[str]:
@@ -253,96 +246,3 @@ def cases_erase_expired(*, today=None) -> dict[str, int]:
         counts["cases"] += erased
         counts["clients"] += client_erased
     return counts
-
-
-# Export (GDPR Art. 15) -----------------------------------------------------------------------
-
-_INTERNAL_FIELDS = {"id", "crypto_id", "name_index", "file"}
-
-
-def _fields(obj: models.Model) -> dict:
-    """Every own field of a row, decrypted, without relations and internal keys."""
-    data = {}
-    for field in obj._meta.concrete_fields:
-        if field.is_relation or field.name in _INTERNAL_FIELDS:
-            continue
-        value = getattr(obj, field.attname)
-        if getattr(field, "multiple", False):  # several countries
-            value = [country.code for country in value]
-        value = getattr(value, "code", value)  # one country
-        data[field.name] = value
-        if field.choices and isinstance(value, str) and value:
-            data[f"{field.name}_display"] = str(dict(field.flatchoices).get(value, value))
-    return data
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.\-]+", "_", name).strip("._")[:100] or "file"
-
-
-def _add_file(archive: zipfile.ZipFile, field_file, path: str) -> str | None:
-    if not field_file:
-        return None
-    try:
-        with field_file.open("rb") as f:
-            archive.writestr(path, f.read())
-    except FileNotFoundError:
-        return None
-    return path
-
-
-def client_export(*, client: Client) -> bytes:
-    """Everything Pristan holds about one client as a ZIP: `client.json` (every field of the
-    client, names, contacts, relatives, cases with their events, notes, consents, documents and
-    letters), the documents and the letter PDFs, decrypted. Staff names are left out."""
-    client = Client.objects.prefetch_related("names", "contacts", "relatives").get(pk=client.pk)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        cases = []
-        for case in client.cases.select_related("authority").prefetch_related("grounds"):
-            documents = []
-            for document in case.documents.order_by("uploaded_at", "pk"):
-                path = f"documents/{document.pk}-{_safe_name(document.original_name)}"
-                documents.append(
-                    {**_fields(document), "file": _add_file(archive, document.file, path)}
-                )
-            letters = []
-            for letter in case.letters.select_related("authority").order_by("created_at", "pk"):
-                path = f"letters/{_safe_name(letter.number) if letter.number else letter.pk}.pdf"
-                letters.append(
-                    {
-                        "number": letter.number,
-                        "issued_at": letter.issued_at,
-                        "authority": letter.authority.name,
-                        "language": letter.language,
-                        "status": letter.status,
-                        "subject": letter.subject,
-                        "body": letter.body,
-                        "pdf": _add_file(archive, letter.pdf, path),
-                    }
-                )
-            cases.append(
-                {
-                    **_fields(case),
-                    "authority": case.authority.name if case.authority else None,
-                    "grounds": [str(ground) for ground in case.grounds.all()],
-                    "events": [_fields(event) for event in case.events.all()],
-                    "notes": [_fields(note) for note in case.notes.order_by("created_at", "pk")],
-                    "consents": [_fields(consent) for consent in case.consents.all()],
-                    "documents": documents,
-                    "letters": letters,
-                }
-            )
-        data = {
-            "format": "pristan-client-export/1",
-            "exported_at": timezone.now(),
-            "organisation": client.organisation.name,
-            "client": _fields(client),
-            "names": [_fields(name) for name in client.names.all()],
-            "contacts": [_fields(contact) for contact in client.contacts.all()],
-            "relatives": [_fields(relative) for relative in client.relatives.all()],
-            "cases": cases,
-        }
-        text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-        archive.writestr("client.json", text)
-    return buffer.getvalue()

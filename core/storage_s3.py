@@ -4,7 +4,7 @@ from botocore.config import Config
 from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
-from casework.fields import EncryptedStorageMixin
+from core.storage import EncryptedStorageMixin
 
 
 class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):

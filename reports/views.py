@@ -1,5 +1,5 @@
 """The statistics page and its CSV: counts of the organisation's cases for coordinators and
-administrators (casework.statistics does the counting, the suppression and the drawing).
+administrators (reports.queries does the counting, the suppression and the drawing).
 Both are logged: the page as a listing, the CSV as an export."""
 
 import csv
@@ -9,15 +9,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from casework import audit
-from casework.access import Capability
-from casework.statistics import collect, csv_rows
-from casework.views import capability_required
+from casework.access import capability_required
+from casework.capabilities import Capability
+from reports.queries import collect, csv_rows
 
 
 @capability_required(Capability.VIEW_STATISTICS)
 def statistics(request):
     audit.record(request, audit.Action.LIST, object_type="statistics")
-    return render(request, "casework/statistics.html", {"stats": collect(user=request.user)})
+    return render(request, "reports/statistics.html", {"stats": collect(user=request.user)})
 
 
 @capability_required(Capability.VIEW_STATISTICS)

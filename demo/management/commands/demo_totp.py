@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 
 from accounts.services import totp_device
-from casework.management.commands.seed_demo import ORGANISATION
 from casework.models import Membership
+from demo.data import ORGANISATION
 
 
 class Command(BaseCommand):

@@ -29,13 +29,6 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
-from casework.management.commands.seed_demo import (
-    GROUPS,
-    ORGANISATION,
-    feminine,
-    feminine_alias,
-    icao,
-)
 from casework.models import (
     Assignment,
     Authority,
@@ -53,8 +46,20 @@ from casework.models import (
     Relative,
 )
 from casework.names import name_index
+from demo.data import (
+    GROUPS,
+    ORGANISATION,
+    feminine,
+    feminine_alias,
+    icao,
+)
 from letters.models import Letter, LetterTemplate, Register
-from letters.services import _format_number, template_save_version
+from letters.services import (
+    letter_render,
+    register_number,
+    register_take,
+    template_save_version,
+)
 
 User = get_user_model()
 Role = Membership.Role
@@ -552,25 +557,18 @@ class _Seeder:
             self.counts["history entries"] += len(rows["log"]) + len(letter_log)
 
     def _number(self, issued: list[Letter]) -> None:
-        """Consecutive numbers from the register of each letter's year, in issuing order; the
-        register rows stay locked until the chunk commits (as `letters_issue` does)."""
+        """Consecutive numbers from the register of each letter's year, in issuing order,
+        taken as issuing takes them (`register_take`, in this chunk's transaction)."""
         issued.sort(key=lambda letter: letter.issued_at)
-        registers: dict[int, Register] = {}
+        by_year: dict[int, list[Letter]] = defaultdict(list)
         for letter in issued:
-            year = timezone.localdate(letter.issued_at).year
-            register = registers.get(year)
-            if register is None:
-                Register.objects.get_or_create(organisation=self.org, year=year)
-                register = Register.objects.select_for_update().get(
-                    organisation=self.org, year=year
-                )
-                registers[year] = register
-            register.last_number += 1
-            letter.register = register
-            letter.sequence = register.last_number
-            letter.number = _format_number(self.org, year, register.last_number)
-        for register in registers.values():
-            register.save(update_fields=["last_number"])
+            by_year[timezone.localdate(letter.issued_at).year].append(letter)
+        for year, letters in by_year.items():
+            register, numbers = register_take(organisation=self.org, year=year, count=len(letters))
+            for letter, sequence in zip(letters, numbers, strict=True):
+                letter.register = register
+                letter.sequence = sequence
+                letter.number = register_number(self.org, year, sequence)
 
 
 def bulk_seed(
@@ -617,8 +615,6 @@ def _analyze() -> None:
 def render_some_pdfs(*, organisation: Organisation, count: int) -> int:
     """Render the PDFs of the `count` most recent unrendered issued letters, as the worker does
     (so that downloads can be benchmarked)."""
-    from letters.services import letter_render
-
     ids = list(
         Letter.objects.filter(
             case__organisation=organisation,

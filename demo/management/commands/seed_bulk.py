@@ -1,4 +1,4 @@
-"""Bulk fictional data for benchmarks (casework.bulk).
+"""Bulk fictional data for benchmarks (demo.bulk).
 
     python manage.py seed_bulk --cases 100000 [--caseworkers 50] [--volunteers 5]
                                [--password P] [--pdfs 10] [--allow-production]
@@ -16,7 +16,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from casework import bulk
+from demo import bulk
 
 
 class Command(BaseCommand):

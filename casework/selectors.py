@@ -1,0 +1,71 @@
+"""Reads shared by views, forms and filters. Nothing here writes."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from casework.capabilities import Capability
+from casework.models import Case, Event, Membership, Organisation
+
+User = get_user_model()
+
+
+def assignable_users(organisation: Organisation):
+    """Members who can be put on a case: caseworkers, volunteers and coordinators."""
+    return User.objects.filter(
+        is_active=True,
+        membership__organisation=organisation,
+        membership__role__in=[
+            Membership.Role.CASEWORKER,
+            Membership.Role.VOLUNTEER,
+            Membership.Role.COORDINATOR,
+        ],
+    ).order_by("username")
+
+
+def dashboard(user) -> dict:
+    """What the dashboard shows a member: their open cases, deadlines and the status counts."""
+    cases = Case.objects.visible_to(user)
+    today = timezone.localdate()
+    deadlines = (
+        Event.objects.filter(case__in=cases, is_deadline=True, done=False)
+        .select_related("case", "case__client")
+        .order_by("date", "time")
+    )
+    my_cases = (
+        cases.filter(assignments__user=user)
+        .exclude(status=Case.Status.CLOSED)
+        .select_related("client", "authority")[:10]
+    )
+    counts = status_counts(user, cases)
+    return {
+        "my_cases": my_cases,
+        "overdue": deadlines.filter(date__lt=today)[:20],
+        "upcoming": deadlines.filter(date__gte=today, date__lte=today + timedelta(days=14))[:30],
+        "status_counts": [
+            (value, label, counts.get(value, 0)) for value, label in Case.Status.choices
+        ],
+        "total": sum(counts.values()),
+    }
+
+
+def status_counts(user, cases) -> dict[str, int]:
+    """The user's cases by status. For those who see the whole organisation that reads every
+    case (100,000 rows), so the figures are cached under a key that changes with the newest
+    change to any of its cases: recomputed after a change, never older than a minute."""
+
+    def count() -> dict[str, int]:
+        counts = cases.order_by().values_list("status").annotate(n=Count("pk"))
+        return dict(counts.values_list("status", "n"))
+
+    membership = user.membership
+    if not membership.can(Capability.VIEW_ALL_CASES):
+        return count()
+    latest = Case.objects.filter(organisation_id=membership.organisation_id).aggregate(
+        at=Max("updated_at")
+    )["at"]
+    key = f"casework:status-counts:{membership.organisation_id}:{latest and latest.isoformat()}"
+    return cache.get_or_set(key, count, timeout=60)

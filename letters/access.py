@@ -1,0 +1,43 @@
+"""Who may see which letter and batch: through the case's scope (casework.access), with the same
+logged 404 for what is out of scope as for what does not exist."""
+
+from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
+from casework.capabilities import Capability
+from letters.models import Batch, Letter
+
+
+def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
+    """A letter through its case's scope: 404 outside it (or without the right to see letters),
+    403 for a visible letter the user may not act on. Both are logged as denials."""
+    letter = None
+    if user_can(user, Capability.VIEW_LETTERS):
+        letter = (
+            Letter.objects.visible_to(user)
+            .select_related(
+                "case", "case__client", "case__organisation", "authority", "author", "approved_by"
+            )
+            .filter(pk=letter_id)
+            .first()
+        )
+    if letter is None:
+        hidden = Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id")
+        hidden = hidden.first()
+        if hidden is None or not same_organisation(user, hidden["case__organisation_id"]):
+            raise OutOfScope("letter")
+        raise OutOfScope("letter", letter_id, case_id=hidden["case_id"])
+    if capability is not None and not user_can(user, capability):
+        raise Forbidden(letter)
+    return letter
+
+
+def get_batch_for_user(user, batch_id: int) -> Batch:
+    """A batch of the user's organisation, for those who run batches; else a (logged) 404."""
+    membership = membership_of(user)
+    batch = (
+        Batch.objects.filter(pk=batch_id, organisation_id=membership.organisation_id).first()
+        if membership
+        else None
+    )
+    if batch is None or not user_can(user, Capability.RUN_BATCHES):
+        raise OutOfScope("batch", batch.pk if batch else "")
+    return batch
