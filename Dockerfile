@@ -23,13 +23,12 @@ RUN groupadd --system --gid 10001 pristan \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: install the project (editable) against empty package
-# stubs, so this layer is rebuilt only when pyproject.toml changes. The code is run from /app
-# (the wheel would not carry migrations, templates, static files or translations).
-COPY pyproject.toml README.md ./
-RUN mkdir -p config casework letters \
-    && touch config/__init__.py casework/__init__.py letters/__init__.py \
-    && pip install -e .
+# Dependencies first, in their own layer, from the lock file (every package pinned with its
+# hashes), so this layer is rebuilt only when the lock changes. The code is run from /app, not
+# installed (a wheel would not carry migrations, templates, static files or translations).
+COPY requirements/base.lock requirements/base.lock
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
+ENV PYTHONPATH=/app
 
 COPY . .
 

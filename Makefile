@@ -19,13 +19,15 @@ DEMO_PASSWORD ?=
 # supply a throwaway secret key and are otherwise the real settings.
 TOOL_SETTINGS := config.settings_test
 
-.PHONY: help run test lint migrations-check system-deps system-deps-test venv dotenv \
+.PHONY: help run test lint typecheck lock migrations-check system-deps system-deps-test venv dotenv \
 	compilemessages node-deps clean distclean bench-pages bench-letters bench-load bench-backup
 
 help:
 	@echo "make run               start Pristan at http://$(HOST):$(PORT)/ (SQLite + local worker, demo data)"
 	@echo "make test              run the test suite (extra pytest args: PYTEST_ARGS='-k foo -x')"
-	@echo "make lint              ruff check + ruff format --check"
+	@echo "make lint              ruff check + ruff format --check + lint-imports (app layers)"
+	@echo "make typecheck         mypy with django-stubs"
+	@echo "make lock              re-pin the dependencies (requirements/*.lock) from pyproject.toml"
 	@echo "make migrations-check  fail if models changed without a migration"
 	@echo "make bench-pages       page times and SQL queries at 100,000 cases (PostgreSQL)"
 	@echo "make bench-letters     letter pipeline vs raw WeasyPrint, 1,362 letters (PostgreSQL + Redis)"
@@ -45,7 +47,10 @@ system-deps-test:
 
 # --- Virtualenv --------------------------------------------------------------------------
 # `venv` (re)creates .venv when it is missing or its Python is older than 3.12, then lets the
-# stamp rule reinstall the project only when pyproject.toml is newer than the stamp.
+# stamp rule install the locked dependencies again only when the lock file is newer than the
+# stamp. requirements/dev.lock pins every package with its hashes (pip refuses anything else);
+# the project itself is then installed editable without dependencies (so that `celery -A config`
+# finds it from anywhere). After changing dependencies in pyproject.toml: `make lock`.
 
 venv:
 	@if ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then \
@@ -56,10 +61,20 @@ venv:
 	fi
 	@$(MAKE) --no-print-directory --silent $(STAMP)
 
-$(STAMP): pyproject.toml
-	@echo "venv: pip install -e '.[dev]' (new venv, or pyproject.toml changed)"
-	@$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+$(STAMP): requirements/dev.lock pyproject.toml
+	@echo "venv: pip install --require-hashes -r requirements/dev.lock (new venv, or the lock changed)"
+	@$(PY) -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements/dev.lock
+	@$(PY) -m pip install --disable-pip-version-check --quiet --no-deps -e .
 	@touch $@
+
+# Re-pin every dependency (with hashes) from pyproject.toml: base.lock for the image,
+# dev.lock (with the test and lint tools) for make run / make test / CI.
+LOCK := $(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: venv
+	@$(PY) -m pip install --disable-pip-version-check --quiet pip-tools
+	$(LOCK) --output-file requirements/base.lock pyproject.toml
+	$(LOCK) --extra dev --output-file requirements/dev.lock pyproject.toml
 
 # --- Node packages (test tools only) -----------------------------------------------------
 # axe-core, pinned in package-lock.json, injected by the browser tests' accessibility checks.
@@ -125,6 +140,12 @@ test: system-deps-test venv node-deps compilemessages
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+# Types: the whole project non-strict, the access, selectors and services modules and core/
+# strict (pyproject.toml, [tool.mypy]).
+typecheck: venv
+	$(VENV)/bin/mypy .
 
 migrations-check: venv
 	DJANGO_SETTINGS_MODULE=$(TOOL_SETTINGS) $(PY) manage.py makemigrations --check --dry-run
