@@ -198,9 +198,10 @@ def marked_up(text: str, *, language: str, names: list[str]) -> str:
     """The text as HTML, with names kept from hyphenation and dates, references and URLs kept
     on one line; newlines become <br>."""
     pattern = rf"(?P<nowrap>{_unbreakable_pattern(language)})"
-    words = sorted({w for n in names for w in n.split() if len(w) > 2}, key=len, reverse=True)
-    if words:
-        pattern += r"|(?P<name>\b(?:" + "|".join(re.escape(w) for w in words) + r")\b)"
+    # Whole names first (the longest alternative wins), so "Anna Ivanova" is one span.
+    names = sorted({n.strip() for n in names if len(n.strip()) > 2}, key=len, reverse=True)
+    if names:
+        pattern += r"|(?P<name>\b(?:" + "|".join(re.escape(n) for n in names) + r")\b)"
     out, position = [], 0
     for match in re.finditer(pattern, text):
         out.append(escape(text[position : match.start()]))
