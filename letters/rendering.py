@@ -33,8 +33,6 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from letters.context import context_for_letter
-
 PRINT_CSS = Path(settings.BASE_DIR) / "static" / "letters" / "print.css"
 QR_MASK = 4
 
@@ -194,35 +192,23 @@ def _unbreakable_pattern(language: str) -> str:
     )
 
 
-def marked_up(text: str, *, language: str, names: list[str]) -> str:
-    """The text as HTML, with names kept from hyphenation and dates, references and URLs kept
-    on one line; newlines become <br>."""
-    pattern = rf"(?P<nowrap>{_unbreakable_pattern(language)})"
-    # Whole names first (the longest alternative wins), so "Anna Ivanova" is one span.
-    names = sorted({n.strip() for n in names if len(n.strip()) > 2}, key=len, reverse=True)
-    if names:
-        pattern += r"|(?P<name>\b(?:" + "|".join(re.escape(n) for n in names) + r")\b)"
+def marked_up(text: str, *, language: str) -> str:
+    """The text as HTML, with dates, references and URLs kept on one line (no automatic
+    hyphenation anywhere, so names are never split); newlines become <br>."""
     out, position = [], 0
-    for match in re.finditer(pattern, text):
+    for match in re.finditer(_unbreakable_pattern(language), text):
         out.append(escape(text[position : match.start()]))
-        out.append(f'<span class="{match.lastgroup}">{escape(match.group())}</span>')
+        out.append(f'<span class="nowrap">{escape(match.group())}</span>')
         position = match.end()
     out.append(escape(text[position:]))
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 (escaped above)
-
-
-def _client_names(letter) -> list[str]:
-    client = context_for_letter(letter)["client"]
-    return [client["full_name"], client["family_name"], client["given_names"]]
 
 
 def letter_html(letter, *, draft: bool = False) -> str:
     """The letter as one HTML document: the same for the on-screen preview and the PDF."""
     organisation = letter.case.organisation
     url = verification_url(letter) if not draft else ""
-    signer_name = letter.signer_name or organisation.letter_signer_name
-    names = [*_client_names(letter), signer_name]
-    blocks = [marked_up(p, language=letter.language, names=names) for p in paragraphs(letter.body)]
+    blocks = [marked_up(p, language=letter.language) for p in paragraphs(letter.body)]
     closing = ""
     if len(blocks) > 1 and len(paragraphs(letter.body)[-1]) <= CLOSING_MAX_CHARS:
         closing = blocks.pop()
@@ -233,7 +219,7 @@ def letter_html(letter, *, draft: bool = False) -> str:
                 "letter": letter,
                 "organisation": organisation,
                 "authority": letter.authority,
-                "subject": marked_up(letter.subject, language=letter.language, names=names),
+                "subject": marked_up(letter.subject, language=letter.language),
                 "paragraphs": blocks,
                 "closing": closing,
                 "date": letter.issued_at or timezone.now(),
@@ -243,7 +229,7 @@ def letter_html(letter, *, draft: bool = False) -> str:
                 "qr": qr_data_uri(url) if url else "",
                 "logo": _file_data_uri(organisation.logo),
                 "signature": _file_data_uri(organisation.signature_image) if not draft else "",
-                "signer_name": signer_name,
+                "signer_name": letter.signer_name or organisation.letter_signer_name,
                 "signer_title": letter.signer_title or organisation.letter_signer_title,
             },
         )
