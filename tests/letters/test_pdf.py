@@ -103,15 +103,20 @@ def test_stored_pdf_matches_recorded_hash_and_size(issued_letter):
     assert issued_letter.render_attempts == 1
 
 
-def test_pdf_declares_pdf_a(issued_letter):
+def test_pdf_declares_pdf_a_3a_and_pdf_ua_1(issued_letter):
+    """What the file claims; test_pdf_validation.py checks that the claims are true."""
     data = pdf_bytes(issued_letter)
     reader = pypdf.PdfReader(io.BytesIO(data))
     xmp = reader.xmp_metadata
     assert xmp is not None
     xml = xmp.stream.get_data()
     assert re.search(rb"pdfaid:part(>|=\")3", xml), xml[:2000]
-    assert re.search(rb"pdfaid:conformance(>|=\")B", xml, re.IGNORECASE)
-    assert "/OutputIntents" in reader.trailer["/Root"]
+    assert re.search(rb"pdfaid:conformance(>|=\")A", xml, re.IGNORECASE)
+    assert re.search(rb"pdfuaid:part(>|=\")1", xml)
+    root = reader.trailer["/Root"]
+    assert "/OutputIntents" in root
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "fr"
 
 
 def test_fonts_are_embedded(issued_letter):
