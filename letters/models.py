@@ -198,6 +198,16 @@ class Letter(models.Model):
     signer_name = models.CharField(max_length=200, blank=True)
     signer_title = models.CharField(max_length=200, blank=True)
     verification_token = models.CharField(max_length=40, unique=True, default=_verification_token)
+    # A corrected letter is a new letter that replaces the old one: issuing it revokes the old
+    # one, whose verification page then names the replacement.
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replacements",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.CharField(_("reason"), max_length=500, blank=True)
     # Rendering, done by a worker after issuing.
