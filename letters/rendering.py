@@ -83,6 +83,7 @@ PRINT_LABELS = {
         "page": "Стр.",
         "of": "из",
         "verify": "Подлинность письма можно проверить по адресу",
+        "code": "Код проверки:",
         "draft": "ЧЕРНОВИК",
     },
     "en": {
@@ -90,6 +91,7 @@ PRINT_LABELS = {
         "page": "Page",
         "of": "of",
         "verify": "Verify this letter at",
+        "code": "Verification code:",
         "draft": "DRAFT",
     },
     "fr": {
@@ -97,6 +99,7 @@ PRINT_LABELS = {
         "page": "Page",
         "of": "sur",
         "verify": "Vérifier l'authenticité de cette lettre :",
+        "code": "Code de vérification\u00a0:",
         "draft": "PROJET",
     },
     "de": {
@@ -104,6 +107,7 @@ PRINT_LABELS = {
         "page": "Seite",
         "of": "von",
         "verify": "Echtheit dieses Schreibens prüfen unter",
+        "code": "Prüfcode:",
         "draft": "ENTWURF",
     },
 }
