@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 
 from accounts import views as account_views
 from config.health import health
-from letters.views import verify
+from letters.views import verify, verify_code
 
 # Everything requires a logged-in, two-factor-verified user (LoginRequiredMiddleware and
 # accounts.middleware), except these views, marked `login_not_required` where they are
@@ -18,6 +18,7 @@ PUBLIC_URL_NAMES = {
     "accounts:emergency_lock",  # "my phone was taken": must work without logging in
     "set_language",  # the language switch on the login page
     "verify",  # the public verification page printed on letters
+    "verify_code",  # its form for typing the code printed on a letter
     "health",  # for load balancers and monitoring; says nothing about clients (config.health)
     "admin-login",  # redirects to our login
     "admin-logout",  # our logout
@@ -33,6 +34,7 @@ urlpatterns = [
     path("letters/", include("letters.urls")),
     # Printed on every letter as a QR code: this URL must never change.
     path("v/<str:token>/", verify, name="verify"),
+    path("v/", verify_code, name="verify_code"),
     path("health/", health, name="health"),  # answered by config.health.HealthCheckMiddleware
     path("accounts/login/", account_views.login_view, name="login"),
     path("accounts/logout/", account_views.logout_view, name="logout"),

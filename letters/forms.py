@@ -52,6 +52,26 @@ class VerifyUploadForm(forms.Form):
         return upload
 
 
+class VerifyTokenForm(forms.Form):
+    """The code printed under the QR code, typed by an officer (the view normalises it)."""
+
+    token = forms.CharField(
+        label=_("Verification code printed on the letter"),
+        max_length=200,
+        help_text=_("Capitals, spaces and dashes do not matter."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+
+class VerifyBirthDateForm(forms.Form):
+    birth_date = forms.DateField(
+        label=_("Date of birth of the person concerned"),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+    )
+
+
 class BatchForm(forms.Form):
     template = forms.ModelChoiceField(
         label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)

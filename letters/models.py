@@ -5,6 +5,7 @@ number from the organisation's register in the same transaction that freezes the
 rendering to PDF happens afterwards in a Celery worker (`render_status`).
 """
 
+import re
 import secrets
 
 from django.conf import settings
@@ -104,8 +105,41 @@ class LetterQuerySet(models.QuerySet):
         return self.filter(Exists(Case.objects.visible_to(user).filter(pk=OuterRef("case_id"))))
 
 
+# Verification tokens are typed from paper by officers, so new ones use Crockford's base32: no
+# hyphens, no look-alikes (no I, L, O, U), case-insensitive. 20 symbols are 100 bits. Tokens
+# issued before (secrets.token_urlsafe: mixed case, "-" and "_") stay valid as they are.
+CROCKFORD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TOKEN_LENGTH = 20
+TOKEN_GROUP = 4
+_CROCKFORD_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# Spaces and dashes an officer may type or a PDF viewer may copy: any white space (no-break and
+# thin spaces included), hyphen-minus, the Unicode hyphens and dashes, the minus sign.
+_TYPED_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
 def _verification_token() -> str:
-    return secrets.token_urlsafe(16)
+    return "".join(secrets.choice(CROCKFORD_ALPHABET) for _ in range(TOKEN_LENGTH))
+
+
+def normalise_token(typed: str) -> str | None:
+    """The canonical form of a Crockford token as typed from paper, or None if it cannot be one.
+
+    Case, spaces and dashes are ignored and the look-alikes read as digits (O → 0, I and L → 1).
+    Old urlsafe tokens are case-sensitive and may contain "-": look them up as typed first."""
+    stripped = _TYPED_SEPARATORS.sub("", typed)
+    if not stripped.isascii():  # before upper(), which turns "ß" into "SS"
+        return None
+    canonical = stripped.upper().translate(_CROCKFORD_LOOKALIKES)
+    if len(canonical) != TOKEN_LENGTH or any(c not in CROCKFORD_ALPHABET for c in canonical):
+        return None
+    return canonical
+
+
+def group_token(token: str) -> str:
+    """A Crockford token in groups of four for print ("7KQ2 M9XD …"); old tokens unchanged."""
+    if normalise_token(token) != token:
+        return token
+    return " ".join(token[i : i + TOKEN_GROUP] for i in range(0, len(token), TOKEN_GROUP))
 
 
 class Letter(models.Model):
@@ -164,6 +198,16 @@ class Letter(models.Model):
     signer_name = models.CharField(max_length=200, blank=True)
     signer_title = models.CharField(max_length=200, blank=True)
     verification_token = models.CharField(max_length=40, unique=True, default=_verification_token)
+    # A corrected letter is a new letter that replaces the old one: issuing it revokes the old
+    # one, whose verification page then names the replacement.
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replacements",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.CharField(_("reason"), max_length=500, blank=True)
     # Rendering, done by a worker after issuing.
@@ -204,6 +248,11 @@ class Letter(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{self.case} · {self.get_status_display()}"
+
+    @property
+    def printed_token(self) -> str:
+        """The verification token as printed on the letter: in groups of four."""
+        return group_token(self.verification_token)
 
     @property
     def is_editable(self) -> bool:

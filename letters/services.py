@@ -67,10 +67,22 @@ def _require_letters_consent(case) -> None:
         raise _no_consent_error()
 
 
-def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
+def letter_draft(
+    *, case, template: LetterTemplate, authority, by, batch=None, replaces: Letter | None = None
+) -> Letter:
     """A new draft: the template's current version filled in with the case's data. Refused
-    unless the client has consented to letters on this case (and not withdrawn it)."""
+    unless the client has consented to letters on this case (and not withdrawn it).
+
+    `replaces`: an issued (or already revoked) letter of the same case that this one corrects;
+    issuing the new letter revokes the old one, whose verification page then names it."""
     _require_letters_consent(case)
+    if replaces is not None and (
+        replaces.case_id != case.pk
+        or replaces.status not in (Letter.Status.ISSUED, Letter.Status.REVOKED)
+    ):
+        raise ValidationError(
+            _("Only an issued letter of the same case can be replaced."), code="bad_replaces"
+        )
     version = template.current_version or template_save_version(template=template, by=by)
     signer_name, signer_title = _signer(case.organisation, by)
     context = letter_context(
@@ -100,6 +112,7 @@ def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -
             body=body.strip(),
             author=by,
             batch=batch,
+            replaces=replaces,
             signer_name=signer_name,
             signer_title=signer_title,
         )
@@ -265,6 +278,20 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
                 )
             )
         issued.append(letter)
+    # A corrected letter's predecessor is revoked in the same transaction.
+    replaced = {letter.replaces_id: letter.number for letter in issued if letter.replaces_id}
+    for old in Letter.objects.select_for_update().filter(
+        pk__in=replaced, status=Letter.Status.ISSUED
+    ):
+        old.revoke(reason=_("Replaced by %s") % replaced[old.pk])
+        history.append(
+            CaseLogEntry(
+                case_id=old.case_id,
+                actor=by,
+                action=CaseLogEntry.Action.LETTER,
+                detail=_("revoked %s") % old.number,
+            )
+        )
     # One UPDATE per 500 letters instead of one per letter (a batch of 1,362 issues in ~1 s).
     Letter.objects.bulk_update(
         issued,

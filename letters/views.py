@@ -3,6 +3,7 @@ import hashlib
 import io
 import zipfile
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -10,9 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_POST
 
 from casework import audit
@@ -34,9 +38,11 @@ from letters.forms import (
     LetterTextForm,
     RegisterFilterForm,
     RevokeForm,
+    VerifyBirthDateForm,
+    VerifyTokenForm,
     VerifyUploadForm,
 )
-from letters.models import Letter
+from letters.models import Letter, normalise_token
 from letters.rendering import html_to_pdf, letter_html, verification_url
 
 
@@ -383,15 +389,48 @@ def batch_csv(request, batch_id):
 # Public verification --------------------------------------------------------------------------
 
 VERIFY_RATE = 30  # requests per minute and address
+VERIFY_BIRTH_DATE_RATE = 5  # date-of-birth checks per minute and address, on top
 
 
-def _rate_limited(request) -> bool:
-    key = f"verify-rate:{request.META.get('REMOTE_ADDR', '')}:{timezone.now():%Y%m%d%H%M}"
+def _rate_limited(request, *, scope: str = "verify", limit: int = VERIFY_RATE) -> bool:
+    key = f"{scope}-rate:{request.META.get('REMOTE_ADDR', '')}:{timezone.now():%Y%m%d%H%M}"
     cache.add(key, 0, timeout=120)
     try:
-        return cache.incr(key) > VERIFY_RATE
+        return cache.incr(key) > limit
     except ValueError:
         return False
+
+
+# The statuses a verification page answers for; anything else is "not found".
+VERIFIABLE = [Letter.Status.ISSUED, Letter.Status.REVOKED]
+
+
+def _letter_for_token(token: str) -> Letter | None:
+    """The letter of a token as printed or as typed from paper.
+
+    One query whatever the token: the exact string (old urlsafe tokens are case-sensitive and
+    may contain "-" and "_") and its normalised Crockford form, the exact one preferred."""
+    candidates = {token[:200], normalise_token(token)} - {None}
+    letters = {
+        letter.verification_token: letter
+        for letter in Letter.objects.filter(
+            verification_token__in=candidates, status__in=VERIFIABLE
+        ).select_related("case__organisation", "case__client", "authority")
+    }
+    return letters.get(token) or letters.get(normalise_token(token) or "")
+
+
+def _verify_language(request) -> str:
+    """The page's language: ?lang= (the switch), else the browser's first letter language,
+    else English. Any letter language, although the staff interface itself is only ru/en."""
+    codes = [code for code, _name in settings.LETTER_LANGUAGES]
+    if request.GET.get("lang") in codes:
+        return request.GET["lang"]
+    accept = request.headers.get("Accept-Language", "")
+    for code, _quality in parse_accept_lang_header(accept[:500]):
+        if code.split("-")[0] in codes:
+            return code.split("-")[0]
+    return settings.LANGUAGE_CODE
 
 
 @login_not_required
@@ -402,31 +441,73 @@ def verify(request, token):
     gets the same page with "not found", so tokens cannot be told apart by the answer's shape."""
     if _rate_limited(request):
         return _verify_response(request, {"rate_limited": True}, status=429)
-    letter = (
-        Letter.objects.filter(
-            verification_token=token, status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED]
-        )
-        .select_related("case__organisation", "authority")
-        .first()
+    letter = _letter_for_token(token)
+    replacement = (
+        letter and letter.replacements.filter(status__in=VERIFIABLE).order_by("issued_at").last()
     )
-    form = VerifyUploadForm(request.POST or None, request.FILES or None)
-    match = None
-    if letter and request.method == "POST" and form.is_valid():
-        digest = hashlib.sha256()
-        for chunk in form.cleaned_data["pdf"].chunks():
-            digest.update(chunk)
-        match = letter.render_status == Letter.RenderStatus.READY and (
-            digest.hexdigest() == letter.pdf_sha256
-        )
-    return _verify_response(
-        request,
-        {"letter": letter, "form": form, "match": match, "token_url": request.path},
-        status=200 if letter else 404,
+    valid = letter and letter.status == Letter.Status.ISSUED and not replacement
+    # A date of birth is checked only against a valid letter, and only if one is on record.
+    birth_date = valid and letter.case.client.birth_date
+    checking_birth_date = request.method == "POST" and "birth_date" in request.POST
+    upload_form = VerifyUploadForm(
+        None if checking_birth_date else request.POST or None, request.FILES or None
     )
+    birth_date_form = VerifyBirthDateForm(request.POST if checking_birth_date else None)
+    match = birth_date_match = None
+    if letter and upload_form.is_valid():
+        match = _is_issued_pdf(letter, upload_form.cleaned_data["pdf"])
+    if birth_date and checking_birth_date:
+        if _rate_limited(request, scope="verify-dob", limit=VERIFY_BIRTH_DATE_RATE):
+            return _verify_response(request, {"rate_limited": True}, status=429)
+        if birth_date_form.is_valid():
+            birth_date_match = birth_date_form.cleaned_data["birth_date"] == birth_date
+            birth_date_form = VerifyBirthDateForm()  # the page never repeats a date
+    context = {
+        "letter": letter,
+        "replacement": replacement,
+        "form": upload_form,
+        "match": match,
+        "birth_date_form": birth_date_form if birth_date else None,
+        "birth_date_match": birth_date_match,
+        "token_form": VerifyTokenForm(),
+        "token_url": letter and reverse("verify", kwargs={"token": letter.verification_token}),
+    }
+    return _verify_response(request, context, status=200 if letter else 404)
+
+
+def _is_issued_pdf(letter: Letter, upload) -> bool:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return letter.render_status == Letter.RenderStatus.READY and (
+        digest.hexdigest() == letter.pdf_sha256
+    )
+
+
+@login_not_required
+def verify_code(request):
+    """/v/: the officer types the code printed on a letter; sent on to /v/<code>/."""
+    form = VerifyTokenForm(request.GET if "token" in request.GET else None)
+    if form.is_valid():
+        typed = form.cleaned_data["token"]
+        # The whole printed address pasted in: keep the part after /v/.
+        typed = typed.rsplit("/v/", 1)[-1].strip("/ ")
+        # Spaces go (no token has any); dashes stay, old tokens may contain them.
+        token = "".join(typed.replace("/", " ").split()) or "-"
+        url = reverse("verify", kwargs={"token": token})
+        if request.GET.get("lang") in dict(settings.LETTER_LANGUAGES):
+            url += "?" + urlencode({"lang": request.GET["lang"]})
+        return redirect(url)
+    context = {"token_form": form, "enter_code": True}
+    return _verify_response(request, context, status=200)
 
 
 def _verify_response(request, context, *, status):
-    response = render(request, "letters/verify.html", context, status=status)
+    language = _verify_language(request)
+    context["page_languages"] = settings.LETTER_LANGUAGES
+    with translation.override(language):
+        response = render(request, "letters/verify.html", context, status=status)
+    response["Content-Language"] = language
     response["X-Robots-Tag"] = "noindex"
     # same-origin, not no-referrer: with no-referrer the browser posts the compare form with
     # "Origin: null", which Django's CSRF protection rightly refuses.
