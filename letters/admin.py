@@ -2,17 +2,57 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries as django_countries
 
-from casework.models import Case
+from casework.models import Authority, Case, CaseReference
 from letters import services
-from letters.models import Batch, DownloadLogEntry, Letter, LetterTemplate, LetterTemplateVersion
+from letters.models import (
+    Batch,
+    DownloadLogEntry,
+    Letter,
+    LetterTemplate,
+    LetterTemplateVersion,
+    OrganisationIdentity,
+    Signer,
+)
 from letters.sandbox import VARIABLES, TemplateError, compile_template
 
 
 class LetterTemplateForm(forms.ModelForm):
+    authority_kinds = forms.MultipleChoiceField(
+        label=_("meant for"),
+        choices=Authority.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Leave empty if the template suits any kind of addressee."),
+    )
+    countries = forms.MultipleChoiceField(
+        label=_("countries of the addressee"),
+        choices=list(django_countries),
+        required=False,
+        help_text=_("Leave empty if the template suits any country."),
+    )
+    requires = forms.MultipleChoiceField(
+        label=_("references required"),
+        choices=CaseReference.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A letter from this template is not issued while the case lacks them."),
+    )
+
     class Meta:
         model = LetterTemplate
-        fields = ["name", "kind", "language", "authority_kind", "subject", "body", "is_active"]
+        fields = [
+            "name",
+            "kind",
+            "language",
+            "authority_kinds",
+            "countries",
+            "requires",
+            "subject",
+            "body",
+            "is_active",
+        ]
         widgets = {"body": forms.Textarea(attrs={"rows": 24, "cols": 100})}
 
     def __init__(self, *args, **kwargs):
@@ -61,8 +101,8 @@ class VersionInline(admin.TabularInline):
 @admin.register(LetterTemplate)
 class LetterTemplateAdmin(admin.ModelAdmin):
     form = LetterTemplateForm
-    list_display = ["name", "kind", "language", "authority_kind", "is_active", "updated_at"]
-    list_filter = ["language", "kind", "authority_kind", "is_active"]
+    list_display = ["name", "kind", "language", "authority_kinds", "is_active", "updated_at"]
+    list_filter = ["language", "kind", "is_active"]
     search_fields = ["name"]
     inlines = [VersionInline]
     readonly_fields = ["variables"]
@@ -141,3 +181,55 @@ class DownloadLogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class OwnOrganisationAdmin(admin.ModelAdmin):
+    """Rows of the administrator's own organisation only, created in it."""
+
+    exclude = ["organisation"]
+
+    def get_queryset(self, request):
+        membership = getattr(request.user, "membership", None)
+        qs = super().get_queryset(request)
+        return qs.filter(organisation=membership.organisation) if membership else qs.none()
+
+    def has_add_permission(self, request):
+        return getattr(request.user, "membership", None) is not None and super().has_add_permission(
+            request
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organisation = request.user.membership.organisation
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(OrganisationIdentity)
+class OrganisationIdentityAdmin(OwnOrganisationAdmin):
+    list_display = ["language", "name", "show_russian_name"]
+    list_filter = ["language"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change, **kwargs)
+        membership = getattr(request.user, "membership", None)
+
+        class IdentityForm(base):  # type: ignore[valid-type,misc]
+            def clean(self):
+                cleaned = super().clean()
+                taken = OrganisationIdentity.objects.filter(
+                    organisation=membership.organisation if membership else None,
+                    language=cleaned.get("language"),
+                ).exclude(pk=self.instance.pk)
+                if taken.exists():
+                    raise forms.ValidationError(
+                        _("The organisation already has an identity in this language.")
+                    )
+                return cleaned
+
+        return IdentityForm
+
+
+@admin.register(Signer)
+class SignerAdmin(OwnOrganisationAdmin):
+    list_display = ["name_latin", "name_cyrillic", "is_default", "is_active"]
+    list_filter = ["is_active"]

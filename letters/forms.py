@@ -10,6 +10,10 @@ class LetterNewForm(forms.Form):
         label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
     )
     authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+    mismatch = forms.BooleanField(
+        label=_("Use this template although it is written for another kind of addressee"),
+        required=False,
+    )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -17,21 +21,70 @@ class LetterNewForm(forms.Form):
             f"{t.name} · {t.get_language_display()}"
         )
         self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
+        self.fields["template"].queryset = LetterTemplate.objects.filter(is_active=True)
         if not self.is_bound and case.authority_id:
             self.initial["authority"] = case.authority_id
-            match = LetterTemplate.objects.filter(
-                is_active=True, language=case.authority.language
-            ).first()
+            match = fitting_template(case.authority)
             if match:
                 self.initial["template"] = match.pk
+
+    def clean(self):
+        cleaned = super().clean()
+        template, authority = cleaned.get("template"), cleaned.get("authority")
+        if template and authority and not template.fits(authority) and not cleaned.get("mismatch"):
+            self.add_error(
+                "template",
+                _(
+                    "“%(template)s” is not written for %(authority)s. Choose a template for this "
+                    "addressee, or tick the box below to use it anyway."
+                )
+                % {"template": template.name, "authority": authority.short_name},
+            )
+        return cleaned
+
+
+def fitting_template(authority: Authority) -> LetterTemplate | None:
+    """The support letter written for this addressee (its kind, country and language), else
+    any template that fits it."""
+    fitting = [t for t in LetterTemplate.objects.filter(is_active=True) if t.fits(authority)]
+    specific = sorted(
+        fitting,
+        key=lambda t: (
+            t.kind != LetterTemplate.Kind.SUPPORT,
+            not t.authority_kinds,
+            not t.countries,
+            t.name,
+        ),
+    )
+    return specific[0] if specific else None
 
 
 class LetterTextForm(forms.ModelForm):
     class Meta:
         model = Letter
-        fields = ["subject", "body"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 18})}
-        help_texts = {"body": _("Paragraphs are separated by an empty line.")}
+        fields = ["subject", "body", "facts"]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 18}),
+            "facts": forms.Textarea(attrs={"rows": 12}),
+        }
+        help_texts = {
+            "body": _(
+                "Paragraphs are separated by an empty line. ⟦facts⟧ marks where the facts below "
+                "are printed; ⟦signer⟧ and ⟦signer-title⟧ are filled in with the person chosen "
+                "to sign when the letter is approved."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facts"].label = _("Facts, in %(language)s") % {
+            "language": self.instance.get_language_display()
+        }
+        self.fields["facts"].help_text = _(
+            "What happened to the person, written for this letter and its addressee, in the "
+            "letter's language. Started from the case's statement for letters, if there is one; "
+            "never the internal summary."
+        )
 
 
 class RevokeForm(forms.Form):
@@ -77,6 +130,10 @@ class BatchForm(forms.Form):
         label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
     )
     authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+    mismatch = forms.BooleanField(
+        label=_("Use this template although it is written for another kind of addressee"),
+        required=False,
+    )
     confirm = forms.BooleanField(
         label=_("I have checked the cases and approve these letters"), required=True
     )

@@ -19,6 +19,82 @@ from casework.models import Authority, Case, Organisation
 from core.fields import EncryptedTextField, crypto_id_field
 
 
+class OrganisationIdentity(models.Model):
+    """How the organisation presents itself in letters of one language: letterhead, footer, the
+    introduction sentence and the verification page. A letter is only issued in a language the
+    organisation has an identity in, so that no Russian name ends up inside a French sentence."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="identities"
+    )
+    language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
+    name = models.CharField(_("name"), max_length=200)
+    legal_form = models.CharField(
+        _("legal form"),
+        max_length=300,
+        blank=True,
+        help_text=_("As it reads in a sentence, e.g. “an independent non-profit organisation”."),
+    )
+    registration = models.CharField(
+        _("registration"), max_length=200, blank=True, help_text=_("E.g. its registry number.")
+    )
+    address = models.TextField(_("postal address"))
+    website = models.URLField(_("website"), blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    show_russian_name = models.BooleanField(
+        _("Russian name as a second line of the letterhead"),
+        default=False,
+        help_text=_("Only in the letterhead, never inside the text."),
+    )
+
+    class Meta:
+        verbose_name = _("organisation identity for letters")
+        verbose_name_plural = _("organisation identities for letters")
+        ordering = ["organisation", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "language"], name="unique_identity_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+class Signer(models.Model):
+    """A person entitled to sign the organisation's letters. The signer is chosen when a letter
+    is approved, never implied from who drafted it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="signers")
+    name_latin = models.CharField(_("name in Latin letters"), max_length=200)
+    name_cyrillic = models.CharField(_("name in Cyrillic"), max_length=200, blank=True)
+    title_ru = models.CharField(_("title in Russian"), max_length=200, blank=True)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
+    title_fr = models.CharField(_("title in French"), max_length=200, blank=True)
+    title_de = models.CharField(_("title in German"), max_length=200, blank=True)
+    signature_image = models.ImageField(_("signature image"), upload_to="signatures/", blank=True)
+    is_default = models.BooleanField(_("default signer"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("signer")
+        verbose_name_plural = _("signers")
+        ordering = ["-is_default", "name_latin"]
+
+    def __str__(self) -> str:
+        return self.name_latin
+
+    def name_in(self, language: str) -> str:
+        return (self.name_cyrillic or self.name_latin) if language == "ru" else self.name_latin
+
+    def title_in(self, language: str) -> str:
+        return getattr(self, f"title_{language}", "")
+
+    def signs_in(self, language: str) -> bool:
+        return bool(self.name_in(language) and self.title_in(language))
+
+
 class LetterTemplate(models.Model):
     class Kind(models.TextChoices):
         SUPPORT = "support", _("Letter of support")
@@ -29,13 +105,12 @@ class LetterTemplate(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
-    authority_kind = models.CharField(
-        _("meant for"),
-        max_length=20,
-        choices=Authority.Kind.choices,
-        blank=True,
-        help_text=_("Leave empty if the template suits any recipient."),
-    )
+    # Which addressees the template is written for: kinds of authority and their countries
+    # (ISO codes); empty means any. `requires`: reference kinds (casework.CaseReference.Kind)
+    # without which the letter cannot be issued.
+    authority_kinds = models.JSONField(_("meant for"), default=list, blank=True)
+    countries = models.JSONField(_("countries"), default=list, blank=True)
+    requires = models.JSONField(_("references required"), default=list, blank=True)
     subject = models.CharField(_("subject line"), max_length=300, blank=True)
     body = models.TextField(_("body"))
     is_active = models.BooleanField(_("active"), default=True)
@@ -48,6 +123,14 @@ class LetterTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+    def fits(self, authority: Authority) -> bool:
+        """Written for this kind of addressee, in its country and language."""
+        return (
+            self.language == authority.language
+            and (not self.authority_kinds or authority.kind in self.authority_kinds)
+            and (not self.countries or authority.country.code in self.countries)
+        )
 
     @property
     def current_version(self) -> "LetterTemplateVersion | None":
@@ -167,6 +250,9 @@ class Letter(models.Model):
     language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
     subject = EncryptedTextField(_("subject line"), max_length=300, blank=True, single_line=True)
     body = EncryptedTextField(_("text"), max_length=50000)
+    # The letter's own account of the facts, in its language, printed where the body has the
+    # FACTS_MARKER paragraph (letters.rendering).
+    facts = EncryptedTextField(_("facts"), max_length=20000, blank=True)
     crypto_id = crypto_id_field()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     author = models.ForeignKey(
@@ -194,6 +280,10 @@ class Letter(models.Model):
         null=True,
         blank=True,
         related_name="letters_issued",
+    )
+    # Chosen at approval; the name and title are copied then, as they are printed.
+    signer = models.ForeignKey(
+        Signer, on_delete=models.PROTECT, null=True, blank=True, related_name="letters"
     )
     signer_name = models.CharField(max_length=200, blank=True)
     signer_title = models.CharField(max_length=200, blank=True)

@@ -33,6 +33,10 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from letters import formatting
+from letters.context import FACTS_MARKER, SIGNER_NAME_MARKER, SIGNER_TITLE_MARKER
+from letters.models import OrganisationIdentity
+
 PRINT_CSS = Path(settings.BASE_DIR) / "static" / "letters" / "print.css"
 QR_MASK = 4
 
@@ -111,6 +115,8 @@ def _file_data_uri(field) -> str:
 PRINT_LABELS = {
     "ru": {
         "number": "Исх. №",
+        "ours": "Наш номер дела",
+        "theirs": "Ваш номер",
         "page": "стр.",
         "of": "из",
         "verify": "Подлинность письма можно проверить по адресу",
@@ -121,7 +127,9 @@ PRINT_LABELS = {
         "signature": "Подпись:",
     },
     "en": {
-        "number": "Ref. No.",
+        "number": "Letter No.",
+        "ours": "Our ref.",
+        "theirs": "Your ref.",
         "page": "Page",
         "of": "of",
         "verify": "Verify this letter at",
@@ -132,7 +140,9 @@ PRINT_LABELS = {
         "signature": "Signature of",
     },
     "fr": {
-        "number": "Réf. n°",
+        "number": "Lettre n°",
+        "ours": "N/Réf.",
+        "theirs": "V/Réf.",
         "page": "Page",
         "of": "sur",
         "verify": "Vérifier l'authenticité de cette lettre :",
@@ -143,7 +153,9 @@ PRINT_LABELS = {
         "signature": "Signature de",
     },
     "de": {
-        "number": "Az.",
+        "number": "Schreiben Nr.",
+        "ours": "Unser Zeichen",
+        "theirs": "Ihr Zeichen",
         "page": "Seite",
         "of": "von",
         "verify": "Echtheit dieses Schreibens prüfen unter",
@@ -154,6 +166,59 @@ PRINT_LABELS = {
         "signature": "Unterschrift:",
     },
 }
+
+
+# The addressee's own file numbers, as each authority labels them, in the letter's language.
+REFERENCE_LABELS = {
+    "ofpra": {"fr": "OFPRA n°", "en": "OFPRA No.", "de": "OFPRA-Nr.", "ru": "№ OFPRA"},
+    "cnda": {"fr": "Recours n°", "en": "CNDA appeal No.", "de": "CNDA-Nr.", "ru": "№ жалобы CNDA"},
+    "bamf": {"de": "Gesch.-Z.", "en": "BAMF file No.", "fr": "Réf. BAMF", "ru": "№ BAMF"},
+    "vg": {"de": "Az.", "en": "Court file No.", "fr": "N° de requête", "ru": "№ дела"},
+    "a_number": {"en": "A-Number", "fr": "A-Number", "de": "A-Number", "ru": "A-Number"},
+    "uscis_receipt": {
+        "en": "Receipt No.",
+        "fr": "Receipt No.",
+        "de": "Receipt No.",
+        "ru": "Receipt No.",
+    },
+    "home_office": {
+        "en": "Home Office ref.",
+        "fr": "Réf. Home Office",
+        "de": "Home-Office-Az.",
+        "ru": "№ Home Office",
+    },
+    "unhcr": {"en": "UNHCR reg. No.", "fr": "N° HCR", "de": "UNHCR-Nr.", "ru": "Рег. № УВКБ ООН"},
+}
+# Which of the case's references an addressee files its mail by: by its kind and country.
+ADDRESSEE_REFERENCES = {
+    ("asylum_office", "FR"): ["ofpra"],
+    ("appeal_court", "FR"): ["cnda", "ofpra"],
+    ("administrative_court", "FR"): ["vg", "ofpra"],
+    ("asylum_office", "DE"): ["bamf"],
+    ("administrative_court", "DE"): ["vg", "bamf"],
+    ("asylum_office", "US"): ["a_number", "uscis_receipt"],
+    ("immigration_court", "US"): ["a_number"],
+    ("asylum_office", "GB"): ["home_office"],
+    ("unhcr", ""): ["unhcr"],
+}
+
+
+def addressee_references(letter) -> list[tuple[str, str]]:
+    """(label, value) of the references this addressee expects on the letter."""
+    authority = letter.authority
+    country = authority.country.code if authority.country else ""
+    kinds = ADDRESSEE_REFERENCES.get((authority.kind, country)) or ADDRESSEE_REFERENCES.get(
+        (authority.kind, ""), []
+    )
+    found = {ref.kind: ref for ref in letter.case.references.all()}
+    if "a_number" in kinds and "a_number" not in found and "eoir" in found:
+        found["a_number"] = found["eoir"]  # the immigration court's case is the A-Number
+    language = letter.language
+    return [
+        (REFERENCE_LABELS[kind].get(language, REFERENCE_LABELS[kind]["en"]), found[kind].value)
+        for kind in kinds
+        if kind in found and found[kind].value
+    ]
 
 
 def paragraphs(text: str) -> list[str]:
@@ -196,9 +261,22 @@ def _unbreakable_pattern(language: str) -> str:
     )
 
 
+NNBSP = "\u202f"
+
+
+def french_spacing(text: str) -> str:
+    """French typography: a narrow no-break space before ; : ! ? and inside « », so that the
+    sign never starts a line."""
+    text = re.sub(r"\s+([;:!?»])", NNBSP + r"\1", text)
+    text = re.sub(r"(?<=\w)([;!?])(?=\s|$)", NNBSP + r"\1", text)
+    return re.sub(r"«\s*", "«" + NNBSP, text)
+
+
 def marked_up(text: str, *, language: str) -> str:
     """The text as HTML, with dates, references and URLs kept on one line (no automatic
     hyphenation anywhere, so names are never split); newlines become <br>."""
+    if language == "fr":
+        text = french_spacing(text)
     out, position = [], 0
     for match in re.finditer(_unbreakable_pattern(language), text):
         out.append(escape(text[position : match.start()]))
@@ -208,35 +286,66 @@ def marked_up(text: str, *, language: str) -> str:
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 (escaped above)
 
 
+def fill_markers(letter) -> list[str]:
+    """The letter's paragraphs as printed: the facts where the text has the facts marker, the
+    signer chosen at approval where it names them (letters.context)."""
+    out = []
+    for paragraph in paragraphs(letter.body):
+        if paragraph == FACTS_MARKER:
+            out.extend(paragraphs(letter.facts))
+            continue
+        paragraph = paragraph.replace(SIGNER_NAME_MARKER, letter.signer_name)
+        out.append(paragraph.replace(SIGNER_TITLE_MARKER, letter.signer_title))
+    return out
+
+
 def letter_html(letter, *, draft: bool = False) -> str:
     """The letter as one HTML document: the same for the on-screen preview and the PDF."""
     organisation = letter.case.organisation
+    identity = OrganisationIdentity.objects.filter(
+        organisation=organisation, language=letter.language
+    ).first()
+    country = letter.authority.country.code if letter.authority.country else ""
     url = verification_url(letter) if not draft else ""
-    blocks = [marked_up(p, language=letter.language) for p in paragraphs(letter.body)]
+    texts = fill_markers(letter)
+    blocks = [marked_up(p, language=letter.language) for p in texts]
     closing = ""
-    if len(blocks) > 1 and len(paragraphs(letter.body)[-1]) <= CLOSING_MAX_CHARS:
+    if len(blocks) > 1 and len(texts[-1]) <= CLOSING_MAX_CHARS:
         closing = blocks.pop()
+    issued = timezone.localdate(letter.issued_at) if letter.issued_at else timezone.localdate()
+    signer = letter.signer
     with translation.override(letter.language):
         return render_to_string(
             "letters/print/letter.html",
             {
                 "letter": letter,
-                "organisation": organisation,
+                "identity": identity,
+                "russian_name": (
+                    _russian_name(organisation) if identity and identity.show_russian_name else ""
+                ),
                 "authority": letter.authority,
                 "subject": marked_up(letter.subject, language=letter.language),
                 "paragraphs": blocks,
                 "closing": closing,
-                "date": letter.issued_at or timezone.now(),
+                "date": formatting.format_date(issued, letter.language, country),
+                "references": addressee_references(letter),
                 "draft": draft,
                 "labels": PRINT_LABELS.get(letter.language, PRINT_LABELS["en"]),
                 "verification_url": url,
                 "qr": qr_data_uri(url) if url else "",
                 "logo": _file_data_uri(organisation.logo),
-                "signature": _file_data_uri(organisation.signature_image) if not draft else "",
-                "signer_name": letter.signer_name or organisation.letter_signer_name,
-                "signer_title": letter.signer_title or organisation.letter_signer_title,
+                "signature": (
+                    _file_data_uri(signer.signature_image) if signer and not draft else ""
+                ),
+                "signer_name": letter.signer_name,
+                "signer_title": letter.signer_title,
             },
         )
+
+
+def _russian_name(organisation) -> str:
+    identity = OrganisationIdentity.objects.filter(organisation=organisation, language="ru").first()
+    return identity.name if identity else ""
 
 
 # PDF/UA-1 identification (ISO 14289-1, 5) for the XMP packet. pdfuaid is not among the

@@ -4,7 +4,7 @@ Nothing here writes."""
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from letters.models import Batch, Letter
+from letters.models import Batch, Letter, Signer
 
 REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
 
@@ -70,3 +70,10 @@ def batch_progress(batch: Batch) -> dict:
 
 def batch_failed_letters(batch: Batch) -> QuerySet[Letter]:
     return batch.letters.filter(render_status=Letter.RenderStatus.FAILED).select_related("case")
+
+
+def signers_for(letter: Letter) -> list[Signer]:
+    """Who may sign this letter: the organisation's active signers with a title in its
+    language, the default first."""
+    signers = Signer.objects.filter(organisation_id=letter.case.organisation_id, is_active=True)
+    return [signer for signer in signers if signer.signs_in(letter.language)]

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from casework.models import Case, CaseLogEntry, Consent
 from casework.services import consent_is_active
+from letters.checks import letter_problems
 from letters.context import letter_context
 from letters.models import (
     Batch,
@@ -24,6 +25,7 @@ from letters.models import (
     LetterTemplate,
     LetterTemplateVersion,
     Register,
+    Signer,
 )
 from letters.rendering import html_to_pdf, letter_html
 from letters.sandbox import TemplateError, render_template
@@ -46,9 +48,13 @@ def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplat
     )
 
 
-def _signer(organisation, by) -> tuple[str, str]:
-    name = organisation.letter_signer_name or by.get_full_name() or by.get_username()
-    return name, organisation.letter_signer_title
+def default_signer(organisation, language: str) -> Signer | None:
+    """The organisation's default signer if they sign in this language, else its first
+    active signer who does."""
+    for signer in Signer.objects.filter(organisation=organisation, is_active=True):
+        if signer.signs_in(language):
+            return signer
+    return None
 
 
 def _no_consent_error() -> ValidationError:
@@ -84,14 +90,9 @@ def letter_draft(
             _("Only an issued letter of the same case can be replaced."), code="bad_replaces"
         )
     version = template.current_version or template_save_version(template=template, by=by)
-    signer_name, signer_title = _signer(case.organisation, by)
-    context = letter_context(
-        case=case,
-        authority=authority,
-        language=template.language,
-        signer_name=signer_name,
-        signer_title=signer_title,
-    )
+    context = letter_context(case=case, authority=authority, language=template.language)
+    # The facts start from the case's statement for letters in this language, if there is one.
+    statement = case.statements.filter(language=template.language).first()
     try:
         with translation.override(template.language):
             body = render_template(version.body, context)
@@ -110,24 +111,23 @@ def letter_draft(
             language=template.language,
             subject=subject.strip()[:300],
             body=body.strip(),
+            facts=statement.text if statement else "",
             author=by,
             batch=batch,
             replaces=replaces,
-            signer_name=signer_name,
-            signer_title=signer_title,
         )
         if batch is None:
             case.log(by, CaseLogEntry.Action.LETTER, _("draft"))
     return letter
 
 
-def letter_update_text(*, letter: Letter, subject: str, body: str, by) -> Letter:
+def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, by) -> Letter:
     if not letter.is_editable:
         raise ValidationError(_("An approved or issued letter can no longer be edited."))
-    letter.subject, letter.body = subject, body
+    letter.subject, letter.body, letter.facts = subject, body, facts
     if letter.status == Letter.Status.IN_REVIEW:
         letter.status = Letter.Status.DRAFT  # a changed text must be reviewed again
-    letter.save(update_fields=["subject", "body", "status", "updated_at"])
+    letter.save(update_fields=["subject", "body", "facts", "status", "updated_at"])
     return letter
 
 
@@ -139,8 +139,31 @@ def letter_submit(*, letter: Letter, by) -> Letter:
 
 
 @transaction.atomic
-def letter_approve(*, letter: Letter, by) -> Letter:
+def letter_approve(*, letter: Letter, by, signer: Signer | None = None) -> Letter:
+    """Approve a letter under review and choose who signs it (by default, the organisation's
+    default signer for the letter's language). The signer's name and title in the letter's
+    language are copied onto the letter, as they will be printed."""
+    signer = signer or default_signer(letter.case.organisation, letter.language)
+    if signer is None or signer.organisation_id != letter.case.organisation_id:
+        raise ValidationError(
+            _(
+                "Nobody can sign letters in %(language)s yet: an administrator adds a signer "
+                "with a title in that language."
+            ),
+            params={"language": letter.get_language_display()},
+            code="no_signer",
+        )
+    if not signer.signs_in(letter.language):
+        raise ValidationError(
+            _("%(signer)s has no title in %(language)s: choose another signer."),
+            params={"signer": signer, "language": letter.get_language_display()},
+            code="signer_language",
+        )
+    letter.signer = signer
+    letter.signer_name = signer.name_in(letter.language)
+    letter.signer_title = signer.title_in(letter.language)
     letter.approve(by=by)
+    letter.save(update_fields=["signer", "signer_name", "signer_title"])
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("approved"))
     return letter
 
@@ -230,6 +253,16 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
     result = Issued(letters=[])
     if not letters:
         return result
+    # Checked before any number is taken: a refusal changes nothing.
+    for letter in letters:
+        problems = letter_problems(letter)
+        if letter.signer_id is None:
+            problems.append(_("Nobody was chosen to sign it: approve it again."))
+        if problems:
+            heading = _("The letter for case %(ref)s cannot be issued yet:")
+            raise ValidationError(
+                [heading % {"ref": letter.case.reference}, *problems], code="checks"
+            )
     organisation = letters[0].case.organisation
     now = timezone.now()
     register, numbers = register_take(
@@ -515,6 +548,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
         cases = list(cases)
         batch.case_ids = [case.pk for case in cases]
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
+        signer = default_signer(batch.organisation, batch.language)
         letters = []
         for case in cases:
             letter = letter_draft(
@@ -526,7 +560,20 @@ def batch_prepare(*, batch: Batch) -> Batch:
             )
             letter.status = Letter.Status.APPROVED
             letter.approved_by, letter.approved_at = batch.created_by, timezone.now()
-            letter.save(update_fields=["status", "approved_by", "approved_at"])
+            if signer is not None:
+                letter.signer = signer
+                letter.signer_name = signer.name_in(batch.language)
+                letter.signer_title = signer.title_in(batch.language)
+            letter.save(
+                update_fields=[
+                    "status",
+                    "approved_by",
+                    "approved_at",
+                    "signer",
+                    "signer_name",
+                    "signer_title",
+                ]
+            )
             letters.append(letter)
         letters_issue(letters=letters, by=batch.created_by)
         # With nothing to render (every case skipped), there is nothing to wait for.

@@ -32,6 +32,7 @@ from casework.models import Case
 from core.pagination import CappedPaginator
 from letters import selectors, services
 from letters.access import get_batch_for_user, get_letter_for_user
+from letters.checks import letter_problems
 from letters.forms import (
     BatchForm,
     LetterNewForm,
@@ -83,6 +84,10 @@ def letter_new(request, reference):
     return render(request, "letters/letter_new.html", {"case": case, "form": form})
 
 
+# The letter page lists what stops these from being issued (letters.checks).
+_CHECKED = (Letter.Status.DRAFT, Letter.Status.IN_REVIEW, Letter.Status.APPROVED)
+
+
 def letter_detail(request, letter_id):
     letter = get_letter_for_user(request.user, letter_id)
     form = None
@@ -94,6 +99,7 @@ def letter_detail(request, letter_id):
                     letter=letter,
                     subject=form.cleaned_data["subject"],
                     body=form.cleaned_data["body"],
+                    facts=form.cleaned_data["facts"],
                     by=request.user,
                 )
             except ValidationError as error:
@@ -109,6 +115,10 @@ def letter_detail(request, letter_id):
         "case": letter.case,
         "form": form,
         "revoke_form": RevokeForm(),
+        "problems": letter_problems(letter) if letter.status in _CHECKED else [],
+        "signers": (
+            selectors.signers_for(letter) if letter.status == Letter.Status.IN_REVIEW else []
+        ),
         "verification_url": verification_url(letter) if letter.number else "",
     }
     if request.htmx and request.GET.get("fragment") == "render":
@@ -154,11 +164,22 @@ def letter_submit(request, letter_id):
 
 @require_POST
 def letter_approve(request, letter_id):
+    def approve(letter):
+        signer = None
+        if request.POST.get("signer"):
+            signer = next(
+                (s for s in selectors.signers_for(letter) if str(s.pk) == request.POST["signer"]),
+                None,
+            )
+            if signer is None:
+                raise ValidationError(_("Choose who signs the letter from the list."))
+        services.letter_approve(letter=letter, by=request.user, signer=signer)
+
     return _action(
         request,
         letter_id,
         Capability.APPROVE_LETTERS,
-        lambda letter: services.letter_approve(letter=letter, by=request.user),
+        approve,
         lambda letter: _("Letter approved. It can now be issued."),
     )
 
