@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.forms import inlineformset_factory
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -135,15 +134,15 @@ class CaseForm(forms.ModelForm):
         field.queryset = client.names.filter(script="latn")
         field.empty_label = _("ICAO transliteration")
         transliteration = icao_name(client)
+        parts = []
         if transliteration:
-            field.help_text = format_lazy(
-                "{} {}",
+            parts.append(
                 _("Empty: the ICAO transliteration of the legal name, “%(name)s”.")
-                % {"name": transliteration},
-                _("Add the passport's spelling under Names to choose it."),
+                % {"name": transliteration}
             )
-        else:
-            field.help_text = _("Add the passport's spelling under Names to choose it.")
+        if not field.queryset.exists():
+            parts.append(_("Add the passport's spelling under Names to choose it."))
+        field.help_text = " ".join(str(p) for p in parts) if parts else ""
 
     class Meta:
         model = Case

@@ -29,7 +29,15 @@ from casework.forms import (
     ShareForm,
     StatusForm,
 )
-from casework.models import AccessEvent, Case, CaseLogEntry, Client, Consent, Document
+from casework.models import (
+    AccessEvent,
+    Case,
+    CaseLogEntry,
+    CaseReference,
+    Client,
+    Consent,
+    Document,
+)
 from core.pagination import CappedPaginator
 
 PAGE_SIZE = 25
@@ -165,7 +173,7 @@ def case_detail(request, reference):
             else []
         ),
         "grounds": case.grounds.all(),
-        "references": case.references.all(),
+        "references": sorted(case.references.all(), key=_reference_order),
         **_statements(case),
         "letter_name": case.letter_name or selectors.icao_name(client),
         "status_form": StatusForm(case=case),
@@ -177,6 +185,11 @@ def case_detail(request, reference):
         "access_log": _case_access_log(case) if user_can(user, Capability.VIEW_ALL_CASES) else None,
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _reference_order(reference: CaseReference) -> int:
+    """The order of CaseReference.Kind: the first authority's number before the appeal's."""
+    return CaseReference.Kind.values.index(reference.kind)
 
 
 def _statements(case) -> dict:

@@ -384,3 +384,56 @@ def test_export_includes_references_statements_and_identity_details(case, a_numb
         }
     ]
     assert [(s["language"], s["text"]) for s in exported["statements"]] == [("en", STATEMENT)]
+
+
+# Forms --------------------------------------------------------------------------------------
+
+
+def test_case_form_offers_the_clients_latin_spellings_and_shows_the_icao_fallback(case):
+    from casework.forms import CaseForm
+
+    form = CaseForm(instance=case, client=case.client)
+    field = form.fields["letter_name"]
+    assert [n.full_name for n in field.queryset] == ["Zuganshin Rustam"]
+    assert "Zuganshin Rustam" in str(field.help_text)  # ICAO of Зуганшин Рустам
+    assert "letter_name" not in CaseForm().fields  # a new case: the names are not saved yet
+
+
+def test_case_edit_saves_the_latin_spelling_gender_and_passport_birthplace(
+    client, case, caseworker
+):
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:case_edit", args=[case.reference]))
+    data = {}
+    for form in page.context["client_form"], page.context["case_form"]:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None:
+                continue
+            data[form.add_prefix(name)] = value
+    for formset in page.context["names"], page.context["contacts"]:
+        data.update(
+            {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}
+        )
+        for form in formset.forms:
+            for name in form.fields:
+                value = form[name].value()
+                if value not in (None, False):
+                    data[form.add_prefix(name)] = value
+    latin = case.client.names.get(script="latn")
+    data.update(
+        {
+            "client-gender": "m",
+            "client-birth_place_latin": "Rostov-na-Donu",
+            "case-letter_name": latin.pk,
+            "case-grounds": [],
+        }
+    )
+    response = client.post(reverse("casework:case_edit", args=[case.reference]), data)
+    assert response.status_code == 302, response.context and [
+        f.errors for f in (response.context["client_form"], response.context["case_form"])
+    ]
+    case.refresh_from_db()
+    case.client.refresh_from_db()
+    assert case.letter_name == latin
+    assert (case.client.gender, case.client.birth_place_latin) == ("m", "Rostov-na-Donu")
