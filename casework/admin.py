@@ -13,6 +13,8 @@ from casework.models import (
     Authority,
     Case,
     CaseLogEntry,
+    CaseReference,
+    CaseStatement,
     Client,
     ClientName,
     Consent,
@@ -25,6 +27,7 @@ from casework.models import (
     Relative,
     Share,
 )
+from casework.names import reference_index
 
 User = get_user_model()
 
@@ -165,6 +168,18 @@ class EventInline(admin.TabularInline):
     fields = ["kind", "title", "date", "is_deadline", "done"]
 
 
+class CaseReferenceInline(admin.TabularInline):
+    model = CaseReference
+    extra = 0
+    fields = ["kind", "value", "date", "court", "judge"]
+
+
+class CaseStatementInline(admin.StackedInline):
+    model = CaseStatement
+    extra = 0
+    fields = ["language", "text"]
+
+
 @admin.register(Case)
 class CaseAdmin(CaseScopedAdmin):
     case_path = ""
@@ -182,11 +197,46 @@ class CaseAdmin(CaseScopedAdmin):
     readonly_fields = ["reference", "created_at", "updated_at"]
     filter_horizontal = ["grounds"]
     list_select_related = ["client"]
-    inlines = [AssignmentInline, ShareInline, ConsentInline, EventInline]
+    inlines = [
+        AssignmentInline,
+        ShareInline,
+        ConsentInline,
+        EventInline,
+        CaseReferenceInline,
+        CaseStatementInline,
+    ]
     date_hierarchy = "opened_at"
 
     def get_queryset(self, request):
         return Case.objects.visible_to(request.user).select_related("client")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "letter_name":
+            # The spellings of this case's client only (the form's object is not known here:
+            # the choices are narrowed in get_form).
+            kwargs["queryset"] = ClientName.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "letter_name" in form.base_fields:
+            field = form.base_fields["letter_name"]
+            field.queryset = ClientName.objects.filter(client_id=obj.client_id, script="latn")
+        return form
+
+    def save_formset(self, request, form, formset, change):
+        """References need their blind index, statements their author: what the app's
+        services do (casework.services.reference_save, statement_save)."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for obj in instances:
+            if isinstance(obj, CaseReference):
+                obj.value_index = reference_index(obj.value)
+            elif isinstance(obj, CaseStatement):
+                obj.updated_by = request.user
+            obj.save()
+        formset.save_m2m()
 
     def has_add_permission(self, request):
         return False  # cases are opened through intake in the app

@@ -11,8 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from casework.models import Authority, Case, Client, Event, Ground
-from casework.names import query_index_tokens
+from casework.models import Authority, Case, CaseReference, Client, Event, Ground
+from casework.names import normalise_reference, query_index_tokens, reference_index
 from casework.selectors import assignable_users
 
 User = get_user_model()
@@ -139,7 +139,13 @@ class CaseFilter(django_filters.FilterSet):
             matching = Q(client_id__in=by_pseudonym)
             if by_name is not None:
                 matching |= Q(client_id__in=by_name)
-        return queryset.filter(Q(reference__icontains=value) | matching)
+        matching |= Q(reference__icontains=value)
+        if normalise_reference(value):
+            # An authority's number (OFPRA, A-Number…) in any formatting: equal blind-index
+            # hashes, so the references stay encrypted.
+            by_reference = CaseReference.objects.filter(value_index=reference_index(value))
+            matching |= Q(pk__in=by_reference.values("case_id"))
+        return queryset.filter(matching)
 
     def filter_assignee(self, queryset, name, value):
         return queryset.filter(assignments__user=value) if value else queryset

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_noop
 
 from casework.models import (
     Case,
+    CaseReference,
+    CaseStatement,
     Client,
     ClientName,
     ContactChannel,
@@ -20,7 +22,8 @@ from casework.models import (
     Note,
     Relative,
 )
-from casework.selectors import assignable_users
+from casework.names import normalise_reference
+from casework.selectors import assignable_users, icao_name
 from core.uploads import validate_upload
 
 User = get_user_model()
@@ -54,8 +57,10 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = [
             "pseudonym",
+            "gender",
             "birth_date",
             "birth_place",
+            "birth_place_latin",
             "citizenships",
             "languages",
             "current_country",
@@ -109,12 +114,35 @@ ContactFormSet = inlineformset_factory(
 
 
 class CaseForm(forms.ModelForm):
+    """The case's details. `client` (when the case exists) gives the choices of the Latin
+    spelling for letters: the client's Latin-script names, or empty for the ICAO
+    transliteration of the legal name, which the help text shows."""
+
     grounds = forms.ModelMultipleChoiceField(
         label=_("Grounds"),
         queryset=Ground.objects.all(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+
+    def __init__(self, *args, client: Client | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["letter_name"]
+        if client is None:
+            del self.fields["letter_name"]  # a new client's names are not saved yet
+            return
+        field.queryset = client.names.filter(script="latn")
+        field.empty_label = _("ICAO transliteration")
+        transliteration = icao_name(client)
+        parts = []
+        if transliteration:
+            parts.append(
+                _("Empty: the ICAO transliteration of the legal name, “%(name)s”.")
+                % {"name": transliteration}
+            )
+        if not field.queryset.exists():
+            parts.append(_("Add the passport's spelling under Names to choose it."))
+        field.help_text = " ".join(str(p) for p in parts) if parts else ""
 
     class Meta:
         model = Case
@@ -126,6 +154,7 @@ class CaseForm(forms.ModelForm):
             "risk",
             "opened_at",
             "summary",
+            "letter_name",
         ]
         widgets = {"opened_at": DateInput(), "summary": forms.Textarea(attrs={"rows": 4})}
 
@@ -256,3 +285,48 @@ class DocumentForm(forms.ModelForm):
         upload = self.cleaned_data["upload"]
         self.content_type = validate_upload(upload, max_bytes=settings.DOCUMENT_MAX_BYTES)
         return upload
+
+
+class CaseReferenceForm(forms.ModelForm):
+    """One procedure reference of a case; one per kind (the case is given, for that check)."""
+
+    class Meta:
+        model = CaseReference
+        fields = ["kind", "value", "date", "court", "judge"]
+        widgets = {"date": DateInput()}
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        others = self.case.references.filter(kind=kind).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(
+                _("This case already has a reference of this kind: change that one instead."),
+                code="duplicate",
+            )
+        return kind
+
+    def clean_value(self):
+        value = self.cleaned_data["value"].strip()
+        if not normalise_reference(value):
+            raise forms.ValidationError(
+                _("Enter the number as the authority writes it."), code="empty"
+            )
+        return value
+
+
+class CaseStatementForm(forms.ModelForm):
+    class Meta:
+        model = CaseStatement
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 14})}
+        help_texts = {
+            "text": _(
+                "The facts of the case as the organisation puts them to an authority, in this "
+                "language. Letters in this language start from it; the internal summary never "
+                "goes into a letter."
+            )
+        }

@@ -95,8 +95,13 @@ class Authority(models.Model):
 
     class Kind(models.TextChoices):
         ASYLUM_OFFICE = "asylum_office", _("Asylum office")
-        COURT = "court", _("Court")
+        APPEAL_COURT = "appeal_court", _("Appeal court (asylum)")
+        ADMINISTRATIVE_COURT = "administrative_court", _("Administrative court")
+        IMMIGRATION_COURT = "immigration_court", _("Immigration court")
+        MINISTRY = "ministry", _("Ministry or government office")
         UNHCR = "unhcr", _("UNHCR office")
+        # Older rows only: the seeded courts now have one of the precise kinds above.
+        COURT = "court", _("Court")
         OTHER = "other", _("Other")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -175,6 +180,14 @@ class Client(models.Model):
         FOREIGN_PASSPORT = "foreign", _("Foreign (travel) passport")
         NONE = "none", _("No identity documents")
 
+    class Gender(models.TextChoices):
+        """The form of address in letters (né/née, Herr/Frau, Mr/Ms); unknown or non-binary
+        gives the neutral form."""
+
+        FEMALE = "f", _("Female")
+        MALE = "m", _("Male")
+        NEUTRAL = "x", _("Non-binary / neutral form")
+
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
     pseudonym = models.CharField(
         _("pseudonym"),
@@ -184,6 +197,20 @@ class Client(models.Model):
     birth_date = EncryptedDateField(_("date of birth"), null=True, blank=True)
     birth_place = EncryptedTextField(
         _("place of birth"), max_length=200, blank=True, single_line=True
+    )
+    birth_place_latin = EncryptedTextField(
+        _("place of birth as in the passport"),
+        max_length=200,
+        blank=True,
+        single_line=True,
+        help_text=_("In Latin letters, exactly as the foreign passport writes it."),
+    )
+    gender = models.CharField(
+        _("gender (form of address)"),
+        max_length=1,
+        choices=Gender.choices,
+        blank=True,
+        help_text=_("Empty: letters use the neutral form."),
     )
     citizenships = CountryField(_("citizenships"), multiple=True, blank=True)
     languages = models.CharField(
@@ -413,6 +440,18 @@ class Case(models.Model):
         related_name="cases",
     )
     grounds = models.ManyToManyField(Ground, verbose_name=_("grounds"), blank=True)
+    letter_name = models.ForeignKey(
+        ClientName,
+        verbose_name=_("Latin spelling for letters"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The spelling of the passport, or the one the authority registered. Empty: the "
+            "ICAO transliteration of the legal name."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.INTAKE
     )
@@ -495,6 +534,89 @@ class Case(models.Model):
 
     def log(self, user, action: str, detail: str = "") -> "CaseLogEntry":
         return CaseLogEntry.objects.create(case=self, actor=user, action=action, detail=detail)
+
+
+class CaseReference(models.Model):
+    """An authority's own file number for the case (OFPRA number, BAMF Gesch.-Z., A-Number…).
+
+    Encrypted, because an A-Number identifies a person; found by search through `value_index`,
+    a keyed hash of the normalised value (casework.names.reference_index)."""
+
+    class Kind(models.TextChoices):
+        OFPRA = "ofpra", _("OFPRA number")
+        CNDA = "cnda", _("CNDA appeal number")
+        BAMF = "bamf", _("BAMF file number (Gesch.-Z.)")
+        VG = "vg", _("Administrative court file number (Aktenzeichen)")
+        A_NUMBER = "a_number", _("A-Number")
+        USCIS_RECEIPT = "uscis_receipt", _("USCIS receipt number")
+        EOIR = "eoir", _("Immigration court case")
+        HOME_OFFICE = "home_office", _("Home Office reference")
+        UNHCR = "unhcr", _("UNHCR registration number")
+        OTHER = "other", _("Other reference")
+
+    # Which kinds use the optional fields (the form shows them for these only).
+    KINDS_WITH_DATE = (Kind.CNDA, Kind.EOIR)
+    KINDS_WITH_COURT = (Kind.VG, Kind.EOIR)
+    KINDS_WITH_JUDGE = (Kind.EOIR,)
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="references")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    value = EncryptedTextField(_("number"), max_length=100, single_line=True)
+    value_index = models.CharField(max_length=64, db_index=True, editable=False)
+    date = EncryptedDateField(
+        _("date"),
+        null=True,
+        blank=True,
+        help_text=_("CNDA: date of the OFPRA decision. Immigration court: next hearing."),
+    )
+    court = EncryptedTextField(
+        _("court"),
+        max_length=200,
+        blank=True,
+        single_line=True,
+        help_text=_("e.g. Verwaltungsgericht Berlin, New York – Broadway Immigration Court"),
+    )
+    judge = EncryptedTextField(_("immigration judge"), max_length=200, blank=True, single_line=True)
+    crypto_id = crypto_id_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("procedure reference")
+        verbose_name_plural = _("procedure references")
+        ordering = ["kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind"], name="unique_case_reference_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.get_kind_display())
+
+
+class CaseStatement(models.Model):
+    """The statement for letters: the facts of the case as the NGO puts them to an authority,
+    in one letter language. Letters are prefilled from it; it is never the internal summary."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="statements")
+    language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
+    text = EncryptedTextField(_("statement"), max_length=20000)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    crypto_id = crypto_id_field()
+
+    class Meta:
+        verbose_name = _("statement for letters")
+        verbose_name_plural = _("statements for letters")
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "language"], name="unique_case_statement_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.language}"
 
 
 class Assignment(models.Model):
@@ -699,6 +821,8 @@ class CaseLogEntry(models.Model):
         DOWNLOADED = "downloaded", _("Document downloaded")
         CONSENT = "consent", _("Consent recorded")
         LETTER = "letter", _("Letter")
+        REFERENCE = "reference", _("Procedure reference")
+        STATEMENT = "statement", _("Statement for letters")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="log_entries")
     actor = models.ForeignKey(

@@ -33,13 +33,45 @@ _FOLDS = [
     (r"ff|ph|f|v|w", "V"),  # Ivanoff / Iwanow / Ivanov
     (r"iya|iia|ija|ya|ia|ja", "A"),  # Мария / Maria / Mariya  # я: English y, French i, German j
     (r"you|iou|yu|iu|ju", "U"),  # ю
-    (r"yo|jo", "E"),  # ё
+    (r"yo|jo|io", "E"),  # ё: Fjodor / Fiodor / Fyodor
+    (r"ye|je|ie", "E"),  # е after a vowel or at the start: Yerofey / Jerofej / Dmitriev
+    (r"[iyj]E", "E"),  # и before е or ё: Dmitriev / Dmitrijew
     (r"ou|oo|u", "U"),
     (r"ai|ei|ey|ay|ej|aj", "AI"),  # -ей, -ай: Aleksei / Alexej / Aleksey
     (r"e", "E"),
     (r"y|i|j", "I"),  # й ы и
 ]
 _FOLD_RE = [(re.compile(pattern), repl) for pattern, repl in _FOLDS]
+
+
+# ICAO Doc 9303, as in Russian foreign passports since 2014.
+_ICAO_9303 = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia",
+}  # fmt: skip
+
+
+def icao_9303(text: str) -> str:
+    """Russian to Latin as a Russian passport writes it (ICAO Doc 9303): "Юлия" → "Iuliia",
+    "Ростов-на-Дону" → "Rostov-na-Donu". Capitals stay where they were: a capital letter
+    gives a capital first letter ("Щ" → "Shch"), or all capitals inside a word written in
+    capitals ("ЩУКИН" → "SHCHUKIN"). Never `.title()`, which capitalises every word part."""
+    out = []
+    for i, char in enumerate(text):
+        latin = _ICAO_9303.get(char.lower())
+        if latin is None:
+            out.append(char)
+        elif not char.isupper():
+            out.append(latin)
+        else:
+            neighbours = text[max(i - 1, 0) : i] + text[i + 1 : i + 2]
+            letters = [c for c in neighbours if c.isalpha()]
+            all_caps = bool(letters) and all(c.isupper() for c in letters)
+            out.append(latin.upper() if all_caps else latin.capitalize())
+    return "".join(out)
 
 
 def transliterate(text: str) -> str:
@@ -95,3 +127,14 @@ def query_index_tokens(query: str) -> list[str]:
 
 def query_skeletons(query: str) -> list[str]:
     return [sk for sk in (skeleton(t) for t in tokens(query)) if sk]
+
+
+def normalise_reference(value: str) -> str:
+    """An authority's file number as it is compared: capitals, without spaces, dashes, dots or
+    slashes ("A 123-456-789" and "a123456789" are one A-Number)."""
+    return re.sub(r"[\s\-./]+", "", value).upper()
+
+
+def reference_index(value: str) -> str:
+    """The blind-index hash of a reference (CaseReference.value_index)."""
+    return blind_token(normalise_reference(value))

@@ -8,7 +8,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from casework.capabilities import Capability
-from casework.models import Case, Event, Membership, Organisation
+from casework.models import Case, Client, ClientName, Event, Membership, Organisation
+from casework.names import icao_9303
 
 User = get_user_model()
 
@@ -69,3 +70,13 @@ def status_counts(user, cases) -> dict[str, int]:
     )["at"]
     key = f"casework:status-counts:{membership.organisation_id}:{latest and latest.isoformat()}"
     return cache.get_or_set(key, count, timeout=60)
+
+
+def icao_name(client: Client) -> str:
+    """The ICAO 9303 transliteration of the client's legal name in Cyrillic (family name,
+    given names, patronymic), or "" when there is none: the Latin spelling letters use when
+    the case names no other (Case.letter_name)."""
+    names = list(client.names.all())
+    legal = [n for n in names if n.script == "cyrl" and n.kind == ClientName.Kind.LEGAL]
+    cyrillic = legal or [n for n in names if n.script == "cyrl"]
+    return icao_9303(cyrillic[0].full_name) if cyrillic else ""

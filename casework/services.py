@@ -17,6 +17,8 @@ from casework.models import (
     Assignment,
     Case,
     CaseLogEntry,
+    CaseReference,
+    CaseStatement,
     Client,
     ClientName,
     Consent,
@@ -29,6 +31,7 @@ from casework.models import (
     Relative,
     Share,
 )
+from casework.names import reference_index
 
 User = get_user_model()
 
@@ -240,3 +243,53 @@ def document_upload(
         raise
     case.log(by, CaseLogEntry.Action.DOCUMENT, document.get_kind_display())
     return document
+
+
+@transaction.atomic
+def reference_save(*, case: Case, reference: CaseReference, by) -> CaseReference:
+    """Add or change one of the case's procedure references. The history names its kind,
+    never its number; the fields the kind does not use are emptied."""
+    adding = reference.pk is None
+    reference.case = case
+    reference.value = reference.value.strip()
+    reference.value_index = reference_index(reference.value)
+    if reference.kind not in CaseReference.KINDS_WITH_DATE:
+        reference.date = None
+    if reference.kind not in CaseReference.KINDS_WITH_COURT:
+        reference.court = ""
+    if reference.kind not in CaseReference.KINDS_WITH_JUDGE:
+        reference.judge = ""
+    reference.save()
+    kind = reference.get_kind_display()
+    detail = _("%(kind)s: added") if adding else _("%(kind)s: changed")
+    case.log(by, CaseLogEntry.Action.REFERENCE, detail % {"kind": kind})
+    return reference
+
+
+@transaction.atomic
+def reference_delete(*, reference: CaseReference, by) -> None:
+    case = reference.case
+    kind = reference.get_kind_display()
+    reference.delete()
+    case.log(by, CaseLogEntry.Action.REFERENCE, _("%(kind)s: deleted") % {"kind": kind})
+
+
+@transaction.atomic
+def statement_save(*, case: Case, language: str, text: str, by) -> CaseStatement:
+    """Write the case's statement for letters in one language (one per language). The history
+    names the language, never the text."""
+    if language not in dict(settings.LETTER_LANGUAGES):
+        raise ValidationError(_("Choose a language of letters."), code="language")
+    statement = (
+        CaseStatement.objects.select_for_update().filter(case=case, language=language).first()
+    )
+    adding = statement is None
+    if adding:
+        statement = CaseStatement(case=case, language=language)
+    statement.text = text
+    statement.updated_by = by
+    statement.save()
+    language_name = dict(settings.LETTER_LANGUAGES)[language]
+    detail = _("%(language)s: added") if adding else _("%(language)s: changed")
+    case.log(by, CaseLogEntry.Action.STATEMENT, detail % {"language": language_name})
+    return statement

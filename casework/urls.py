@@ -21,6 +21,22 @@ urlpatterns = [
     path("cases/<str:reference>/events/new/", views.event_add, name="event_add"),
     path("cases/<str:reference>/events/<int:event_id>/done/", views.event_done, name="event_done"),
     path("cases/<str:reference>/notes/new/", views.note_add, name="note_add"),
+    path("cases/<str:reference>/references/new/", views.reference_add, name="reference_add"),
+    path(
+        "cases/<str:reference>/references/<int:reference_id>/",
+        views.reference_edit,
+        name="reference_edit",
+    ),
+    path(
+        "cases/<str:reference>/references/<int:reference_id>/delete/",
+        views.reference_delete,
+        name="reference_delete",
+    ),
+    path(
+        "cases/<str:reference>/statements/<str:language>/",
+        views.statement_edit,
+        name="statement_edit",
+    ),
     path("cases/<str:reference>/documents/new/", views.document_upload, name="document_upload"),
     path(
         "cases/<str:reference>/documents/<int:document_id>/",

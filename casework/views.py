@@ -1,8 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,8 @@ from casework.filters import CaseFilter
 from casework.forms import (
     AssignForm,
     CaseForm,
+    CaseReferenceForm,
+    CaseStatementForm,
     ClientForm,
     ClientNameFormSet,
     ContactFormSet,
@@ -26,7 +29,15 @@ from casework.forms import (
     ShareForm,
     StatusForm,
 )
-from casework.models import AccessEvent, Case, CaseLogEntry, Client, Consent, Document
+from casework.models import (
+    AccessEvent,
+    Case,
+    CaseLogEntry,
+    CaseReference,
+    Client,
+    Consent,
+    Document,
+)
 from core.pagination import CappedPaginator
 
 PAGE_SIZE = 25
@@ -162,6 +173,9 @@ def case_detail(request, reference):
             else []
         ),
         "grounds": case.grounds.all(),
+        "references": sorted(case.references.all(), key=_reference_order),
+        **_statements(case),
+        "letter_name": case.letter_name or selectors.icao_name(client),
         "status_form": StatusForm(case=case),
         "note_form": NoteForm(),
         "event_form": EventForm(),
@@ -171,6 +185,22 @@ def case_detail(request, reference):
         "access_log": _case_access_log(case) if user_can(user, Capability.VIEW_ALL_CASES) else None,
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _reference_order(reference: CaseReference) -> int:
+    """The order of CaseReference.Kind: the first authority's number before the appeal's."""
+    return CaseReference.Kind.values.index(reference.kind)
+
+
+def _statements(case) -> dict:
+    """The case's statements for letters as (code, language name, statement), in the order of
+    settings.LETTER_LANGUAGES, and the languages (code, name) that have none yet."""
+    existing = {s.language: s for s in case.statements.select_related("updated_by")}
+    languages = settings.LETTER_LANGUAGES
+    return {
+        "statements": [(c, name, existing[c]) for c, name in languages if c in existing],
+        "statement_languages_missing": [(c, n) for c, n in languages if c not in existing],
+    }
 
 
 def _case_access_log(case) -> list[AccessEvent]:
@@ -192,7 +222,7 @@ def case_edit(request, reference):
         queryset=client.names.all(),
     )
     contacts = ContactFormSet(request.POST or None, instance=client, prefix="contacts")
-    case_form = CaseForm(request.POST or None, instance=case, prefix="case")
+    case_form = CaseForm(request.POST or None, instance=case, prefix="case", client=client)
     forms = [client_form, names, contacts, case_form]
     if request.method == "POST" and all([f.is_valid() for f in forms]):
         with transaction.atomic():
@@ -418,3 +448,58 @@ def case_consent(request, reference):
         messages.success(request, _("Consent withdrawn: %(purpose)s.") % {"purpose": label})
     audit.record(request, audit.Action.CHANGE, case)
     return redirect("casework:case_detail", reference=case.reference)
+
+
+def reference_add(request, reference):
+    return _reference_form(request, reference, None)
+
+
+def reference_edit(request, reference, reference_id):
+    return _reference_form(request, reference, reference_id)
+
+
+def _reference_form(request, reference, reference_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    instance = get_object_or_404(case.references, pk=reference_id) if reference_id else None
+    form = CaseReferenceForm(request.POST or None, instance=instance, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.reference_save(case=case, reference=form.save(commit=False), by=request.user)
+        audit.record(request, audit.Action.CHANGE, case)
+        messages.success(request, _("Reference saved."))
+        return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
+    title = _("Change a reference") if instance else _("Add a reference of the authority")
+    return render(
+        request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
+    )
+
+
+@require_POST
+def reference_delete(request, reference, reference_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    case_reference = get_object_or_404(case.references, pk=reference_id)
+    services.reference_delete(reference=case_reference, by=request.user)
+    audit.record(request, audit.Action.CHANGE, case)
+    messages.success(request, _("Reference deleted."))
+    return redirect("casework:case_detail", reference=case.reference)
+
+
+def statement_edit(request, reference, language):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    languages = dict(settings.LETTER_LANGUAGES)
+    if language not in languages:
+        raise Http404
+    instance = case.statements.filter(language=language).first()
+    form = CaseStatementForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        services.statement_save(
+            case=case, language=language, text=form.cleaned_data["text"], by=request.user
+        )
+        audit.record(request, audit.Action.CHANGE, case)
+        messages.success(request, _("Statement for letters saved."))
+        return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
+    title = _("Statement for letters in %(language)s") % {"language": languages[language]}
+    return render(
+        request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
+    )

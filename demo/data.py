@@ -12,6 +12,7 @@ from casework.models import (
     Case,
     Membership,
 )
+from casework.names import icao_9303
 
 User = get_user_model()
 Role = Membership.Role
@@ -58,19 +59,8 @@ STAFF = [
 
 # --- Names ---------------------------------------------------------------------------------------
 
-# Passport transliteration (ICAO Doc 9303, used in Russian foreign passports since 2014).
-_ICAO = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
-    "я": "ia",
-}  # fmt: skip
-
-
-def icao(text: str) -> str:
-    latin = "".join(_ICAO.get(c, c) for c in text.lower())
-    return "-".join(part[:1].upper() + part[1:] for part in latin.split("-"))
+# Passport transliteration (ICAO Doc 9303): casework.names.icao_9303.
+icao = icao_9303
 
 
 @dataclass

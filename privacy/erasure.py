@@ -5,7 +5,8 @@ Erasure keeps only what the outgoing-letter register and the public verification
 for each issued or revoked letter its number, date, addressee, language, status and the SHA-256
 of its PDF (so that a letter already handed to an authority can still be checked). Everything
 else about the person is deleted (names, contacts, relatives, events, notes, documents,
-consents, assignments, shares, the case history, unissued letters, Django admin history) or
+consents, assignments, shares, procedure references, statements for letters, the case history,
+unissued letters, Django admin history) or
 emptied (the client and case rows, which the register still points at; every encrypted column
 of them; the letters' text and PDF). Files are deleted from storage once the transaction has
 committed, so a rollback never leaves rows pointing at deleted files. The access log is
@@ -27,6 +28,8 @@ from casework.models import (
     Assignment,
     Case,
     CaseLogEntry,
+    CaseReference,
+    CaseStatement,
     Client,
     ClientName,
     Consent,
@@ -101,7 +104,16 @@ def _opaque_reference() -> str:
 
 def _erase_case_rows(case: Case, files: list[tuple]) -> None:
     """Everything of one (locked) case except the register facts of its issued letters."""
-    for model in (Note, Event, Consent, Assignment, Share, CaseLogEntry):
+    for model in (
+        Note,
+        Event,
+        Consent,
+        Assignment,
+        Share,
+        CaseLogEntry,
+        CaseReference,
+        CaseStatement,
+    ):
         _delete_rows(model.objects.filter(case=case))
     documents = Document.objects.filter(case=case)
     storage = Document._meta.get_field("file").storage
@@ -142,9 +154,11 @@ def _erase_case_rows(case: Case, files: list[tuple]) -> None:
     case.closed_at = case.closed_at or timezone.localdate()
     case.retention_until = None
     case.erased_at = timezone.now()
+    case.letter_name = None
     case.save(
         update_fields=[
             *emptied,
+            "letter_name",
             "reference",
             "status",
             "closed_at",
@@ -165,6 +179,7 @@ def _anonymise_client(client: Client) -> None:
     client.languages = ""
     client.current_country = ""
     client.documents_held = ""
+    client.gender = ""
     client.name_index = ""  # the blind index of the names
     client.save(
         update_fields=[
@@ -174,6 +189,7 @@ def _anonymise_client(client: Client) -> None:
             "languages",
             "current_country",
             "documents_held",
+            "gender",
             "name_index",
             "updated_at",
         ]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from casework.models import Client
 
-_INTERNAL_FIELDS = {"id", "crypto_id", "name_index", "file"}
+_INTERNAL_FIELDS = {"id", "crypto_id", "name_index", "value_index", "file"}
 
 
 def _fields(obj: models.Model) -> dict:
@@ -46,13 +46,15 @@ def _add_file(archive: zipfile.ZipFile, field_file, path: str) -> str | None:
 
 def client_export(*, client: Client) -> bytes:
     """Everything Pristan holds about one client as a ZIP: `client.json` (every field of the
-    client, names, contacts, relatives, cases with their events, notes, consents, documents and
-    letters), the documents and the letter PDFs, decrypted. Staff names are left out."""
+    client, names, contacts, relatives, cases with their procedure references, statements for
+    letters, events, notes, consents, documents and letters), the documents and the letter
+    PDFs, decrypted. Staff names are left out."""
     client = Client.objects.prefetch_related("names", "contacts", "relatives").get(pk=client.pk)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         cases = []
-        for case in client.cases.select_related("authority").prefetch_related("grounds"):
+        cases_of_client = client.cases.select_related("authority", "letter_name")
+        for case in cases_of_client.prefetch_related("grounds"):
             documents = []
             for document in case.documents.order_by("uploaded_at", "pk"):
                 path = f"documents/{document.pk}-{_safe_name(document.original_name)}"
@@ -78,7 +80,10 @@ def client_export(*, client: Client) -> bytes:
                 {
                     **_fields(case),
                     "authority": case.authority.name if case.authority else None,
+                    "letter_name": case.letter_name.full_name if case.letter_name else None,
                     "grounds": [str(ground) for ground in case.grounds.all()],
+                    "references": [_fields(reference) for reference in case.references.all()],
+                    "statements": [_fields(statement) for statement in case.statements.all()],
                     "events": [_fields(event) for event in case.events.all()],
                     "notes": [_fields(note) for note in case.notes.order_by("created_at", "pk")],
                     "consents": [_fields(consent) for consent in case.consents.all()],

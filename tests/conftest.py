@@ -241,6 +241,9 @@ def reference_data(request):
 
     if not Authority.objects.exists():
         import_module("casework.migrations.0002_reference_data").forwards(apps, None)
+        import_module(
+            "casework.migrations.0007_authority_kinds_and_name_reindex"
+        ).update_authorities(apps, None)
     if not LetterTemplate.objects.exists():
         import_module("letters.migrations.0002_default_templates").load_default_templates(
             apps, None

@@ -264,3 +264,47 @@ def test_client_admin_for_a_user_without_membership_excludes_special_fields(
     user = django_user_model.objects.create_user(username="bare", is_staff=True)
     model_admin = admin.site.get_model_admin(Client)
     assert set(Client.SPECIAL_CATEGORY_FIELDS) <= set(model_admin.get_exclude(_request_as(user)))
+
+
+def test_case_admin_offers_only_the_clients_own_latin_spellings(client, superadmin, ours, theirs):
+    client.force_login(superadmin)
+    response = client.get(reverse("admin:casework_case_change", args=[ours.pk]))
+    field = response.context["adminform"].form.fields["letter_name"]
+    assert set(field.queryset) == set(ours.client.names.filter(script="latn"))
+
+
+def test_references_added_in_the_admin_are_found_by_search(client, superadmin, ours):
+    from casework.models import CaseReference, Consent
+    from casework.names import reference_index
+
+    # The consent inline requires who recorded a consent (the factory leaves it empty).
+    Consent.objects.filter(case=ours).update(recorded_by=superadmin)
+    client.force_login(superadmin)
+    url = reverse("admin:casework_case_change", args=[ours.pk])
+    page = client.get(url).context
+    forms = [page["adminform"].form]
+    data = {}
+    for inline in page["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        forms += formset.initial_forms
+        if formset.model is CaseReference:
+            prefix = formset.prefix
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value not in (None, False, ""):
+                data[form.add_prefix(name)] = (
+                    [str(v) for v in value] if isinstance(value, list) else value
+                )
+    data.update(
+        {f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-0-kind": "ofpra", f"{prefix}-0-value": "2401 234"}
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors,
+        [i.formset.errors for i in response.context["inline_admin_formsets"]],
+    )
+    [reference] = CaseReference.objects.filter(case=ours)
+    assert reference.value_index == reference_index("2401234")

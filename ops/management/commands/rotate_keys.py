@@ -10,7 +10,8 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
-from casework.models import Client
+from casework.models import CaseReference, Client
+from casework.names import reference_index
 from core import crypto
 from core.fields import EncryptedMixin
 from core.storage import EncryptedStorageMixin
@@ -68,6 +69,9 @@ class Command(BaseCommand):
         if reindex:
             for client in Client.objects.prefetch_related("names").iterator(chunk_size=200):
                 client.reindex_names()
+            for reference in CaseReference.objects.iterator(chunk_size=200):
+                reference.value_index = reference_index(reference.value)
+                reference.save(update_fields=["value_index"])
             self.stdout.write("search index rebuilt")
         self.stdout.write(self.style.SUCCESS(f"All data is now under key {current}."))
 
