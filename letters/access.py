@@ -1,6 +1,8 @@
 """Who may see which letter and batch: through the case's scope (casework.access), with the same
 logged 404 for what is out of scope as for what does not exist."""
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 
 from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
@@ -56,7 +58,7 @@ def get_batch_for_user(user, batch_id: int, *, capability: Capability | None = N
     return batch
 
 
-def get_letters_for_batch(user, letter_ids: list[int]) -> list[Letter]:
+def get_letters_for_batch(user: Any, letter_ids: list[int]) -> list[Letter]:
     """The selected letters, for a batch of approved letters: those in the user's scope, for
     those who run batches and issue letters (else 403). Ids out of scope are left out, as if
     they did not exist."""

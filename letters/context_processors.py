@@ -2,11 +2,14 @@
 
 from functools import cache
 
-from casework.access import Capability, user_can
+from django.http import HttpRequest
+
+from casework.access import user_can
+from casework.capabilities import Capability
 from letters import selectors
 
 
-def review_queue(request) -> dict:
+def review_queue(request: HttpRequest) -> dict:
     """For reviewers, the number of letters waiting for review: one COUNT query, run only when
     a page shows it (a callable, remembered for the request)."""
     user = getattr(request, "user", None)

@@ -1,6 +1,8 @@
 """Reads for the letter pages: the register, a batch's progress, the rows of the CSV exports.
 Nothing here writes."""
 
+from typing import Any
+
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -39,7 +41,7 @@ def register_rows(letters):
         ]
 
 
-def letters_in_review(user) -> QuerySet[Letter]:
+def letters_in_review(user: Any) -> QuerySet[Letter]:
     """The review queue: the letters waiting for review in the user's scope, oldest first."""
     return (
         Letter.objects.visible_to(user)
@@ -49,12 +51,12 @@ def letters_in_review(user) -> QuerySet[Letter]:
     )
 
 
-def letters_in_review_count(user) -> int:
+def letters_in_review_count(user: Any) -> int:
     """How many letters wait for review (the navigation's badge): one COUNT query."""
     return Letter.objects.visible_to(user).filter(status=Letter.Status.IN_REVIEW).count()
 
 
-def letters_approved(user) -> QuerySet[Letter]:
+def letters_approved(user: Any) -> QuerySet[Letter]:
     """Approved letters not yet issued in the user's scope, the longest-waiting first."""
     return (
         Letter.objects.visible_to(user)

@@ -4,6 +4,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -507,7 +508,7 @@ def _enqueue_preparation(batch: Batch) -> bool:
     return all(sent)
 
 
-def batch_approve(*, batch: Batch, by) -> bool:
+def batch_approve(*, batch: Batch, by: Any) -> bool:
     """A second person approves a template batch that waits for it, which queues its
     preparation. Refused if its starter tries. Returns whether the queue took it."""
     with transaction.atomic():
@@ -525,6 +526,9 @@ def batch_prepare(*, batch: Batch) -> Batch:
     (who is not the author of a batch letter: the batch is). Cases without an active consent
     to letters are skipped and listed in `skipped_case_ids`. Each case's history records the
     drafting, the approval and the number."""
+    template, authority = batch.template, batch.authority
+    if template is None or authority is None:
+        raise ValueError(f"batch {batch.pk} has no template to fill in")
     in_org = Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
     consented = Exists(
         Consent.objects.filter(
@@ -555,8 +559,8 @@ def batch_prepare(*, batch: Batch) -> Batch:
         for case in cases:
             letter = letter_draft(
                 case=case,
-                template=batch.template,
-                authority=batch.authority,
+                template=template,
+                authority=authority,
                 by=batch.created_by,
                 batch=batch,
             )
@@ -599,7 +603,7 @@ class ApprovedBatch:
     issued: Issued | None = None
 
 
-def batch_issue_approved(*, organisation, letters: list[Letter], by) -> ApprovedBatch:
+def batch_issue_approved(*, organisation: Any, letters: list[Letter], by: Any) -> ApprovedBatch:
     """Issue a selection of individually approved letters together: one batch, consecutive
     numbers (`letters_issue`), one ZIP. Each letter keeps its own text and approval. A letter
     that is not approved, whose text changed since it was reviewed, or whose client has
