@@ -609,3 +609,18 @@ def test_without_the_batch_rule_a_batch_is_prepared_at_once(
         )
     assert sent == [batch.pk]
     assert batch.status == Batch.Status.PREPARING
+
+
+def test_admin_cannot_release_a_waiting_batch(client, org, waiting_batch):
+    """The batch admin is read-only: a status set there would skip the second approval."""
+    root = make_user(
+        organisation=org, role="administrator", username="root", is_staff=True, is_superuser=True
+    )
+    client.force_login(root)
+    url = reverse("admin:letters_batch_change", args=[waiting_batch.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'name="status"' not in response.text and 'name="approved_by"' not in response.text
+    client.post(url, {"status": Batch.Status.PREPARING})
+    waiting_batch.refresh_from_db()
+    assert waiting_batch.status == Batch.Status.AWAITING_APPROVAL
