@@ -554,7 +554,9 @@ def test_batch_history_takes_as_many_queries_for_many_cases(
     assert per_letter <= 4, (small, large)
 
 
-@pytest.mark.parametrize("persona", ["caseworker", "volunteer", "lawyer", "auditor", "outsider"])
+@pytest.mark.parametrize(
+    "persona", ["caseworker", "colleague", "volunteer", "lawyer", "auditor", "outsider"]
+)
 def test_batch_approval_is_for_coordinators_of_the_organisation(
     client, personas, persona, waiting_batch
 ):
