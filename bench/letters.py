@@ -265,11 +265,14 @@ def make_approved_letters(cases, template, authority, author, coordinator):
     for case in cases:
         letter = services.letter_draft(case=case, template=template, authority=authority, by=author)
         letters.append(letter)
-    Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
-        status=Letter.Status.APPROVED, approved_by=coordinator, approved_at=timezone.now()
-    )
+    now = timezone.now()
     for letter in letters:
         letter.status = Letter.Status.APPROVED
+        letter.approved_by, letter.approved_at = coordinator, now
+        letter.reviewed_hash = letter.text_hash  # approval is bound to the text
+    Letter.objects.bulk_update(
+        letters, ["status", "approved_by", "approved_at", "reviewed_hash"], batch_size=500
+    )
     return letters
 
 

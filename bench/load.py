@@ -457,7 +457,7 @@ def ensure_issued_letters(accounts: list[dict], coordinator, timeout: float = 60
         authority = case.authority or Authority.objects.order_by("pk").first()
         letter = services.letter_draft(case=case, template=template, authority=authority, by=author)
         services.letter_submit(letter=letter, by=author)
-        services.letter_approve(letter=letter, by=coordinator)
+        services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)
         to_issue.append(letter)
     if to_issue:
         log(f"issuing {len(to_issue)} letters for the PDF downloads (rendered by the worker)")

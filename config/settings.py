@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "casework.context_processors.membership",
+                "letters.context_processors.review_queue",
             ],
         },
     },
@@ -382,7 +383,13 @@ LOGGING = {
 PRISTAN_RETENTION_DAYS = env.int("PRISTAN_RETENTION_DAYS", default=5 * 365)
 
 # Letters.
+# Whoever wrote or last edited a letter's text cannot approve it; approval holds for the text
+# the reviewer saw (its hash), and a letter whose text changed since cannot be issued.
 LETTERS_TWO_PERSON_RULE = env.bool("PRISTAN_LETTERS_TWO_PERSON_RULE", default=True)
+# A batch that fills one template over many cases waits for a second coordinator's (or an
+# administrator's) approval before its letters are drafted, numbered and rendered; whoever
+# started it cannot approve it. Off: the batch is prepared at once, as its starter's approval.
+LETTERS_BATCH_TWO_PERSON_RULE = env.bool("PRISTAN_LETTERS_BATCH_TWO_PERSON_RULE", default=True)
 # The address printed on letters (QR code and short URL of the verification page). It is on
 # paper: it must keep working for as long as the letters exist.
 PRISTAN_PUBLIC_URL = env.str("PRISTAN_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")

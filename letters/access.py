@@ -1,6 +1,10 @@
 """Who may see which letter and batch: through the case's scope (casework.access), with the same
 logged 404 for what is out of scope as for what does not exist."""
 
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
 from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
 from casework.capabilities import Capability
 from letters.models import Batch, Letter
@@ -14,7 +18,13 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
         letter = (
             Letter.objects.visible_to(user)
             .select_related(
-                "case", "case__client", "case__organisation", "authority", "author", "approved_by"
+                "case",
+                "case__client",
+                "case__organisation",
+                "authority",
+                "author",
+                "approved_by",
+                "last_edited_by",
             )
             .filter(pk=letter_id)
             .first()
@@ -30,14 +40,28 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
     return letter
 
 
-def get_batch_for_user(user, batch_id: int) -> Batch:
-    """A batch of the user's organisation, for those who run batches; else a (logged) 404."""
+def get_batch_for_user(user, batch_id: int, *, capability: Capability | None = None) -> Batch:
+    """A batch of the user's organisation, for those who run batches; else a (logged) 404. A
+    visible batch the user may not act on (`capability`) is a (logged) 403."""
     membership = membership_of(user)
     batch = (
-        Batch.objects.filter(pk=batch_id, organisation_id=membership.organisation_id).first()
+        Batch.objects.filter(pk=batch_id, organisation_id=membership.organisation_id)
+        .select_related("template", "authority", "created_by", "approved_by")
+        .first()
         if membership
         else None
     )
     if batch is None or not user_can(user, Capability.RUN_BATCHES):
         raise OutOfScope("batch", batch.pk if batch else "")
+    if capability is not None and not user_can(user, capability):
+        raise Forbidden(batch)
     return batch
+
+
+def get_letters_for_batch(user: Any, letter_ids: list[int]) -> list[Letter]:
+    """The selected letters, for a batch of approved letters: those in the user's scope, for
+    those who run batches and issue letters (else 403). Ids out of scope are left out, as if
+    they did not exist."""
+    if not (user_can(user, Capability.RUN_BATCHES) and user_can(user, Capability.ISSUE_LETTERS)):
+        raise PermissionDenied
+    return list(Letter.objects.visible_to(user).filter(pk__in=letter_ids))

@@ -148,9 +148,10 @@ class LetterAdmin(ScopedLetterAdmin):
 
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ["pk", "template", "authority", "status", "created_by", "created_at"]
-    list_filter = ["status"]
-    readonly_fields = ["case_ids", "created_by", "organisation"]
+    list_display = ["pk", "kind", "template", "authority", "status", "created_by", "created_at"]
+    list_filter = ["kind", "status"]
+    # Read-only: a status changed here would skip the second person's approval of a batch.
+    readonly_fields = [f.name for f in Batch._meta.fields if f.name != "id"]
 
     def get_queryset(self, request):
         membership = getattr(request.user, "membership", None)

@@ -5,6 +5,8 @@ number from the organisation's register in the same transaction that freezes the
 rendering to PDF happens afterwards in a Celery worker (`render_status`).
 """
 
+import hashlib
+import json
 import re
 import secrets
 
@@ -225,6 +227,22 @@ def group_token(token: str) -> str:
     return " ".join(token[i : i + TOKEN_GROUP] for i in range(0, len(token), TOKEN_GROUP))
 
 
+# The fields of a letter that are printed, in the order they are hashed. Approval is bound to a
+# hash of these (`letter_text_hash`): a field added here is covered by the two-person rule.
+LETTER_TEXT_FIELDS = ("subject", "body", "facts")
+
+
+def letter_text_hash(letter) -> str:
+    """SHA-256 (hex) of the letter's printed text: a canonical JSON object of the non-empty
+    LETTER_TEXT_FIELDS. Empty fields are left out so that adding a field to the list keeps the
+    hashes of existing letters that do not use it (approved letters stay issuable)."""
+    text = {
+        name: str(getattr(letter, name)) for name in LETTER_TEXT_FIELDS if getattr(letter, name)
+    }
+    canonical = json.dumps(text, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class Letter(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -266,6 +284,17 @@ class Letter(models.Model):
         related_name="letters_approved",
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # The two-person rule: whoever changed the text last (the author if nobody did) cannot
+    # approve it, and the approval holds for the text it saw (`letter_text_hash`).
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted for review"), null=True, blank=True)
+    reviewed_hash = models.CharField(max_length=64, blank=True)
     batch = models.ForeignKey(
         "Batch", on_delete=models.SET_NULL, null=True, blank=True, related_name="letters"
     )
@@ -348,27 +377,62 @@ class Letter(models.Model):
     def is_editable(self) -> bool:
         return self.status in (self.Status.DRAFT, self.Status.IN_REVIEW)
 
+    @property
+    def last_editor_id(self) -> int:
+        """Who wrote the text as it stands: the last editor, else the author."""
+        return self.last_edited_by_id or self.author_id
+
+    @property
+    def text_hash(self) -> str:
+        return letter_text_hash(self)
+
+    @property
+    def text_changed_since_review(self) -> bool:
+        return self.text_hash != self.reviewed_hash
+
     def submit_for_review(self) -> None:
         self._require(self.Status.DRAFT)
         self.status = self.Status.IN_REVIEW
-        self.save(update_fields=["status", "updated_at"])
+        self.submitted_at = timezone.now()
+        self.save(update_fields=["status", "submitted_at", "updated_at"])
 
     def return_to_draft(self) -> None:
         self._require(self.Status.IN_REVIEW, self.Status.APPROVED)
         self.status = self.Status.DRAFT
-        self.approved_by, self.approved_at = None, None
-        self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        self.approved_by, self.approved_at, self.reviewed_hash = None, None, ""
+        self.save(
+            update_fields=["status", "approved_by", "approved_at", "reviewed_hash", "updated_at"]
+        )
 
-    def approve(self, *, by) -> None:
+    def approve(self, *, by, text_hash: str) -> None:
+        """Approve the text the reviewer saw (`text_hash`, from the page they read): refused if
+        it has changed since, or if the reviewer wrote it last (LETTERS_TWO_PERSON_RULE)."""
         self._require(self.Status.IN_REVIEW)
-        if settings.LETTERS_TWO_PERSON_RULE and by.pk == self.author_id:
+        if settings.LETTERS_TWO_PERSON_RULE and by.pk == self.last_editor_id:
+            if self.last_edited_by_id is None:
+                message = _(
+                    "The author of a letter cannot approve it. Ask a colleague to review it."
+                )
+            else:
+                message = _(
+                    "You edited this letter last, so you cannot approve it. Ask a colleague to "
+                    "review it."
+                )
+            raise ValidationError(message, code="two_person_rule")
+        if text_hash != self.text_hash:
             raise ValidationError(
-                _("The author of a letter cannot approve it. Ask a colleague to review it."),
-                code="two_person_rule",
+                _(
+                    "The text was changed while you were reading it. Nothing was approved: "
+                    "read the current text, then approve it."
+                ),
+                code="stale_text",
             )
         self.status = self.Status.APPROVED
         self.approved_by, self.approved_at = by, timezone.now()
-        self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        self.reviewed_hash = text_hash
+        self.save(
+            update_fields=["status", "approved_by", "approved_at", "reviewed_hash", "updated_at"]
+        )
 
     def revoke(self, *, reason: str) -> None:
         self._require(self.Status.ISSUED)
@@ -388,26 +452,52 @@ class Letter(models.Model):
 
 
 class Batch(models.Model):
-    """One template applied to many cases by a coordinator; its letters carry the progress."""
+    """Many letters issued and numbered together, one ZIP; its letters carry the progress.
+
+    Two kinds: a template filled in over many cases (the letters are drafted by the batch, in a
+    worker, once a second person has approved the batch when LETTERS_BATCH_TWO_PERSON_RULE is
+    on), or a selection of letters that were each drafted and approved on their own (issued at
+    once when the batch is made; no template, addressee or language of its own)."""
+
+    class Kind(models.TextChoices):
+        TEMPLATE = "template", _("One template over many cases")
+        APPROVED = "approved", _("Individually approved letters")
 
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         PREPARING = "preparing", _("Preparing")
         RENDERING = "rendering", _("Rendering")
         FINISHED = "finished", _("Finished")
         FAILED = "failed", _("Failed")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
-    template = models.ForeignKey(LetterTemplate, on_delete=models.PROTECT)
-    authority = models.ForeignKey(Authority, verbose_name=_("addressee"), on_delete=models.PROTECT)
-    language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.TEMPLATE)
+    # Template batches only (the approved kind's letters each have their own).
+    template = models.ForeignKey(LetterTemplate, on_delete=models.PROTECT, null=True, blank=True)
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("addressee"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=settings.LETTER_LANGUAGES, blank=True
+    )
     # The cases the batch makes letters for; preparing moves the cases whose client has not
-    # consented to letters (or has withdrawn it) to `skipped_case_ids`.
+    # consented to letters (or has withdrawn it) to `skipped_case_ids`. The approved kind: the
+    # case of each of its letters.
     case_ids = models.JSONField(default=list)
     skipped_case_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
     error = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The second person who approved a template batch (LETTERS_BATCH_TWO_PERSON_RULE).
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches_approved",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("batch")
@@ -415,7 +505,27 @@ class Batch(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
+        if self.kind == self.Kind.APPROVED:
+            return f"{self.get_kind_display()} × {len(self.case_ids)}"
         return f"{self.template} × {len(self.case_ids)}"
+
+    def approve(self, *, by) -> None:
+        """A second person releases a template batch for preparation."""
+        if self.status != self.Status.AWAITING_APPROVAL:
+            raise ValidationError(
+                _("This batch is not waiting for approval."), code="invalid_status"
+            )
+        if by.pk == self.created_by_id:
+            raise ValidationError(
+                _(
+                    "You started this batch, so you cannot approve it. Ask another "
+                    "coordinator to approve it."
+                ),
+                code="two_person_rule",
+            )
+        self.status = self.Status.PREPARING
+        self.approved_by, self.approved_at = by, timezone.now()
+        self.save(update_fields=["status", "approved_by", "approved_at"])
 
 
 class DownloadLogEntry(models.Model):

@@ -1,9 +1,12 @@
 """Reads for the letter pages: the register, a batch's progress, the rows of the CSV exports.
 Nothing here writes."""
 
-from django.db.models import Count, Q, QuerySet
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from casework.models import Case
 from letters.models import Batch, Letter, Signer
 
 REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
@@ -38,6 +41,31 @@ def register_rows(letters):
         ]
 
 
+def letters_in_review(user: Any) -> QuerySet[Letter]:
+    """The review queue: the letters waiting for review in the user's scope, oldest first."""
+    return (
+        Letter.objects.visible_to(user)
+        .filter(status=Letter.Status.IN_REVIEW)
+        .select_related("case", "authority", "author", "last_edited_by")
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+
+
+def letters_in_review_count(user: Any) -> int:
+    """How many letters wait for review (the navigation's badge): one COUNT query."""
+    return Letter.objects.visible_to(user).filter(status=Letter.Status.IN_REVIEW).count()
+
+
+def letters_approved(user: Any) -> QuerySet[Letter]:
+    """Approved letters not yet issued in the user's scope, the longest-waiting first."""
+    return (
+        Letter.objects.visible_to(user)
+        .filter(status=Letter.Status.APPROVED)
+        .select_related("case", "authority", "author", "approved_by")
+        .order_by("approved_at", "pk")
+    )
+
+
 def batch_letters(user, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
     """The batch's letters this user may see in register order: the issued ones, or (`ready`)
     only those with a PDF to download."""
@@ -57,7 +85,8 @@ def batch_progress(batch: Batch) -> dict:
         ready=Count("pk", filter=Q(render_status=Letter.RenderStatus.READY)),
         failed=Count("pk", filter=Q(render_status=Letter.RenderStatus.FAILED)),
     )
-    expected = len(batch.case_ids)
+    # A template batch makes one letter per case; an approved-letters batch has its letters.
+    expected = len(batch.case_ids) if batch.kind == Batch.Kind.TEMPLATE else counts["total"]
     done = counts["ready"] + counts["failed"]
     return {
         **counts,
@@ -65,7 +94,15 @@ def batch_progress(batch: Batch) -> dict:
         "remaining": max(expected - done, 0),
         "percent": int(100 * done / expected) if expected else 100,
         "finished": batch.status in (Batch.Status.FINISHED, Batch.Status.FAILED),
+        "waiting": batch.status == Batch.Status.AWAITING_APPROVAL,
     }
+
+
+def batch_cases(batch: Batch) -> QuerySet[Case]:
+    """The cases of a batch's own organisation it makes letters for (what its approver checks)."""
+    return Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation).order_by(
+        "reference"
+    )
 
 
 def batch_failed_letters(batch: Batch) -> QuerySet[Letter]:

@@ -4,12 +4,15 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +29,7 @@ from letters.models import (
     LetterTemplateVersion,
     Register,
     Signer,
+    letter_text_hash,
 )
 from letters.rendering import html_to_pdf, letter_html
 from letters.sandbox import TemplateError, render_template
@@ -121,13 +125,26 @@ def letter_draft(
     return letter
 
 
+@transaction.atomic
 def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, by) -> Letter:
-    if not letter.is_editable:
+    """Change the text. The editor becomes its last editor, who may not approve it (the
+    two-person rule); saving the same text again changes nothing."""
+    # Compared with the stored text (a bound ModelForm has already changed `letter`), locked
+    # so that an approval cannot slip in between.
+    stored = Letter.objects.select_for_update().get(pk=letter.pk)
+    if not stored.is_editable:
         raise ValidationError(_("An approved or issued letter can no longer be edited."))
     letter.subject, letter.body, letter.facts = subject, body, facts
+    if letter_text_hash(letter) == letter_text_hash(stored):
+        letter.subject, letter.body, letter.facts = stored.subject, stored.body, stored.facts
+        return letter
+    letter.last_edited_by = by
+    letter.status = stored.status
     if letter.status == Letter.Status.IN_REVIEW:
         letter.status = Letter.Status.DRAFT  # a changed text must be reviewed again
-    letter.save(update_fields=["subject", "body", "facts", "status", "updated_at"])
+    letter.save(
+        update_fields=["subject", "body", "facts", "status", "last_edited_by", "updated_at"]
+    )
     return letter
 
 
@@ -139,10 +156,14 @@ def letter_submit(*, letter: Letter, by) -> Letter:
 
 
 @transaction.atomic
-def letter_approve(*, letter: Letter, by, signer: Signer | None = None) -> Letter:
-    """Approve a letter under review and choose who signs it (by default, the organisation's
-    default signer for the letter's language). The signer's name and title in the letter's
-    language are copied onto the letter, as they will be printed."""
+def letter_approve(*, letter: Letter, by, text_hash: str, signer: Signer | None = None) -> Letter:
+    """Approve the text whose hash (`letter_text_hash`) the reviewer was shown, and choose who
+    signs it (by default, the organisation's default signer for the letter's language): refused,
+    nothing changed, if the text has changed since, the reviewer wrote it last, or nobody can
+    sign in the letter's language. The signer's name and title in that language are copied onto
+    the letter, as they will be printed."""
+    # Locked and read again: an edit saved a moment ago must be what is compared.
+    letter.refresh_from_db(from_queryset=Letter.objects.select_for_update())
     signer = signer or default_signer(letter.case.organisation, letter.language)
     if signer is None or signer.organisation_id != letter.case.organisation_id:
         raise ValidationError(
@@ -162,7 +183,7 @@ def letter_approve(*, letter: Letter, by, signer: Signer | None = None) -> Lette
     letter.signer = signer
     letter.signer_name = signer.name_in(letter.language)
     letter.signer_title = signer.title_in(letter.language)
-    letter.approve(by=by)
+    letter.approve(by=by, text_hash=text_hash)
     letter.save(update_fields=["signer", "signer_name", "signer_title"])
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("approved"))
     return letter
@@ -244,6 +265,17 @@ def _enqueue_renders(letters: list[Letter]) -> bool:
     return all(enqueue(render_letter, letter.pk) for letter in letters)
 
 
+def _text_changed_error(letter: Letter) -> ValidationError:
+    return ValidationError(
+        _(
+            "The text of the letter for case %(ref)s is not the text that was approved. Nothing "
+            "was issued: send it back to draft and have it reviewed again."
+        ),
+        params={"ref": letter.case.reference},
+        code="text_changed",
+    )
+
+
 @transaction.atomic
 def letters_issue(*, letters: list[Letter], by) -> Issued:
     """Issue approved letters with consecutive numbers from their organisation's register
@@ -294,6 +326,8 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
             )
         if letter.case_id not in consented:
             raise _no_consent_error()
+        if letter_text_hash(letter) != letter.reviewed_hash:
+            raise _text_changed_error(original)
         letter.register = register
         letter.sequence = sequence
         letter.number = register_number(organisation, register.year, sequence)
@@ -301,15 +335,19 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
         letter.issued_at, letter.issued_by = now, by
         letter.render_status = Letter.RenderStatus.PENDING
         letter.updated_at = now
-        if letter.batch_id is None:  # a batch's letters are in the batch's own record
-            history.append(
-                CaseLogEntry(
-                    case_id=letter.case_id,
-                    actor=by,
-                    action=CaseLogEntry.Action.LETTER,
-                    detail=_("issued as %s") % letter.number,
-                )
+        history.append(
+            CaseLogEntry(
+                case_id=letter.case_id,
+                actor=by,
+                action=CaseLogEntry.Action.LETTER,
+                detail=(
+                    _("issued as %(number)s in batch #%(batch)s")
+                    % {"number": letter.number, "batch": letter.batch_id}
+                    if letter.batch_id
+                    else _("issued as %s") % letter.number
+                ),
             )
+        )
         issued.append(letter)
     # A corrected letter's predecessor is revoked in the same transaction.
     replaced = {letter.replaces_id: letter.number for letter in issued if letter.replaces_id}
@@ -448,9 +486,13 @@ def batches_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
     # letters.tasks imports this module (its tasks are thin wrappers of these services).
     from letters.tasks import prepare_batch
 
-    stuck = Batch.objects.filter(
-        status=Batch.Status.PREPARING, created_at__lt=timezone.now() - older_than
-    ).values_list("pk", flat=True)
+    # A batch that waited for a second person's approval is prepared from its approval on.
+    stuck = (
+        Batch.objects.filter(status=Batch.Status.PREPARING)
+        .alias(ready_at=Coalesce("approved_at", "created_at"))
+        .filter(ready_at__lt=timezone.now() - older_than)
+        .values_list("pk", flat=True)
+    )
     count = 0
     for batch_id in stuck.iterator():
         prepare_batch.delay(batch_id)
@@ -486,9 +528,10 @@ BATCH_MAX = 2000
 def batch_start(
     *, organisation, template, authority, case_ids: list[int], by
 ) -> tuple[Batch, bool]:
-    """Save a batch of letters for these cases and queue its preparation (`batch_prepare`, in
-    a worker). Returns the batch and whether the queue took it; if not, the sweep sends it
-    again when the queue is back."""
+    """Save a batch that fills `template` in for these cases. With LETTERS_BATCH_TWO_PERSON_RULE
+    it waits for a second person's approval (`batch_approve`); without, its preparation
+    (`batch_prepare`, in a worker) is queued at once. Returns the batch and whether the queue
+    took it (True when nothing was to be sent); if not, the sweep sends it again later."""
     if not case_ids:
         raise ValidationError(_("No case matches these filters."), code="empty")
     if len(case_ids) > BATCH_MAX:
@@ -501,29 +544,53 @@ def batch_start(
             params={"max": BATCH_MAX},
             code="too_many",
         )
-    # letters.tasks imports this module (its tasks are thin wrappers of these services).
-    from letters.tasks import prepare_batch
-
+    waits = settings.LETTERS_BATCH_TWO_PERSON_RULE
     batch = Batch.objects.create(
         organisation=organisation,
+        kind=Batch.Kind.TEMPLATE,
         template=template,
         authority=authority,
         language=template.language,
         case_ids=list(case_ids),
+        status=Batch.Status.AWAITING_APPROVAL if waits else Batch.Status.PREPARING,
         created_by=by,
     )
+    if waits:
+        return batch, True
+    return batch, _enqueue_preparation(batch)
+
+
+def _enqueue_preparation(batch: Batch) -> bool:
+    # letters.tasks imports this module (its tasks are thin wrappers of these services).
+    from letters.tasks import prepare_batch
+
     sent = []
     # After the commit: at once when no transaction is open (a view), else when it commits.
     transaction.on_commit(lambda: sent.append(enqueue(prepare_batch, batch.pk)))
-    return batch, all(sent)
+    return all(sent)
+
+
+def batch_approve(*, batch: Batch, by: Any) -> bool:
+    """A second person approves a template batch that waits for it, which queues its
+    preparation. Refused if its starter tries. Returns whether the queue took it."""
+    with transaction.atomic():
+        batch.refresh_from_db(from_queryset=Batch.objects.select_for_update())
+        batch.approve(by=by)
+    return _enqueue_preparation(batch)
 
 
 def batch_prepare(*, batch: Batch) -> Batch:
-    """Draft, approve and issue one letter per case of the batch; rendering follows on commit.
+    """Draft, approve and issue one letter per case of a template batch; rendering follows on
+    commit.
 
-    The coordinator who starts a batch approves its letters by doing so (the two-person rule is
-    kept: they are not the author of a batch letter, the batch is). Cases without an active
-    consent to letters are skipped and listed in `skipped_case_ids`."""
+    The letters are approved by the batch's approval: by the second person who approved it
+    (LETTERS_BATCH_TWO_PERSON_RULE), or, with that rule off, by the coordinator who started it
+    (who is not the author of a batch letter: the batch is). Cases without an active consent
+    to letters are skipped and listed in `skipped_case_ids`. Each case's history records the
+    drafting, the approval and the number."""
+    template, authority = batch.template, batch.authority
+    if template is None or authority is None:
+        raise ValueError(f"batch {batch.pk} has no template to fill in")
     in_org = Case.objects.filter(pk__in=batch.case_ids, organisation=batch.organisation)
     consented = Exists(
         Consent.objects.filter(
@@ -548,35 +615,127 @@ def batch_prepare(*, batch: Batch) -> Batch:
         cases = list(cases)
         batch.case_ids = [case.pk for case in cases]
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
-        signer = default_signer(batch.organisation, batch.language)
-        letters = []
+        approver = batch.approved_by or batch.created_by
+        signer = default_signer(batch.organisation, batch.language or "")
+        now = timezone.now()
+        letters, history = [], []
         for case in cases:
             letter = letter_draft(
                 case=case,
-                template=batch.template,
-                authority=batch.authority,
+                template=template,
+                authority=authority,
                 by=batch.created_by,
                 batch=batch,
             )
             letter.status = Letter.Status.APPROVED
-            letter.approved_by, letter.approved_at = batch.created_by, timezone.now()
+            letter.approved_by, letter.approved_at = approver, now
+            letter.reviewed_hash = letter_text_hash(letter)
             if signer is not None:
                 letter.signer = signer
-                letter.signer_name = signer.name_in(batch.language)
-                letter.signer_title = signer.title_in(batch.language)
-            letter.save(
-                update_fields=[
-                    "status",
-                    "approved_by",
-                    "approved_at",
-                    "signer",
-                    "signer_name",
-                    "signer_title",
-                ]
-            )
+                letter.signer_name = signer.name_in(letter.language)
+                letter.signer_title = signer.title_in(letter.language)
             letters.append(letter)
+            history += [
+                CaseLogEntry(
+                    case_id=case.pk,
+                    actor=batch.created_by,
+                    action=CaseLogEntry.Action.LETTER,
+                    detail=_("drafted in batch #%s") % batch.pk,
+                ),
+                CaseLogEntry(
+                    case_id=case.pk,
+                    actor=approver,
+                    action=CaseLogEntry.Action.LETTER,
+                    detail=_("approved in batch #%s") % batch.pk,
+                ),
+            ]
+        Letter.objects.bulk_update(
+            letters,
+            [
+                "status",
+                "approved_by",
+                "approved_at",
+                "reviewed_hash",
+                "signer",
+                "signer_name",
+                "signer_title",
+            ],
+            batch_size=500,
+        )
+        CaseLogEntry.objects.bulk_create(history, batch_size=500)
         letters_issue(letters=letters, by=batch.created_by)
         # With nothing to render (every case skipped), there is nothing to wait for.
         batch.status = Batch.Status.RENDERING if letters else Batch.Status.FINISHED
         batch.save(update_fields=["status", "case_ids", "skipped_case_ids"])
     return batch
+
+
+@dataclass
+class ApprovedBatch:
+    """What `batch_issue_approved` did: the batch (None if no letter could be issued), the
+    letters it refused with the reason, and whether the renderings reached the queue."""
+
+    batch: Batch | None
+    refused: list[tuple[Letter, str]]
+    issued: Issued | None = None
+
+
+def batch_issue_approved(*, organisation: Any, letters: list[Letter], by: Any) -> ApprovedBatch:
+    """Issue a selection of individually approved letters together: one batch, consecutive
+    numbers (`letters_issue`), one ZIP. Each letter keeps its own text and approval. A letter
+    that is not approved, whose text changed since it was reviewed, or whose client has
+    withdrawn the consent is refused and listed; the others are issued. Nothing is issued (and
+    no batch made) if none is valid."""
+    if len(letters) > BATCH_MAX:
+        raise ValidationError(
+            ngettext(
+                "A batch can hold at most %(max)s letter.",
+                "A batch can hold at most %(max)s letters.",
+                BATCH_MAX,
+            ),
+            params={"max": BATCH_MAX},
+            code="too_many",
+        )
+    refused: list[tuple[Letter, str]] = []
+    with transaction.atomic():
+        locked = list(
+            Letter.objects.select_for_update()
+            .filter(pk__in=[x.pk for x in letters], case__organisation=organisation)
+            .select_related("case")
+            .order_by("case__reference", "pk")
+        )
+        consented = set(
+            Consent.objects.filter(
+                case_id__in={x.case_id for x in locked},
+                purpose=Consent.Purpose.LETTERS,
+                withdrawn_on=None,
+            ).values_list("case_id", flat=True)
+        )
+        valid = []
+        for letter in locked:
+            if letter.status != Letter.Status.APPROVED:
+                reason = _("it is “%(status)s”, not approved") % {
+                    "status": letter.get_status_display()
+                }
+            elif letter.text_changed_since_review:
+                reason = _("its text changed after it was approved")
+            elif letter.case_id not in consented:
+                reason = _("the client has not consented to letters, or has withdrawn it")
+            else:
+                valid.append(letter)
+                continue
+            refused.append((letter, reason))
+        if not valid:
+            return ApprovedBatch(batch=None, refused=refused)
+        batch = Batch.objects.create(
+            organisation=organisation,
+            kind=Batch.Kind.APPROVED,
+            case_ids=[letter.case_id for letter in valid],
+            status=Batch.Status.RENDERING,
+            created_by=by,
+        )
+        Letter.objects.filter(pk__in=[x.pk for x in valid]).update(batch=batch)
+        for letter in valid:
+            letter.batch = batch
+        issued = letters_issue(letters=valid, by=by)
+    return ApprovedBatch(batch=batch, refused=refused, issued=issued)

@@ -16,8 +16,12 @@ urlpatterns = [
     path("<int:letter_id>/retry/", views.letter_retry, name="letter_retry"),
     path("<int:letter_id>/download/", views.letter_download, name="letter_download"),
     path("register/", views.register, name="register"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("approved/", views.approved_letters, name="approved_letters"),
     path("batches/new/", views.batch_new, name="batch_new"),
+    path("batches/approved/", views.batch_approved_new, name="batch_approved_new"),
     path("batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:batch_id>/approve/", views.batch_approve, name="batch_approve"),
     path("batches/<int:batch_id>/letters.zip", views.batch_zip, name="batch_zip"),
     path("batches/<int:batch_id>/register.csv", views.batch_csv, name="batch_csv"),
 ]

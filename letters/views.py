@@ -31,7 +31,7 @@ from casework.filters import CaseFilter
 from casework.models import Case
 from core.pagination import CappedPaginator
 from letters import selectors, services
-from letters.access import get_batch_for_user, get_letter_for_user
+from letters.access import get_batch_for_user, get_letter_for_user, get_letters_for_batch
 from letters.checks import letter_problems
 from letters.forms import (
     BatchForm,
@@ -43,7 +43,7 @@ from letters.forms import (
     VerifyTokenForm,
     VerifyUploadForm,
 )
-from letters.models import Letter, normalise_token
+from letters.models import Batch, Letter, normalise_token
 from letters.rendering import html_to_pdf, letter_html, verification_url
 
 
@@ -114,6 +114,11 @@ def letter_detail(request, letter_id):
         "letter": letter,
         "case": letter.case,
         "form": form,
+        # The approve button posts the hash of the text shown here (the two-person rule).
+        "text_hash": letter.text_hash,
+        "edited_last": (
+            settings.LETTERS_TWO_PERSON_RULE and letter.last_editor_id == request.user.pk
+        ),
         "revoke_form": RevokeForm(),
         "problems": letter_problems(letter) if letter.status in _CHECKED else [],
         "signers": (
@@ -173,7 +178,12 @@ def letter_approve(request, letter_id):
             )
             if signer is None:
                 raise ValidationError(_("Choose who signs the letter from the list."))
-        services.letter_approve(letter=letter, by=request.user, signer=signer)
+        services.letter_approve(
+            letter=letter,
+            by=request.user,
+            text_hash=request.POST.get("text_hash", ""),
+            signer=signer,
+        )
 
     return _action(
         request,
@@ -284,6 +294,69 @@ def register(request):
     )
 
 
+@capability_required(Capability.APPROVE_LETTERS)
+def review_queue(request):
+    """The letters waiting for review in the organisation, oldest first."""
+    letters = selectors.letters_in_review(request.user)
+    audit.record(request, audit.Action.LIST, object_type="letter")
+    page = CappedPaginator(letters, 50).get_page(request.GET.get("page"))
+    return render(request, "letters/review_queue.html", {"page": page, "query": ""})
+
+
+@capability_required(Capability.RUN_BATCHES)
+def approved_letters(request):
+    """Approved letters waiting to be issued, with boxes to issue a selection as one batch."""
+    letters = selectors.letters_approved(request.user)
+    audit.record(request, audit.Action.LIST, object_type="letter")
+    page = CappedPaginator(letters, 100).get_page(request.GET.get("page"))
+    return render(request, "letters/approved_letters.html", {"page": page, "query": ""})
+
+
+@require_POST
+@capability_required(Capability.RUN_BATCHES)
+def batch_approved_new(request):
+    """Issue the approved letters ticked on the list as one batch (numbered together, one ZIP)."""
+    ids = [int(x) for x in request.POST.getlist("letter") if x.isdigit()]
+    letters = get_letters_for_batch(request.user, ids)
+    if not letters:
+        messages.error(request, _("Choose at least one approved letter."))
+        return redirect("letters:approved_letters")
+    try:
+        result = services.batch_issue_approved(
+            organisation=request.user.membership.organisation, letters=letters, by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("letters:approved_letters")
+    refused = [
+        _("%(reference)s: %(reason)s") % {"reference": letter.case.reference, "reason": reason}
+        for letter, reason in result.refused
+    ]
+    if result.batch is None:
+        messages.error(
+            request, _("Nothing was issued. Refused: %(list)s.") % {"list": "; ".join(refused)}
+        )
+        return redirect("letters:approved_letters")
+    # One entry for the batch (its letters are in the register and in their cases' history).
+    audit.record(request, audit.Action.ISSUE, result.batch)
+    count = len(result.batch.case_ids)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s letter issued in this batch. The PDFs are being made.",
+            "%(count)s letters issued in this batch. The PDFs are being made.",
+            count,
+        )
+        % {"count": count},
+    )
+    if refused:
+        messages.warning(
+            request,
+            _("Not issued: %(list)s. They were left as they were.") % {"list": "; ".join(refused)},
+        )
+    return redirect("letters:batch_detail", batch_id=result.batch.pk)
+
+
 def _register_csv(letters) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="register.csv"'
@@ -373,12 +446,42 @@ def batch_detail(request, batch_id):
         "batch": batch,
         "progress": selectors.batch_progress(batch),
         "failed_letters": selectors.batch_failed_letters(batch)[:50],
+        "cases": (
+            selectors.batch_cases(batch)[:100]
+            if batch.status == Batch.Status.AWAITING_APPROVAL
+            else []
+        ),
     }
     if request.htmx:
         # The progress poll shows counts only: not logged.
         return render(request, "letters/batch_detail.html#progress", context)
     audit.record(request, audit.Action.VIEW, batch)
     return render(request, "letters/batch_detail.html", context)
+
+
+@require_POST
+def batch_approve(request, batch_id):
+    """A second coordinator (or an administrator) approves a template batch; it is prepared."""
+    batch = get_batch_for_user(request.user, batch_id, capability=Capability.APPROVE_LETTERS)
+    try:
+        queued = services.batch_approve(batch=batch, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        audit.record(request, audit.Action.CHANGE, batch)
+        if queued:
+            messages.success(
+                request, _("Batch approved: its letters are being issued and rendered.")
+            )
+        else:
+            messages.warning(
+                request,
+                _(
+                    "Batch approved. The queue is not answering just now: the letters will be "
+                    "issued and rendered automatically when it is back."
+                ),
+            )
+    return redirect("letters:batch_detail", batch_id=batch.pk)
 
 
 def batch_zip(request, batch_id):

@@ -237,6 +237,7 @@ def reference_data(request):
     from django.apps import apps
 
     from casework.models import Authority
+    from letters.defaults import load_default_templates
     from letters.models import LetterTemplate
 
     if not Authority.objects.exists():
@@ -245,9 +246,7 @@ def reference_data(request):
             "casework.migrations.0007_authority_kinds_and_name_reindex"
         ).update_authorities(apps, None)
     if not LetterTemplate.objects.exists():
-        import_module("letters.migrations.0002_default_templates").load_default_templates(
-            apps, None
-        )
+        load_default_templates(apps)
 
 
 def _is_transactional(request) -> bool:

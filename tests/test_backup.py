@@ -294,7 +294,7 @@ def make_data(*, letter: bool) -> dict:
             case=case, template=template, authority=case.authority, by=caseworker
         )
         letter_services.letter_submit(letter=draft, by=caseworker)
-        letter_services.letter_approve(letter=draft, by=coordinator)
+        letter_services.letter_approve(letter=draft, by=coordinator, text_hash=draft.text_hash)
         draft.refresh_from_db()
         letter_services.letter_issue(letter=draft, by=coordinator)
         issued = Letter.objects.get(pk=draft.pk)

@@ -239,7 +239,7 @@ def test_the_public_verification_page_compares_a_downloaded_pdf(
         case=case, template=template, authority=case.authority, by=caseworker
     )
     letter_services.letter_submit(letter=letter, by=caseworker)
-    letter_services.letter_approve(letter=letter, by=coordinator)
+    letter_services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)
     letter_services.letter_issue(letter=letter, by=coordinator)  # rendered now (eager mode)
     letter.refresh_from_db()
     assert letter.render_status == Letter.RenderStatus.READY, letter.render_error

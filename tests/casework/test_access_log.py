@@ -73,7 +73,7 @@ def approved_letter(case, caseworker, coordinator, private_media):
         case=case, template=template, authority=get_authority("ofpra"), by=caseworker
     )
     letter_services.letter_submit(letter=letter, by=caseworker)
-    letter_services.letter_approve(letter=letter, by=coordinator)
+    letter_services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)
     letter.refresh_from_db()
     return letter
 

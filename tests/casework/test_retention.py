@@ -118,7 +118,7 @@ def issue_letter(case, template, *, author, approver) -> Letter:
         case=case, template=template, authority=case.authority, by=author
     )
     letter_services.letter_submit(letter=letter, by=author)
-    letter_services.letter_approve(letter=letter, by=approver)
+    letter_services.letter_approve(letter=letter, by=approver, text_hash=letter.text_hash)
     letter_services.letter_issue(letter=letter, by=approver)
     letter.refresh_from_db()
     letter.pdf.save(f"letters/{letter.pk}.pdf", ContentFile(LETTER_PDF), save=False)

@@ -206,7 +206,7 @@ def test_letter_rendered_into_the_bucket_downloads_decrypted(
         case=case, template=template, authority=authority, by=caseworker
     )
     letter_services.letter_submit(letter=letter, by=caseworker)
-    letter_services.letter_approve(letter=letter, by=coordinator)
+    letter_services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)
     with django_capture_on_commit_callbacks(execute=True):
         letter_services.letter_issue(letter=letter, by=coordinator)
     letter.refresh_from_db()

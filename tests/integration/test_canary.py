@@ -153,7 +153,9 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
         language="fr",
     )
     letter = services.letter_draft(case=case, template=template, authority=authority, by=caseworker)
-    Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.APPROVED)
+    Letter.objects.filter(pk=letter.pk).update(
+        status=Letter.Status.APPROVED, reviewed_hash=letter.text_hash
+    )
     letter.refresh_from_db()
     services.letter_issue(letter=letter, by=coordinator)
     wait_until(

@@ -129,7 +129,7 @@ def draft(case, template, authority, by) -> Letter:
 
 def approve(letter, *, author, approver) -> Letter:
     services.letter_submit(letter=letter, by=author)
-    services.letter_approve(letter=letter, by=approver)
+    services.letter_approve(letter=letter, by=approver, text_hash=letter.text_hash)
     letter.refresh_from_db()
     return letter
 
@@ -148,7 +148,9 @@ def in_review_letter(draft_letter, caseworker):
 
 @pytest.fixture
 def approved_letter(in_review_letter, coordinator):
-    services.letter_approve(letter=in_review_letter, by=coordinator)
+    services.letter_approve(
+        letter=in_review_letter, by=coordinator, text_hash=in_review_letter.text_hash
+    )
     in_review_letter.refresh_from_db()
     return in_review_letter
 

@@ -1,5 +1,10 @@
 """Batches, with Celery eager: from the case list's filters to N issued, rendered letters with
-consecutive numbers, live progress, one ZIP; a failed letter does not stop the others."""
+consecutive numbers, live progress, one ZIP; a failed letter does not stop the others.
+
+A template batch waits for a second coordinator's approval (LETTERS_BATCH_TWO_PERSON_RULE):
+the first test goes through it; the tests about preparation itself turn the rule off
+(`prepared_at_once`). tests/letters/test_review.py tests the approval and the batches of
+individually approved letters."""
 
 import csv
 import io
@@ -29,6 +34,12 @@ def active_cases(case, org, other_org):
     make_case(organisation=org, status=Case.Status.INTAKE, family_name="Intake")
     make_case(organisation=other_org, family_name="Foreign")
     return [case, *extra]
+
+
+@pytest.fixture
+def prepared_at_once(settings):
+    """A started batch is prepared at once, without a second person's approval."""
+    settings.LETTERS_BATCH_TWO_PERSON_RULE = False
 
 
 def start_batch(client, template, authority, capture, *, filters=FILTERS):
@@ -92,6 +103,7 @@ def test_batch_issues_and_renders_every_letter(
     client,
     coordinator,
     caseworker,
+    administrator,
     active_cases,
     template_fr,
     ofpra,
@@ -110,6 +122,15 @@ def test_batch_issues_and_renders_every_letter(
     assert response["Location"] == reverse("letters:batch_detail", args=[batch.pk])
     assert batch.organisation == coordinator.membership.organisation
     assert sorted(batch.case_ids) == sorted(c.pk for c in active_cases)
+    # Nothing is drafted before a second person approves the batch.
+    assert batch.status == Batch.Status.AWAITING_APPROVAL and not batch.letters.exists()
+    client.force_login(administrator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("letters:batch_approve", args=[batch.pk]))
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.approved_by == administrator
+    client.force_login(coordinator)
 
     letters = list(batch.letters.order_by("sequence"))
     n = len(active_cases)
@@ -119,7 +140,8 @@ def test_batch_issues_and_renders_every_letter(
     for letter in letters:
         assert letter.status == Letter.Status.ISSUED
         assert letter.render_status == Letter.RenderStatus.READY, letter.render_error
-        assert letter.approved_by == coordinator
+        assert letter.author == coordinator and letter.issued_by == coordinator
+        assert letter.approved_by == administrator
         assert letter.pdf_sha256 and letter.pdf_size
 
     page = client.get(reverse("letters:batch_detail", args=[batch.pk])).text
@@ -156,7 +178,7 @@ def test_batch_issues_and_renders_every_letter(
 
 def test_failed_letter_does_not_stop_the_others_and_can_be_retried(
     client, coordinator, active_cases, template_fr, ofpra, monkeypatch,
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, prepared_at_once,
 ):  # fmt: skip
     failing = active_cases[2].reference
     real = services.html_to_pdf
@@ -203,7 +225,7 @@ def test_failed_letter_does_not_stop_the_others_and_can_be_retried(
 
 def test_batch_only_includes_cases_of_the_organisation(
     client, coordinator, active_cases, other_org, template_fr, ofpra,
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, prepared_at_once,
 ):  # fmt: skip
     foreign = Case.objects.get(organisation=other_org)
     client.force_login(coordinator)

@@ -154,8 +154,11 @@ def test_broker_back_the_sweep_sends_the_letter(
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("active_cases")
 def test_broker_down_batch_is_saved_and_the_sweep_starts_it(
-    client, coordinator, template_fr, ofpra, broker_down, monkeypatch
+    client, coordinator, template_fr, ofpra, broker_down, monkeypatch, settings
 ):
+    # The batch is prepared as soon as it is started (the second person's approval of a batch
+    # is tested in tests/letters/test_review.py).
+    settings.LETTERS_BATCH_TWO_PERSON_RULE = False
     client.force_login(coordinator)
     response = client.post(
         BATCH_NEW + FILTERS,

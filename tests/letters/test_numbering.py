@@ -250,7 +250,10 @@ def test_concurrent_issuing_gives_distinct_consecutive_numbers(
 ):
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(N_LETTERS)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
-        status=Letter.Status.APPROVED, approved_by=coordinator, approved_at=timezone.now()
+        status=Letter.Status.APPROVED,
+        approved_by=coordinator,
+        approved_at=timezone.now(),
+        reviewed_hash=letters[0].text_hash,  # the same text: one case, one template
     )
 
     errors = _issue_concurrently([x.pk for x in letters], coordinator)
@@ -278,7 +281,10 @@ def test_concurrent_issuing_on_postgresql(
         pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://…)")
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(N_LETTERS)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
-        status=Letter.Status.APPROVED, approved_by=coordinator, approved_at=timezone.now()
+        status=Letter.Status.APPROVED,
+        approved_by=coordinator,
+        approved_at=timezone.now(),
+        reviewed_hash=letters[0].text_hash,  # the same text: one case, one template
     )
     errors = _issue_concurrently([x.pk for x in letters], coordinator)
     assert errors == []

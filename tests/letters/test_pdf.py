@@ -141,7 +141,7 @@ def test_file_url_in_a_letter_body_embeds_nothing(
     )
     letter = services.letter_draft(case=case, template=template, authority=ofpra, by=caseworker)
     services.letter_submit(letter=letter, by=caseworker)
-    services.letter_approve(letter=letter, by=coordinator)
+    services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)
     with django_capture_on_commit_callbacks(execute=True):
         services.letter_issue(letter=letter, by=coordinator)
     letter.refresh_from_db()

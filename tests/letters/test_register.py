@@ -181,7 +181,9 @@ def test_register_paginates(client, coordinator, case, template_fr, ofpra, casew
 
     monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(51)]
-    Letter.objects.filter(pk__in=[x.pk for x in letters]).update(status=Letter.Status.APPROVED)
+    Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
+        status=Letter.Status.APPROVED, reviewed_hash=letters[0].text_hash
+    )
     services.letters_issue(letters=letters, by=coordinator)
     client.force_login(coordinator)
     first = client.get(REGISTER).text

@@ -200,6 +200,8 @@ POST_DATA = {
     "letter_new_post": lambda w: {"template": w.template.pk, "authority": w.authority.pk},
     "letter_edit": lambda w: {"subject": "Objet modifié", "body": "Texte modifié."},
     "revoke": lambda w: {"reason": "Issued by mistake"},
+    # The hash of the text the approver was shown (hidden field of the letter page).
+    "approve": lambda w: {"text_hash": w.in_review.text_hash},
 }
 
 # After a successful POST (DONE), the letter it was about is in this state; otherwise unchanged.
@@ -290,7 +292,11 @@ def own_letter(case, template_fr, ofpra, coordinator):
 
 def test_author_cannot_approve_their_own_letter(client, own_letter, coordinator):
     client.force_login(coordinator)
-    response = client.post(reverse("letters:letter_approve", args=[own_letter.pk]), follow=True)
+    response = client.post(
+        reverse("letters:letter_approve", args=[own_letter.pk]),
+        {"text_hash": own_letter.text_hash},
+        follow=True,
+    )
     assert response.status_code == 200
     assert "The author of a letter cannot approve it" in response.text
     own_letter.refresh_from_db()
@@ -303,7 +309,10 @@ def test_author_may_approve_when_the_two_person_rule_is_off(
 ):
     settings.LETTERS_TWO_PERSON_RULE = False
     client.force_login(coordinator)
-    response = client.post(reverse("letters:letter_approve", args=[own_letter.pk]))
+    response = client.post(
+        reverse("letters:letter_approve", args=[own_letter.pk]),
+        {"text_hash": own_letter.text_hash},
+    )
     assert response.status_code == 302
     own_letter.refresh_from_db()
     assert own_letter.status == Letter.Status.APPROVED
@@ -315,7 +324,9 @@ def test_another_coordinator_may_approve(client, own_letter, org):
 
     second = make_user(organisation=org, role="coordinator", username="second")
     client.force_login(second)
-    client.post(reverse("letters:letter_approve", args=[own_letter.pk]))
+    client.post(
+        reverse("letters:letter_approve", args=[own_letter.pk]), {"text_hash": own_letter.text_hash}
+    )
     own_letter.refresh_from_db()
     assert own_letter.status == Letter.Status.APPROVED
     assert own_letter.approved_by == second
