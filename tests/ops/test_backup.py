@@ -36,7 +36,7 @@ from letters.models import Letter, LetterTemplate
 from ops import database, stream
 from tests.factories import make_case, make_event, make_organisation, make_user
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 BACKUP_KEY = os.environ["BACKUP_KEY"]  # config/settings_test.py's fixed test key
 CANARY_NAME = "Бэкапова-Канарейка"
 CANARY_LATIN = "Bekapova-Kanareyka"
