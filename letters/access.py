@@ -3,10 +3,13 @@ logged 404 for what is out of scope as for what does not exist."""
 
 from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
 from casework.capabilities import Capability
+from core.users import AnyUser
 from letters.models import Batch, Letter
 
 
-def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
+def get_letter_for_user(
+    user: AnyUser, letter_id: int, *, capability: Capability | None = None
+) -> Letter:
     """A letter through its case's scope: 404 outside it (or without the right to see letters),
     403 for a visible letter the user may not act on. Both are logged as denials."""
     letter = None
@@ -20,8 +23,9 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
             .first()
         )
     if letter is None:
-        hidden = Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id")
-        hidden = hidden.first()
+        hidden = (
+            Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id").first()
+        )
         if hidden is None or not same_organisation(user, hidden["case__organisation_id"]):
             raise OutOfScope("letter")
         raise OutOfScope("letter", letter_id, case_id=hidden["case_id"])
@@ -30,7 +34,7 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
     return letter
 
 
-def get_batch_for_user(user, batch_id: int) -> Batch:
+def get_batch_for_user(user: AnyUser, batch_id: int) -> Batch:
     """A batch of the user's organisation, for those who run batches; else a (logged) 404."""
     membership = membership_of(user)
     batch = (

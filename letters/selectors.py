@@ -1,15 +1,21 @@
 """Reads for the letter pages: the register, a batch's progress, the rows of the CSV exports.
 Nothing here writes."""
 
+from collections.abc import Iterable, Iterator
+
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from casework.models import Authority
+from core.users import AnyUser
 from letters.models import Batch, Letter
 
 REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
 
 
-def register_letters(user, *, year: int | None = None, authority=None) -> QuerySet[Letter]:
+def register_letters(
+    user: AnyUser, *, year: int | None = None, authority: Authority | None = None
+) -> QuerySet[Letter]:
     """The outgoing-letter register as this user may see it, newest first."""
     letters = (
         Letter.objects.visible_to(user)
@@ -24,7 +30,7 @@ def register_letters(user, *, year: int | None = None, authority=None) -> QueryS
     return letters
 
 
-def register_rows(letters):
+def register_rows(letters: Iterable[Letter]) -> Iterator[list[str]]:
     """One CSV row per letter, in REGISTER_COLUMNS order."""
     for letter in letters:
         yield [
@@ -38,7 +44,7 @@ def register_rows(letters):
         ]
 
 
-def batch_letters(user, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
+def batch_letters(user: AnyUser, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
     """The batch's letters this user may see in register order: the issued ones, or (`ready`)
     only those with a PDF to download."""
     letters = Letter.objects.visible_to(user).filter(batch=batch).order_by("sequence")
@@ -50,7 +56,7 @@ def batch_letters(user, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
     return letters.select_related("case", "authority")
 
 
-def batch_progress(batch: Batch) -> dict:
+def batch_progress(batch: Batch) -> dict[str, int | bool]:
     """How far the batch's rendering has come (the workers mark it finished)."""
     counts = batch.letters.aggregate(
         total=Count("pk"),

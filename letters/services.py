@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import Task
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -14,8 +15,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from casework.models import Case, CaseLogEntry, Consent
+from casework.models import Authority, Case, CaseLogEntry, Consent, Organisation
 from casework.services import consent_is_active
+from core.users import User
 from letters.context import letter_context
 from letters.models import (
     Batch,
@@ -32,7 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplateVersion:
+def template_save_version(
+    *, template: LetterTemplate, by: User | None = None
+) -> LetterTemplateVersion:
     """Record the template's current text as a new immutable version, unless it is unchanged."""
     current = template.current_version
     if current and current.body == template.body and current.subject == template.subject:
@@ -46,7 +50,7 @@ def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplat
     )
 
 
-def _signer(organisation, by) -> tuple[str, str]:
+def _signer(organisation: Organisation, by: User) -> tuple[str, str]:
     name = organisation.letter_signer_name or by.get_full_name() or by.get_username()
     return name, organisation.letter_signer_title
 
@@ -62,12 +66,19 @@ def _no_consent_error() -> ValidationError:
     )
 
 
-def _require_letters_consent(case) -> None:
+def _require_letters_consent(case: Case) -> None:
     if not consent_is_active(case=case, purpose=Consent.Purpose.LETTERS):
         raise _no_consent_error()
 
 
-def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -> Letter:
+def letter_draft(
+    *,
+    case: Case,
+    template: LetterTemplate,
+    authority: Authority,
+    by: User,
+    batch: Batch | None = None,
+) -> Letter:
     """A new draft: the template's current version filled in with the case's data. Refused
     unless the client has consented to letters on this case (and not withdrawn it)."""
     _require_letters_consent(case)
@@ -108,7 +119,7 @@ def letter_draft(*, case, template: LetterTemplate, authority, by, batch=None) -
     return letter
 
 
-def letter_update_text(*, letter: Letter, subject: str, body: str, by) -> Letter:
+def letter_update_text(*, letter: Letter, subject: str, body: str, by: User) -> Letter:
     if not letter.is_editable:
         raise ValidationError(_("An approved or issued letter can no longer be edited."))
     letter.subject, letter.body = subject, body
@@ -119,21 +130,21 @@ def letter_update_text(*, letter: Letter, subject: str, body: str, by) -> Letter
 
 
 @transaction.atomic
-def letter_submit(*, letter: Letter, by) -> Letter:
+def letter_submit(*, letter: Letter, by: User) -> Letter:
     letter.submit_for_review()
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("submitted for review"))
     return letter
 
 
 @transaction.atomic
-def letter_approve(*, letter: Letter, by) -> Letter:
+def letter_approve(*, letter: Letter, by: User) -> Letter:
     letter.approve(by=by)
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("approved"))
     return letter
 
 
 @transaction.atomic
-def letter_return_to_draft(*, letter: Letter, by) -> Letter:
+def letter_return_to_draft(*, letter: Letter, by: User) -> Letter:
     """Take a letter under review back to the drafter's desk."""
     letter.return_to_draft()
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("returned to draft"))
@@ -143,7 +154,7 @@ def letter_return_to_draft(*, letter: Letter, by) -> Letter:
 # The outgoing-letter register -----------------------------------------------------------------
 
 
-def register_number(organisation, year: int, sequence: int) -> str:
+def register_number(organisation: Organisation, year: int, sequence: int) -> str:
     """How the organisation writes the number `sequence` of `year` (its letter_number_format)."""
     try:
         return organisation.letter_number_format.format(year=year, number=sequence)
@@ -151,7 +162,9 @@ def register_number(organisation, year: int, sequence: int) -> str:
         return f"{year}/{sequence}"
 
 
-def register_take(*, organisation, year: int, count: int) -> tuple[Register, list[int]]:
+def register_take(
+    *, organisation: Organisation, year: int, count: int
+) -> tuple[Register, list[int]]:
     """Take the next `count` consecutive numbers of the organisation's register for `year`.
 
     The only way numbers are given out (issuing, bulk seeding). Must run inside the transaction
@@ -168,7 +181,7 @@ def register_take(*, organisation, year: int, count: int) -> tuple[Register, lis
     return register, list(range(first, register.last_number + 1))
 
 
-def enqueue(task, *args) -> bool:
+def enqueue(task: Task, *args: int) -> bool:
     """Send a task to the queue; False, logged, if the broker does not take it (down, full).
 
     The database is the truth: an issued letter or a new batch is committed before its task
@@ -209,7 +222,7 @@ def _enqueue_renders(letters: list[Letter]) -> bool:
 
 
 @transaction.atomic
-def letters_issue(*, letters: list[Letter], by) -> Issued:
+def letters_issue(*, letters: list[Letter], by: User) -> Issued:
     """Issue approved letters with consecutive numbers from their organisation's register
     (`register_take`). Rendering is queued only after the commit; with the queue down the
     letters stay issued and pending (`render_queued` False) until the requeue sweep sends
@@ -282,20 +295,20 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
     )
     CaseLogEntry.objects.bulk_create(history, batch_size=500)
 
-    def after_commit():
+    def after_commit() -> None:
         result.render_queued = _enqueue_renders(issued)
 
     transaction.on_commit(after_commit)
     return result
 
 
-def letter_issue(*, letter: Letter, by) -> Letter:
+def letter_issue(*, letter: Letter, by: User) -> Letter:
     """Issue one letter (see `letters_issue`)."""
     return letters_issue(letters=[letter], by=by).letters[0]
 
 
 @transaction.atomic
-def letter_revoke(*, letter: Letter, reason: str, by) -> Letter:
+def letter_revoke(*, letter: Letter, reason: str, by: User) -> Letter:
     letter.revoke(reason=reason)
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("revoked %s") % letter.number)
     return letter
@@ -311,7 +324,7 @@ def letter_retry_render(*, letter: Letter) -> Letter:
     return letter
 
 
-def letters_downloaded(*, letters: list[Letter], by) -> None:
+def letters_downloaded(*, letters: list[Letter], by: User) -> None:
     """Record who downloaded which letters' PDFs (shown to the letter's readers)."""
     DownloadLogEntry.objects.bulk_create(
         DownloadLogEntry(letter=letter, user=by) for letter in letters
@@ -424,7 +437,12 @@ BATCH_MAX = 2000
 
 
 def batch_start(
-    *, organisation, template, authority, case_ids: list[int], by
+    *,
+    organisation: Organisation,
+    template: LetterTemplate,
+    authority: Authority,
+    case_ids: list[int],
+    by: User,
 ) -> tuple[Batch, bool]:
     """Save a batch of letters for these cases and queue its preparation (`batch_prepare`, in
     a worker). Returns the batch and whether the queue took it; if not, the sweep sends it
@@ -470,7 +488,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             case=OuterRef("pk"), purpose=Consent.Purpose.LETTERS, withdrawn_on=None
         )
     )
-    cases = (
+    consenting = (
         in_org.filter(consented)
         .select_related("client", "organisation")
         .prefetch_related("grounds", "client__names")
@@ -485,7 +503,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             .exists()
         ):
             return batch
-        cases = list(cases)
+        cases = list(consenting)
         batch.case_ids = [case.pk for case in cases]
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
         letters = []
