@@ -1,5 +1,11 @@
-"""Personas, after healthchecks' alice/bob/charlie: one organisation, one case assigned to
-`caseworker`, and everyone else who must or must not reach it."""
+"""Fixtures every test can use.
+
+Personas, after healthchecks' alice/bob/charlie: one organisation, one case assigned to
+`caseworker`, and everyone else who must or must not reach it. Test clients whose logins pass
+the second factor, `private_media` (a temporary private storage folder) and the reference data a
+flush removes.
+
+Plain helpers and constants are in tests/helpers.py, factories in tests/factories.py."""
 
 import contextlib
 
@@ -7,22 +13,13 @@ import pytest
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import authenticate
 from django.test import Client, RequestFactory
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from casework.models import Membership
-from tests.factories import make_case, make_organisation, make_share, make_totp_device, make_user
+from tests.factories import make_case, make_organisation, make_share, make_user
+from tests.helpers import otp_verify_session
 
 Role = Membership.Role
 _force_login = Client.force_login
-
-
-def otp_verify_session(client: Client, user) -> None:
-    """Mark the client's session as verified by the user's authenticator (creating one), as the
-    real login does after the code."""
-    device = make_totp_device(user=user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
 
 
 def _verified_force_login(self, user, backend=None):
@@ -108,6 +105,18 @@ def auditor(org):
 
 
 @pytest.fixture
+def superadmin(org):
+    """The administrator persona with Django's model permissions (is_superuser)."""
+    return make_user(
+        organisation=org,
+        role=Role.ADMINISTRATOR,
+        username="superadmin",
+        is_staff=True,
+        is_superuser=True,
+    )
+
+
+@pytest.fixture
 def lawyer(org):
     """A partner lawyer with an active share of `case`."""
     return make_user(organisation=org, role=Role.LAWYER, username="lawyer")
@@ -166,6 +175,23 @@ def personas(
         "lawyer_expired": lawyer_expired,
         "outsider": outsider,
     }
+
+
+@pytest.fixture
+def private_media(settings, tmp_path):
+    """Uploaded files and letter PDFs go to a temporary private folder, configured the way
+    production is."""
+    root = tmp_path / "private"
+    root.mkdir()
+    settings.PRIVATE_MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    return root
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 
 from letters import services, views
-from tests.letters.conftest import BODY_MARKER, CYRILLIC_SENTENCE
+from tests.helpers import BODY_MARKER, CYRILLIC_SENTENCE, draft
 
 TITLE = "<title>Letter verification · Pristan</title>"
 HEADING = "Verification of a letter"
@@ -56,8 +56,6 @@ def test_stable_public_url():
 
 
 def test_tokens_are_random_and_long(case, template_fr, ofpra, caseworker):
-    from tests.letters.conftest import draft
-
     tokens = {draft(case, template_fr, ofpra, caseworker).verification_token for _ in range(5)}
     assert len(tokens) == 5
     assert all(len(token) >= 20 for token in tokens)
