@@ -512,7 +512,7 @@ def test_backup_to_standard_output_can_be_piped(storage_root, empty_installation
 
 
 def _source_database_url() -> str:
-    from tests.integration.conftest import database_url_for_worker
+    from tests.integration.helpers import database_url_for_worker
 
     return database_url_for_worker()
 
