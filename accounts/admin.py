@@ -40,7 +40,7 @@ class UserAdmin(BaseUserAdmin):
     actions = ["log_out_everywhere", "lock", "unlock", "reset_two_factor"]
     list_select_related = ["membership"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),  # Django's UserAdmin always has them
         (_("Pristan"), {"fields": ["language", "locked_at"]}),
     ]
 

@@ -1,5 +1,8 @@
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import normalise_code
@@ -46,7 +49,8 @@ class EnrolForm(forms.Form):
 class EmergencyLockForm(forms.Form):
     username = forms.CharField(
         label=_("Your username"),
-        max_length=User._meta.get_field(User.USERNAME_FIELD).max_length,
+        # USERNAME_FIELD names a field of the model itself, never a reverse relation.
+        max_length=cast(models.Field, User._meta.get_field(User.USERNAME_FIELD)).max_length,
         widget=forms.TextInput(
             attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         ),

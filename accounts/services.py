@@ -6,20 +6,20 @@ import secrets
 
 import django_otp
 from axes.utils import reset
-from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.backends import axes_username
-from accounts.models import OrganisationLockdown
+from accounts.models import OrganisationLockdown, User
 from casework import audit
-from casework.models import AccessEvent, Membership
+from casework.models import AccessEvent, Membership, Organisation
+from core.users import AnyUser
 
 Action = AccessEvent.Action
-User = get_user_model()
 
 RECOVERY_CODE_COUNT = 10
 # No 0/o, 1/l/i: codes are copied by hand from paper.
@@ -42,11 +42,11 @@ def format_recovery_code(code: str) -> str:
     return f"{code[:half]}-{code[half:]}"
 
 
-def totp_device(user, *, confirmed: bool = True) -> TOTPDevice | None:
+def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
 
 
-def totp_device_for_enrolment(user) -> TOTPDevice:
+def totp_device_for_enrolment(user: User) -> TOTPDevice:
     """The user's unconfirmed authenticator: the same secret however often the page is shown."""
     device = totp_device(user, confirmed=False)
     if device is None:
@@ -54,11 +54,13 @@ def totp_device_for_enrolment(user) -> TOTPDevice:
     return device
 
 
-def recovery_codes_remaining(user) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+def recovery_codes_remaining(user: User) -> int:
+    # django-otp is untyped: its querysets are Any to mypy.
+    count: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return count
 
 
-def code_device(user, code: str) -> Device | None:
+def code_device(user: User, code: str) -> Device | None:
     """The device a code would be checked against: six digits are a TOTP code, anything else a
     recovery code."""
     if re.fullmatch(r"\d{6}", code):
@@ -81,7 +83,7 @@ def is_throttled(device: Device) -> bool:
 
 
 @transaction.atomic
-def totp_confirm(*, device: TOTPDevice, request) -> list[str]:
+def totp_confirm(*, device: TOTPDevice, request: HttpRequest) -> list[str]:
     """The user proved they hold the secret: the device counts from now on, other unconfirmed
     ones go, and a fresh set of recovery codes is made (returned once, for display)."""
     device.confirmed = True
@@ -98,7 +100,7 @@ def totp_confirm(*, device: TOTPDevice, request) -> list[str]:
 
 
 @transaction.atomic
-def recovery_codes_create(*, user, request=None) -> list[str]:
+def recovery_codes_create(*, user: User, request: HttpRequest | None = None) -> list[str]:
     """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones."""
     device, _created = StaticDevice.objects.get_or_create(
         user=user, name=RECOVERY_NAME, defaults={"confirmed": True}
@@ -122,7 +124,7 @@ def recovery_codes_create(*, user, request=None) -> list[str]:
 
 
 @transaction.atomic
-def two_factor_reset(*, user, by, request) -> None:
+def two_factor_reset(*, user: User, by: User, request: HttpRequest) -> None:
     """Forget the user's authenticator and recovery codes (a lost phone): they enrol again at
     their next login. Their sessions end, since none is verified by a device any more."""
     TOTPDevice.objects.filter(user=user).delete()
@@ -136,13 +138,13 @@ def two_factor_reset(*, user, by, request) -> None:
 # --- Sessions and locks -------------------------------------------------------------------------
 
 
-def sessions_end_all(*, user, by, request) -> None:
+def sessions_end_all(*, user: User, by: User, request: HttpRequest) -> None:
     """ "Log out everywhere": every session of `user` ends at its next request."""
     audit.record(request, Action.SECURITY, user=by, object_type="sessions", object_id=str(user.pk))
     user.end_all_sessions()
 
 
-def account_lock(*, user, request) -> None:
+def account_lock(*, user: User, request: HttpRequest) -> None:
     """Emergency lock: no login until an administrator unlocks; every session ends now."""
     with transaction.atomic():
         updated = User.objects.filter(pk=user.pk, locked_at=None).update(locked_at=timezone.now())
@@ -153,14 +155,14 @@ def account_lock(*, user, request) -> None:
             )
 
 
-def account_lock_by_username(*, username: str, request) -> None:
+def account_lock_by_username(*, username: str, request: HttpRequest) -> None:
     """The public emergency page: lock the account if there is one; say nothing either way."""
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
     if user is not None:
         account_lock(user=user, request=request)
 
 
-def account_unlock(*, user, by, request) -> None:
+def account_unlock(*, user: User, by: User, request: HttpRequest) -> None:
     """Lift an emergency lock, and a django-axes lockout of the username too."""
     User.objects.filter(pk=user.pk).update(locked_at=None)
     reset(username=axes_username(None, {"username": user.get_username()}))
@@ -172,12 +174,12 @@ def account_unlock(*, user, by, request) -> None:
 # --- Organisation lockdown ----------------------------------------------------------------------
 
 
-def is_administrator(user) -> bool:
+def is_administrator(user: AnyUser) -> bool:
     membership = getattr(user, "membership", None)
     return membership is not None and membership.role == Membership.Role.ADMINISTRATOR
 
 
-def shut_out_by_lockdown(user) -> bool:
+def shut_out_by_lockdown(user: AnyUser) -> bool:
     """True for a member (not an administrator) of an organisation under lockdown."""
     membership = getattr(user, "membership", None)
     if membership is None or membership.role == Membership.Role.ADMINISTRATOR:
@@ -186,7 +188,9 @@ def shut_out_by_lockdown(user) -> bool:
 
 
 @transaction.atomic
-def organisation_lock_down(*, organisation, by, request) -> OrganisationLockdown:
+def organisation_lock_down(
+    *, organisation: Organisation, by: User, request: HttpRequest
+) -> OrganisationLockdown:
     """Lock the organisation to its administrators. The middleware ends every other member's
     session at its next request (with a page that says why) and the login refuses them, until
     the lockdown is lifted."""
@@ -203,7 +207,9 @@ def organisation_lock_down(*, organisation, by, request) -> OrganisationLockdown
     return lockdown
 
 
-def organisation_lift_lockdown(*, organisation, by, request) -> None:
+def organisation_lift_lockdown(
+    *, organisation: Organisation, by: User, request: HttpRequest
+) -> None:
     OrganisationLockdown.objects.filter(organisation=organisation).delete()
     audit.record(
         request,

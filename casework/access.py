@@ -4,31 +4,37 @@ The visibility rule itself lives on the queryset (`Case.objects.visible_to(user)
 gives views one way to fetch a case or refuse. The role table is casework.capabilities.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Concatenate
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from casework.capabilities import Capability
 from casework.models import Case, Membership
+from core.users import AnyUser
+
+type View[**P] = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
 
 
-def membership_of(user) -> Membership | None:
+def membership_of(user: AnyUser) -> Membership | None:
     """The signed-in user's membership (None for anonymous users and users without one)."""
     return getattr(user, "membership", None) if user.is_authenticated else None
 
 
-def user_can(user, capability: Capability) -> bool:
+def user_can(user: AnyUser, capability: Capability) -> bool:
     membership = membership_of(user)
     return bool(membership and user.is_active and membership.can(capability))
 
 
-def capability_required(capability: Capability):
+def capability_required[**P](capability: Capability) -> Callable[[View[P]], View[P]]:
     """Views that need a capability but no particular case: 403 without it."""
 
-    def decorator(view):
+    def decorator(view: View[P]) -> View[P]:
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
+        def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             if not user_can(request.user, capability):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -47,7 +53,9 @@ class OutOfScope(Http404):
     references exist elsewhere. A probe of another organisation's case and of a reference that
     does not exist leave the same entry."""
 
-    def __init__(self, object_type: str, object_id: int | str = "", *, case_id: int | None = None):
+    def __init__(
+        self, object_type: str, object_id: int | str = "", *, case_id: int | None = None
+    ) -> None:
         super().__init__()
         self.object_type = object_type
         self.object_id = str(object_id)
@@ -57,17 +65,19 @@ class OutOfScope(Http404):
 class Forbidden(PermissionDenied):
     """A 403 about a known object (which the user may see), so that the log names it."""
 
-    def __init__(self, obj):
+    def __init__(self, obj: models.Model) -> None:
         super().__init__()
         self.object = obj
 
 
-def same_organisation(user, organisation_id: int | None) -> bool:
+def same_organisation(user: AnyUser, organisation_id: int | None) -> bool:
     membership = membership_of(user)
     return membership is not None and membership.organisation_id == organisation_id
 
 
-def get_case_for_user(user, reference: str, *, capability: Capability | None = None):
+def get_case_for_user(
+    user: AnyUser, reference: str, *, capability: Capability | None = None
+) -> Case:
     """The case with this reference if the user may see it, else 404 — the same answer as for a
     case that does not exist, so that nothing is learnt by probing references. A visible case
     the user may not act on (`capability`) is a 403. Both are logged as denials."""

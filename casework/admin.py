@@ -294,17 +294,21 @@ class CaseLogEntryAdmin(CaseScopedAdmin):
         return False
 
 
+_ACCESS_EVENT_COLUMNS = ("at", "user", "action", "object_type", "object_id", "case_id", "ip")
+_ACCESS_EVENT_FIELDS = (*_ACCESS_EVENT_COLUMNS, "organisation_id", "path_name", "prev_hash", "hash")
+
+
 @admin.register(AccessEvent)
 class AccessEventAdmin(admin.ModelAdmin):
     """The access log, read-only and limited to the admin's organisation. The database refuses
     changes anyway; here nothing even offers them. The page in the app (/audit/) is the one to
     use for filtering by user or case."""
 
-    list_display = ["at", "user", "action", "object_type", "object_id", "case_id", "ip"]
+    list_display = _ACCESS_EVENT_COLUMNS
     list_filter = ["action"]
     list_select_related = ["user"]
-    fields = list_display + ["organisation_id", "path_name", "prev_hash", "hash"]
-    readonly_fields = fields
+    fields = _ACCESS_EVENT_FIELDS
+    readonly_fields = _ACCESS_EVENT_FIELDS
     show_full_result_count = False
 
     def get_queryset(self, request):

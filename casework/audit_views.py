@@ -6,9 +6,11 @@ Kept apart from casework/views.py, which is about cases; the log holds no case c
 
 import csv
 from collections.abc import Iterator
+from typing import cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -38,8 +40,13 @@ CSV_COLUMNS = [
 ]
 
 
+class UsernameChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: AbstractUser) -> str:
+        return obj.username
+
+
 class AccessLogFilterForm(forms.Form):
-    user = forms.ModelChoiceField(
+    user = UsernameChoiceField(
         label=_("User"),
         queryset=User.objects.none(),
         to_field_name="username",
@@ -70,11 +77,10 @@ class AccessLogFilterForm(forms.Form):
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation_id = organisation_id
-        users = self.fields["user"]
+        users = cast(UsernameChoiceField, self.fields["user"])
         users.queryset = User.objects.filter(membership__organisation_id=organisation_id).order_by(
             "username"
         )
-        users.label_from_instance = lambda user: user.username
 
     def filter(self, events):
         """Narrow the organisation's entries; an invalid filter shows nothing rather than all."""

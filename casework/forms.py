@@ -1,8 +1,10 @@
 from datetime import datetime, time, timedelta
+from typing import cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
 from django.forms import inlineformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -170,7 +172,8 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = case.allowed_transitions()
+        status = cast(forms.ChoiceField, self.fields["status"])
+        status.choices = case.allowed_transitions()
 
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):
@@ -188,8 +191,22 @@ class IdsChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class StaffChoiceField(forms.ModelChoiceField):
+    """A member of staff, by full name (the user name if there is none)."""
+
+    def label_from_instance(self, obj: AbstractUser) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class StaffMultipleChoiceField(IdsChoiceField):
+    """Members of staff, by full name (the user name if there is none)."""
+
+    def label_from_instance(self, obj: AbstractUser) -> str:
+        return obj.get_full_name() or obj.username
+
+
 class AssignForm(forms.Form):
-    users = IdsChoiceField(
+    users = StaffMultipleChoiceField(
         label=_("Assigned staff"),
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -198,14 +215,14 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["users"].queryset = assignable_users(case.organisation)
-        self.fields["users"].label_from_instance = lambda u: u.get_full_name() or u.username
+        users = cast(StaffMultipleChoiceField, self.fields["users"])
+        users.queryset = assignable_users(case.organisation)
         if not self.is_bound:
             self.initial["users"] = list(case.assignees.all())
 
 
 class ShareForm(forms.Form):
-    lawyer = forms.ModelChoiceField(label=_("Partner lawyer"), queryset=User.objects.none())
+    lawyer = StaffChoiceField(label=_("Partner lawyer"), queryset=User.objects.none())
     expires_on = forms.DateField(
         label=_("Access ends on"),
         widget=DateInput(),
@@ -214,12 +231,12 @@ class ShareForm(forms.Form):
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lawyer"].queryset = User.objects.filter(
+        lawyer = cast(StaffChoiceField, self.fields["lawyer"])
+        lawyer.queryset = User.objects.filter(
             is_active=True,
             membership__organisation=case.organisation,
             membership__role=Membership.Role.LAWYER,
         ).order_by("username")
-        self.fields["lawyer"].label_from_instance = lambda u: u.get_full_name() or u.username
         if not self.is_bound:
             self.initial["expires_on"] = timezone.localdate() + timedelta(days=90)
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -156,7 +157,7 @@ class NameTokens(models.Func):
     output_field = ArrayField(models.TextField())
 
 
-class ClientQuerySet(models.QuerySet):
+class ClientQuerySet(models.QuerySet["Client"]):
     def visible_to(self, user) -> "ClientQuerySet":
         return self.filter(Exists(Case.objects.visible_to(user).filter(client=OuterRef("pk"))))
 
@@ -164,7 +165,9 @@ class ClientQuerySet(models.QuerySet):
         """Clients whose blind index holds every one of `hashes` (casework.names)."""
         if connections[self.db].vendor == "postgresql":
             return self.alias(name_tokens=NameTokens("name_index")).filter(
-                name_tokens__contains=hashes
+                # django-stubs checks a lookup on an annotation as on a plain Field (text
+                # `contains`); NameTokens is an array, whose `contains` (@>) takes a list.
+                name_tokens__contains=hashes  # type: ignore[misc]
             )
         queryset = self
         for h in hashes:
@@ -360,7 +363,7 @@ class Relative(models.Model):
         return f"{self.get_relation_display()}"
 
 
-class CaseQuerySet(models.QuerySet):
+class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user) -> "CaseQuerySet":
         """The need-to-know rule, the only one: which cases this user may see at all.
 
@@ -513,7 +516,7 @@ class Case(models.Model):
                 return reference
         return f"{year}-{secrets.token_hex(4)}"
 
-    def allowed_transitions(self) -> list[tuple[str, str]]:
+    def allowed_transitions(self) -> list[tuple[str, str | Promise]]:
         return [(s, self.Status(s).label) for s in self.TRANSITIONS[self.status]]
 
     def change_status(self, new_status: str, *, by) -> None:

@@ -1,33 +1,37 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from casework.capabilities import Capability
 from casework.models import Case, Client, ClientName, Event, Membership, Organisation
 from casework.names import icao_9303
+from core.users import User
 
-User = get_user_model()
 
-
-def assignable_users(organisation: Organisation):
+def assignable_users(organisation: Organisation) -> QuerySet[User]:
     """Members who can be put on a case: caseworkers, volunteers and coordinators."""
-    return User.objects.filter(
-        is_active=True,
-        membership__organisation=organisation,
-        membership__role__in=[
-            Membership.Role.CASEWORKER,
-            Membership.Role.VOLUNTEER,
-            Membership.Role.COORDINATOR,
-        ],
-    ).order_by("username")
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            membership__organisation=organisation,
+            membership__role__in=[
+                Membership.Role.CASEWORKER,
+                Membership.Role.VOLUNTEER,
+                Membership.Role.COORDINATOR,
+            ],
+        )
+        .order_by("username")
+    )
 
 
-def dashboard(user) -> dict:
+def dashboard(user: User) -> dict[str, Any]:
     """What the dashboard shows a member: their open cases, deadlines and the status counts."""
     cases = Case.objects.visible_to(user)
     today = timezone.localdate()
@@ -53,7 +57,7 @@ def dashboard(user) -> dict:
     }
 
 
-def status_counts(user, cases) -> dict[str, int]:
+def status_counts(user: User, cases: QuerySet[Case]) -> dict[str, int]:
     """The user's cases by status. For those who see the whole organisation that reads every
     case (100,000 rows), so the figures are cached under a key that changes with the newest
     change to any of its cases: recomputed after a change, never older than a minute."""
@@ -69,7 +73,9 @@ def status_counts(user, cases) -> dict[str, int]:
         at=Max("updated_at")
     )["at"]
     key = f"casework:status-counts:{membership.organisation_id}:{latest and latest.isoformat()}"
-    return cache.get_or_set(key, count, timeout=60)
+    counts: dict[str, int] | None = cache.get_or_set(key, count, timeout=60)
+    # None only if something else stored None under the key: count afresh.
+    return count() if counts is None else counts
 
 
 def icao_name(client: Client) -> str:

@@ -1,10 +1,10 @@
 """Writes that touch several rows, files or the history: each in one transaction."""
 
 import hashlib
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from casework.models import (
     ContactChannel,
     Document,
     Event,
+    Ground,
     Membership,
     Note,
     Organisation,
@@ -32,8 +33,7 @@ from casework.models import (
     Share,
 )
 from casework.names import reference_index
-
-User = get_user_model()
+from core.users import User
 
 
 @transaction.atomic
@@ -41,18 +41,19 @@ def case_open(
     *,
     organisation: Organisation,
     client: Client,
-    names: list[ClientName],
-    contacts: list[ContactChannel] = (),
+    names: Sequence[ClientName],
+    contacts: Sequence[ContactChannel] = (),
     case: Case,
-    grounds,
-    by,
+    grounds: Iterable[Ground],
+    by: User,
 ) -> Case:
     """Intake: a new client with their names and a first case. Whoever records it stays on it
     unless they can see every case anyway, so that a volunteer does not lose the case they just
     created."""
     client.organisation = organisation
     client.save()
-    for row in [*names, *contacts]:
+    rows: list[ClientName | ContactChannel] = [*names, *contacts]
+    for row in rows:
         row.client = client
         row.save()
     client.reindex_names()
@@ -78,7 +79,9 @@ def case_open(
 
 
 @transaction.atomic
-def case_update(*, case: Case, changed_fields: list[str], grounds=None, by) -> Case:
+def case_update(
+    *, case: Case, changed_fields: list[str], grounds: Iterable[Ground] | None = None, by: User
+) -> Case:
     case.save()
     if grounds is not None:
         case.grounds.set(grounds)
@@ -88,7 +91,7 @@ def case_update(*, case: Case, changed_fields: list[str], grounds=None, by) -> C
 
 
 @transaction.atomic
-def client_update(*, case: Case, client: Client, changed_fields: list[str], by) -> Client:
+def client_update(*, case: Case, client: Client, changed_fields: list[str], by: User) -> Client:
     client.save()
     client.reindex_names()
     if changed_fields:
@@ -97,13 +100,14 @@ def client_update(*, case: Case, client: Client, changed_fields: list[str], by) 
 
 
 @transaction.atomic
-def case_change_status(*, case: Case, status: str, by) -> Case:
+def case_change_status(*, case: Case, status: str, by: User) -> Case:
     """Closing a case starts its retention period (PRISTAN_RETENTION_DAYS), after which the
     scheduled job erases it; re-opening it stops the clock."""
     # Lock the row so that two people changing the status at once cannot skip a transition.
     locked = Case.objects.select_for_update().get(pk=case.pk)
     locked.change_status(status, by=by)
-    if locked.status == Case.Status.CLOSED:
+    # change_status sets closed_at exactly when it closes the case.
+    if locked.closed_at is not None:
         locked.retention_until = locked.closed_at + timedelta(days=settings.PRISTAN_RETENTION_DAYS)
     else:
         locked.retention_until = None
@@ -118,7 +122,7 @@ def consent_is_active(*, case: Case, purpose: str) -> bool:
 
 
 @transaction.atomic
-def consent_record(*, case: Case, purpose: str, by) -> Consent:
+def consent_record(*, case: Case, purpose: str, by: User) -> Consent:
     """The client's consent to one purpose, given today; an active consent is kept as it is."""
     if purpose not in Consent.Purpose.values:
         raise ValidationError(_("Choose a purpose of consent from the list."), code="purpose")
@@ -132,7 +136,7 @@ def consent_record(*, case: Case, purpose: str, by) -> Consent:
 
 
 @transaction.atomic
-def consent_withdraw(*, consent: Consent, by) -> Consent:
+def consent_withdraw(*, consent: Consent, by: User) -> Consent:
     """Withdrawn from today on; the record of the consent stays (when it was given)."""
     consent = Consent.objects.select_for_update().select_related("case").get(pk=consent.pk)
     if consent.withdrawn_on is None:
@@ -147,7 +151,7 @@ def consent_withdraw(*, consent: Consent, by) -> Consent:
 
 
 @transaction.atomic
-def case_assign(*, case: Case, users, by) -> Case:
+def case_assign(*, case: Case, users: Collection[User], by: User) -> Case:
     allowed = set(selectors.assignable_users(case.organisation).values_list("pk", flat=True))
     if any(u.pk not in allowed for u in users):
         raise ValidationError(_("Only active staff of the case's organisation can be assigned."))
@@ -165,7 +169,7 @@ def case_assign(*, case: Case, users, by) -> Case:
 
 
 @transaction.atomic
-def case_share(*, case: Case, lawyer, expires_at: datetime, by) -> Share:
+def case_share(*, case: Case, lawyer: User, expires_at: datetime, by: User) -> Share:
     membership = getattr(lawyer, "membership", None)
     if not (
         lawyer.is_active
@@ -184,7 +188,7 @@ def case_share(*, case: Case, lawyer, expires_at: datetime, by) -> Share:
 
 
 @transaction.atomic
-def relative_add(*, case: Case, relative: Relative, by) -> Relative:
+def relative_add(*, case: Case, relative: Relative, by: User) -> Relative:
     relative.client = case.client
     relative.save()
     case.log(by, CaseLogEntry.Action.RELATIVE, relative.get_relation_display())
@@ -192,7 +196,7 @@ def relative_add(*, case: Case, relative: Relative, by) -> Relative:
 
 
 @transaction.atomic
-def event_add(*, case: Case, event: Event, by) -> Event:
+def event_add(*, case: Case, event: Event, by: User) -> Event:
     event.case = case
     event.created_by = by
     event.is_deadline = event.is_deadline or event.kind in Event.DEADLINE_KINDS
@@ -202,7 +206,7 @@ def event_add(*, case: Case, event: Event, by) -> Event:
 
 
 @transaction.atomic
-def event_mark_done(*, event: Event, by) -> Event:
+def event_mark_done(*, event: Event, by: User) -> Event:
     event.done = True
     event.save(update_fields=["done"])
     event.case.log(by, CaseLogEntry.Action.EVENT_DONE, event.get_kind_display())
@@ -210,7 +214,7 @@ def event_mark_done(*, event: Event, by) -> Event:
 
 
 @transaction.atomic
-def note_add(*, case: Case, body: str, by) -> Note:
+def note_add(*, case: Case, body: str, by: User) -> Note:
     note = Note.objects.create(case=case, author=by, body=body)
     case.log(by, CaseLogEntry.Action.NOTE)
     return note
@@ -218,8 +222,17 @@ def note_add(*, case: Case, body: str, by) -> Note:
 
 @transaction.atomic
 def document_upload(
-    *, case: Case, upload: UploadedFile, kind: str, title: str, content_type: str, by
+    *,
+    case: Case,
+    upload: "UploadedFile[bytes]",
+    kind: str,
+    title: str,
+    content_type: str,
+    by: User,
 ) -> Document:
+    if upload.name is None or upload.size is None:
+        # Django names and measures every upload (a nameless one failed at `name[:255]`).
+        raise TypeError("the upload has no name or no size")
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

@@ -8,11 +8,34 @@ decrypted lazily, on first access, because the associated data binds it to its r
 
 import datetime
 import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django import forms
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from core import crypto
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+
+    # The mixin is only ever combined with a Field (text or date, so of any value type); mypy
+    # needs to know that to check the Field attributes and hooks it uses and overrides.
+    _FieldBase = models.Field[Any, Any]
+    # Django's fields are generic only in the stubs (no runtime `__class_getitem__`).
+    _TextField = models.TextField[str | Combinable, str]
+    _DateField = models.DateField[str | datetime.date | Combinable, datetime.date]
+else:
+    _FieldBase = object
+    _TextField = models.TextField
+    _DateField = models.DateField
+
+
+class _Encrypted(Protocol):
+    """A row with encrypted fields: every model that has one also has a `crypto_id_field()`."""
+
+    crypto_id: uuid.UUID
 
 
 class _Stored(str):
@@ -20,10 +43,12 @@ class _Stored(str):
 
 
 class _Descriptor:
-    def __init__(self, field: "EncryptedMixin"):
+    def __init__(self, field: "EncryptedMixin") -> None:
         self.field = field
 
-    def __get__(self, instance, owner=None):
+    def __get__(
+        self, instance: models.Model | None, owner: type[models.Model] | None = None
+    ) -> object:
         if instance is None:
             return self
         value = instance.__dict__.get(self.field.attname)
@@ -32,46 +57,51 @@ class _Descriptor:
             instance.__dict__[self.field.attname] = value
         return value
 
-    def __set__(self, instance, value):
+    def __set__(self, instance: models.Model, value: object) -> None:
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedMixin:
+class EncryptedMixin(_FieldBase):
     """Stores `encode_plain(value)` encrypted in a text column; empty values stay empty."""
 
-    def get_internal_type(self):
+    def get_internal_type(self) -> str:
         return "TextField"
 
-    def contribute_to_class(self, cls, name, *args, **kwargs):
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, *args: Any, **kwargs: Any
+    ) -> None:
         super().contribute_to_class(cls, name, *args, **kwargs)
         setattr(cls, self.attname, _Descriptor(self))
 
-    def context(self, instance) -> str:
-        return f"{self.model._meta.label_lower}.{self.name}:{instance.crypto_id}"
+    def context(self, instance: models.Model) -> str:
+        crypto_id = cast(_Encrypted, instance).crypto_id
+        return f"{self.model._meta.label_lower}.{self.name}:{crypto_id}"
 
-    def encode_plain(self, value) -> str:
+    def encode_plain(self, value: object) -> str:
         return str(value)
 
-    def decode_plain(self, text: str):
+    def decode_plain(self, text: str) -> object:
         return text
 
-    def decrypt(self, instance, stored: str):
+    def decrypt(self, instance: models.Model, stored: str) -> object:
         if stored == "":
             return self.decode_plain("") if self.null is False else None
         return self.decode_plain(crypto.decrypt_text(stored, context=self.context(instance)))
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(
+        self, value: str | None, expression: object, connection: BaseDatabaseWrapper
+    ) -> str | None:
         if value is None:
             return None
         return _Stored(value)
 
-    def pre_save(self, model_instance, add):
+    def pre_save(self, model_instance: models.Model, add: bool) -> object:
         value = getattr(model_instance, self.attname)
         if value in (None, ""):
             return value
         return crypto.encrypt_text(self.encode_plain(value), context=self.context(model_instance))
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: object) -> object:
         if value in (None, "") or isinstance(value, _Stored):
             return value
         if isinstance(value, str) and value.startswith(crypto.PREFIX + ":"):
@@ -81,57 +111,61 @@ class EncryptedMixin:
             "never with update() or a lookup on its content."
         )
 
-    def get_db_prep_value(self, value, connection, prepared=False):
+    def get_db_prep_value(
+        self, value: object, connection: BaseDatabaseWrapper, prepared: bool = False
+    ) -> object:
         return value if prepared else self.get_prep_value(value)
 
-    def to_python(self, value):
+    def to_python(self, value: object) -> object:
         if isinstance(value, _Stored):
             raise ValueError("ciphertext cannot be converted without its row")
         return super().to_python(value)
 
-    def value_to_string(self, obj):
+    def value_to_string(self, obj: models.Model) -> str:
         value = self.value_from_object(obj)
         return "" if value is None else self.encode_plain(value)
 
 
-class EncryptedTextField(EncryptedMixin, models.TextField):
+class EncryptedTextField(EncryptedMixin, _TextField):
     """Encrypted text; `single_line=True` gives a one-line input in forms."""
 
-    def __init__(self, *args, single_line: bool = False, **kwargs):
+    def __init__(self, *args: Any, single_line: bool = False, **kwargs: Any) -> None:
         self.single_line = single_line
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if self.single_line:
             kwargs["single_line"] = True
         return name, path, args, kwargs
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         if self.single_line:
             kwargs.setdefault("widget", forms.TextInput)
         return super().formfield(**kwargs)
 
 
-class EncryptedDateField(EncryptedMixin, models.DateField):
+class EncryptedDateField(EncryptedMixin, _DateField):
     """An encrypted date (stored as ISO text); cannot be filtered or ordered on."""
 
-    def encode_plain(self, value) -> str:
+    def encode_plain(self, value: object) -> str:
         return value.isoformat() if isinstance(value, datetime.date) else str(value)
 
-    def decode_plain(self, text: str):
+    def decode_plain(self, text: str) -> datetime.date | None:
         return datetime.date.fromisoformat(text) if text else None
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: object) -> object:
         return EncryptedMixin.get_prep_value(self, value)
 
-    def get_db_prep_value(self, value, connection, prepared=False):
+    def get_db_prep_value(
+        self, value: object, connection: BaseDatabaseWrapper, prepared: bool = False
+    ) -> object:
         return EncryptedMixin.get_db_prep_value(self, value, connection, prepared)
 
-    def pre_save(self, model_instance, add):
+    def pre_save(self, model_instance: models.Model, add: bool) -> object:
         return EncryptedMixin.pre_save(self, model_instance, add)
 
 
-def crypto_id_field():
+def crypto_id_field() -> "models.UUIDField[str | uuid.UUID, uuid.UUID]":
     """The per-row identity that ciphertext is bound to (never changes, never reused)."""
     return models.UUIDField(default=uuid.uuid4, editable=False, unique=True)

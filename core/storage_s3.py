@@ -1,19 +1,22 @@
 """Encrypted files in an S3-compatible bucket (PRISTAN_STORAGE=s3, see config/settings.py)."""
 
+from typing import Any
+
 from botocore.config import Config
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from storages.backends.s3 import S3Storage
 
 from core.storage import EncryptedStorageMixin
 
 
-class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):
+# django-storages has no type information: S3Storage is Any to mypy.
+class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):  # type: ignore[misc]
     """Encrypted files in an S3-compatible bucket (PRISTAN_STORAGE=s3), so that web and worker
     processes on several hosts share them. The bucket only ever holds ciphertext, stored as
     private objects of type application/octet-stream; a name already taken gets a suffix
     instead of being overwritten; there are no URLs to the objects, signed or not."""
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         options = {"default_acl": "private", "file_overwrite": False, **options}
         if options.get("client_config") is None:
             # botocore waits 60 s to connect and retries 4 times: a store that does not answer
@@ -27,17 +30,25 @@ class EncryptedS3Storage(EncryptedStorageMixin, S3Storage):
             )
         super().__init__(**options)
 
-    def _get_write_parameters(self, name, content=None):
-        params = super()._get_write_parameters(name, content)
+    def _get_write_parameters(
+        self, name: str, content: "File[bytes] | None" = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = super()._get_write_parameters(name, content)
         params["ContentType"] = "application/octet-stream"  # not what the name suggests
         params.pop("ContentEncoding", None)
         return params
 
-    def write_raw(self, name, blob: bytes) -> None:
+    def write_raw(self, name: str, blob: bytes) -> None:
         # One PUT replaces an object whole: readers see the old bytes or the new, never a mix.
         S3Storage._save(self, name, ContentFile(blob))
 
-    def url(self, name, parameters=None, expire=None, http_method=None):
+    def url(
+        self,
+        name: str | None,
+        parameters: dict[str, Any] | None = None,
+        expire: int | None = None,
+        http_method: str | None = None,
+    ) -> str:
         # No link to the bucket, signed or not: files are served only by access-checked views.
         # Empty rather than an error, so that forms showing a stored file (the organisation's
         # logo in the admin) still work; they just show no link.

@@ -27,17 +27,21 @@ def sniff_content_type(head: bytes) -> str | None:
     return None
 
 
-def validate_upload(upload: UploadedFile, *, max_bytes: int) -> str:
-    if upload.size > max_bytes:
+def validate_upload(upload: "UploadedFile[bytes]", *, max_bytes: int) -> str:
+    size = upload.size
+    if size is None:
+        # Django gives every upload its size; comparing None would fail the same way.
+        raise TypeError("the upload has no size")
+    if size > max_bytes:
         raise ValidationError(
             _("The file is too large (%(size)s MB); the limit is %(limit)s MB."),
             params={
-                "size": f"{upload.size / 1_048_576:.1f}",
+                "size": f"{size / 1_048_576:.1f}",
                 "limit": f"{max_bytes / 1_048_576:.0f}",
             },
             code="too_large",
         )
-    if upload.size == 0:
+    if size == 0:
         raise ValidationError(_("The file is empty."), code="empty")
     upload.seek(0)
     head = upload.read(4096)

@@ -119,6 +119,9 @@ class DemoBuilder:
         ("history entries", CaseLogEntry),
     )
 
+    # The newest history entry of the case being built that `_stamp` has dated (set per case).
+    _last_entry: int
+
     def __init__(self, *, seed: int = SEED):
         self.rng = random.Random(seed)
         self.today = timezone.localdate()
@@ -232,8 +235,8 @@ class DemoBuilder:
         pseudonyms = rng.sample(
             [f"Клиент {a}-{n:02d}" for a in letters for n in range(1, 100)], N_CASES
         )
-        per_kind = Counter()
-        used_names = set()
+        per_kind: Counter[str] = Counter()
+        used_names: set[str] = set()
         plans = []
         for i in range(N_CASES):
             kind, status, ground = kinds[i], statuses[i], grounds[i]
@@ -281,9 +284,9 @@ class DemoBuilder:
             (S.APPEAL, Document.Kind.COURT_DECISION, "Определение суда (демо)"),
             (S.GRANTED, Document.Kind.AUTHORITY_DECISION, "Решение о защите (демо)"),
         ):
-            p = next((p for p in plans if p.status == status and p.document is None), None)
-            if p is not None:
-                p.document = (doc_kind, title)
+            match = next((p for p in plans if p.status == status and p.document is None), None)
+            if match is not None:
+                match.document = (doc_kind, title)
         # Two clients withdrew a consent: one stopped the letters (and the case was closed),
         # one no longer wants to be counted in the statistics.
         closed = [p for p in plans if p.status == S.CLOSED]
@@ -362,7 +365,9 @@ class DemoBuilder:
             pseudonym=plan.pseudonym,
             birth_date=p.birth_date,
             birth_place=birth_place,
-            citizenships=citizenships,
+            # A multiple CountryField takes a list; django-stubs types it as the CharField it
+            # extends.
+            citizenships=citizenships,  # type: ignore[misc]
             languages=languages,
             current_country=country,
             current_city=city,
@@ -603,7 +608,7 @@ class DemoBuilder:
     def _path(self, plan: Plan) -> list[str]:
         """The status changes from intake to the planned status, along Case.TRANSITIONS."""
         with_letter = plan.kind not in (Case.Kind.RELOCATION, Case.Kind.LEGAL_AID)
-        to_decision = [S.ACTIVE]
+        to_decision: list[str] = [S.ACTIVE]
         if with_letter:
             to_decision += [S.LETTER_REQUESTED, S.LETTER_ISSUED]
         to_decision += [S.AWAITING_DECISION]
@@ -611,7 +616,7 @@ class DemoBuilder:
         if target == S.INTAKE:
             return []
         if target in (S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED):
-            full = [S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED]
+            full: list[str] = [S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED]
             return full[: full.index(target) + 1]
         if target == S.AWAITING_DECISION:
             return to_decision
@@ -736,6 +741,8 @@ class DemoBuilder:
         self._stamp(case, at)
 
     def _document(self, case, plan: Plan, worker, step_days: list[date]):
+        if plan.document is None:  # called for the plans that have one
+            raise ValueError(f"plan {plan.index} has no document")
         doc_kind, title = plan.document
         if self._pdf_fetcher is None:
             # No file:// and no network: the demo PDF needs nothing from outside.

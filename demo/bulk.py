@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.models import User
 from casework.models import (
     Assignment,
     Authority,
@@ -61,7 +61,6 @@ from letters.services import (
     template_save_version,
 )
 
-User = get_user_model()
 Role = Membership.Role
 S = Case.Status
 BATCH = 1000
@@ -80,9 +79,9 @@ def volunteer_name(n: int) -> str:
 
 @dataclass
 class Staff:
-    coordinator: object
-    caseworkers: list
-    volunteers: list
+    coordinator: User
+    caseworkers: list[User]
+    volunteers: list[User]
     created: list[str]
 
 
@@ -166,6 +165,13 @@ def bulk_staff(
     )
 
 
+def _issued_at(letter: Letter) -> datetime:
+    """When a letter of a chunk's `issued` list was issued (every one of them has the time)."""
+    if letter.issued_at is None:
+        raise ValueError("the letter has not been issued")
+    return letter.issued_at
+
+
 @contextmanager
 def _timestamps_as_given(*models) -> Iterator[None]:
     """Let bulk rows carry their own (past) creation times: auto_now(_add) would stamp them
@@ -237,7 +243,7 @@ NOTES = [
     "Client asked us not to use email any more: Signal only.",
     "Переслали контакты юриста-партнёра; клиент сам с ним свяжется.",
 ]
-EVENT_TITLES = {
+EVENT_TITLES: dict[str, str] = {
     Event.Kind.INTERVIEW: "Интервью",
     Event.Kind.HEARING: "Слушание",
     Event.Kind.APPEAL_DEADLINE: "Срок обжалования",
@@ -348,7 +354,8 @@ class _Seeder:
             anchor = self._anchor(index)
             p = self._person()
             authority = rng.choice(self.authorities)
-            country = authority.country.code
+            # A CountryField gives a Country; django-stubs types it as the CharField it extends.
+            country = authority.country.code  # type: ignore[attr-defined]
             # Opened before the anchor, so that a letter issued at the anchor follows the intake.
             opened_at = timezone.localdate(anchor - timedelta(days=rng.randint(14, 60)))
             status = self._status((self.today - opened_at).days)
@@ -551,7 +558,7 @@ class _Seeder:
             letter_log = [
                 CaseLogEntry(case=letter.case, actor=self.staff.coordinator,
                              action=CaseLogEntry.Action.LETTER,
-                             detail=f"issued as {letter.number}", at=letter.issued_at)
+                             detail=f"issued as {letter.number}", at=_issued_at(letter))
                 for letter in issued
             ]  # fmt: skip
             CaseLogEntry.objects.bulk_create(rows["log"] + letter_log, batch_size=BATCH)
@@ -560,7 +567,7 @@ class _Seeder:
     def _number(self, issued: list[Letter]) -> None:
         """Consecutive numbers from the register of each letter's year, in issuing order,
         taken as issuing takes them (`register_take`, in this chunk's transaction)."""
-        issued.sort(key=lambda letter: letter.issued_at)
+        issued.sort(key=_issued_at)
         by_year: dict[int, list[Letter]] = defaultdict(list)
         for letter in issued:
             by_year[timezone.localdate(letter.issued_at).year].append(letter)

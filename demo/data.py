@@ -276,7 +276,7 @@ SUMMARY = {
     "business": "Уголовное преследование после отказа отдать бизнес; риск экстрадиции.",
     "other": "Домашнее насилие, полиция отказала в защите; нужна помощь с переездом.",
 }
-KIND_SUMMARY = {
+KIND_SUMMARY: dict[str, str] = {
     Case.Kind.SUPPORT_LETTER: "Нужно письмо поддержки в {auth}.",
     Case.Kind.ASYLUM_CLAIM: "Сопровождаем заявление в {auth}.",
     Case.Kind.APPEAL: "Готовим материалы для обжалования в {auth}.",
@@ -341,7 +341,7 @@ DESTINATION_CITIES = {
     "US": ["Нью-Йорк", "Сакраменто", "Чикаго"],
     "GB": ["Лондон", "Манчестер"],
 }
-KIND_AUTHORITIES = {
+KIND_AUTHORITIES: dict[str, list[str | None]] = {
     Case.Kind.SUPPORT_LETTER: ["ofpra", "bamf", "uscis", "uk-home-office", "unhcr-georgia"],
     Case.Kind.ASYLUM_CLAIM: ["ofpra", "bamf", "uscis", "uk-home-office"],
     Case.Kind.APPEAL: ["cnda", "ta-nancy", "vg-berlin", "eoir"],
@@ -352,7 +352,7 @@ KIND_AUTHORITIES = {
 
 # Events to plan for a case in each status: (kind, when, done). "when" is a bucket of days
 # relative to today: past, overdue (past and not done), soon (next 14 days), later.
-EVENT_PLANS = {
+EVENT_PLANS: dict[str, list[tuple[str, str, bool]]] = {
     S.INTAKE: [("submission", "soon", False), ("other", "soon", False),
                ("stay_expiry", "later", False)],
     S.ACTIVE: [("submission", "overdue", False), ("stay_expiry", "later", False),

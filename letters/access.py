@@ -7,10 +7,13 @@ from django.core.exceptions import PermissionDenied
 
 from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
 from casework.capabilities import Capability
+from core.users import AnyUser
 from letters.models import Batch, Letter
 
 
-def get_letter_for_user(user, letter_id: int, *, capability: Capability | None = None) -> Letter:
+def get_letter_for_user(
+    user: AnyUser, letter_id: int, *, capability: Capability | None = None
+) -> Letter:
     """A letter through its case's scope: 404 outside it (or without the right to see letters),
     403 for a visible letter the user may not act on. Both are logged as denials."""
     letter = None
@@ -30,8 +33,9 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
             .first()
         )
     if letter is None:
-        hidden = Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id")
-        hidden = hidden.first()
+        hidden = (
+            Letter.objects.filter(pk=letter_id).values("case_id", "case__organisation_id").first()
+        )
         if hidden is None or not same_organisation(user, hidden["case__organisation_id"]):
             raise OutOfScope("letter")
         raise OutOfScope("letter", letter_id, case_id=hidden["case_id"])
@@ -40,7 +44,9 @@ def get_letter_for_user(user, letter_id: int, *, capability: Capability | None =
     return letter
 
 
-def get_batch_for_user(user, batch_id: int, *, capability: Capability | None = None) -> Batch:
+def get_batch_for_user(
+    user: AnyUser, batch_id: int, *, capability: Capability | None = None
+) -> Batch:
     """A batch of the user's organisation, for those who run batches; else a (logged) 404. A
     visible batch the user may not act on (`capability`) is a (logged) 403."""
     membership = membership_of(user)

@@ -83,12 +83,15 @@ class LetterTemplateForm(forms.ModelForm):
         return self._check("subject")
 
 
+_VERSION_FIELDS = ("number", "created_by", "created_at", "letters_count")
+
+
 class VersionInline(admin.TabularInline):
     model = LetterTemplateVersion
     extra = 0
     can_delete = False
-    fields = ["number", "created_by", "created_at", "letters_count"]
-    readonly_fields = fields
+    fields = _VERSION_FIELDS
+    readonly_fields = _VERSION_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -184,7 +184,7 @@ class Register(models.Model):
         return f"{self.organisation} {self.year}"
 
 
-class LetterQuerySet(models.QuerySet):
+class LetterQuerySet(models.QuerySet["Letter"]):
     def visible_to(self, user) -> "LetterQuerySet":
         """Letters are reached through their case: the case scope decides."""
         return self.filter(Exists(Case.objects.visible_to(user).filter(pk=OuterRef("case_id"))))

@@ -145,8 +145,14 @@ def _check_nodes(nodes, source: str, *, loop_vars: set[str], depth: int) -> None
         elif isinstance(node, ForNode):
             if depth >= MAX_LOOP_DEPTH:
                 raise TemplateError(_("Loops may be nested at most two deep."), line)
-            seq = node.sequence.var
-            if not (isinstance(seq, Variable) and seq.var in LISTS) or node.sequence.filters:
+            # The parser gives a FilterExpression (the stubs also allow a plain string).
+            sequence = node.sequence
+            if not (
+                isinstance(sequence, FilterExpression)
+                and isinstance(sequence.var, Variable)
+                and sequence.var.var in LISTS
+                and not sequence.filters
+            ):
                 raise TemplateError(
                     _("A loop may only go over one of: %(lists)s.") % {"lists": ", ".join(LISTS)},
                     line,

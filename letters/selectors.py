@@ -1,18 +1,21 @@
 """Reads for the letter pages: the register, a batch's progress, the rows of the CSV exports.
 Nothing here writes."""
 
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from casework.models import Case
+from casework.models import Authority, Case
+from core.users import AnyUser
 from letters.models import Batch, Letter, Signer
 
 REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
 
 
-def register_letters(user, *, year: int | None = None, authority=None) -> QuerySet[Letter]:
+def register_letters(
+    user: AnyUser, *, year: int | None = None, authority: Authority | None = None
+) -> QuerySet[Letter]:
     """The outgoing-letter register as this user may see it, newest first."""
     letters = (
         Letter.objects.visible_to(user)
@@ -27,7 +30,7 @@ def register_letters(user, *, year: int | None = None, authority=None) -> QueryS
     return letters
 
 
-def register_rows(letters):
+def register_rows(letters: Iterable[Letter]) -> Iterator[list[str]]:
     """One CSV row per letter, in REGISTER_COLUMNS order."""
     for letter in letters:
         yield [
@@ -41,7 +44,7 @@ def register_rows(letters):
         ]
 
 
-def letters_in_review(user: Any) -> QuerySet[Letter]:
+def letters_in_review(user: AnyUser) -> QuerySet[Letter]:
     """The review queue: the letters waiting for review in the user's scope, oldest first."""
     return (
         Letter.objects.visible_to(user)
@@ -51,12 +54,12 @@ def letters_in_review(user: Any) -> QuerySet[Letter]:
     )
 
 
-def letters_in_review_count(user: Any) -> int:
+def letters_in_review_count(user: AnyUser) -> int:
     """How many letters wait for review (the navigation's badge): one COUNT query."""
     return Letter.objects.visible_to(user).filter(status=Letter.Status.IN_REVIEW).count()
 
 
-def letters_approved(user: Any) -> QuerySet[Letter]:
+def letters_approved(user: AnyUser) -> QuerySet[Letter]:
     """Approved letters not yet issued in the user's scope, the longest-waiting first."""
     return (
         Letter.objects.visible_to(user)
@@ -66,7 +69,7 @@ def letters_approved(user: Any) -> QuerySet[Letter]:
     )
 
 
-def batch_letters(user, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
+def batch_letters(user: AnyUser, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
     """The batch's letters this user may see in register order: the issued ones, or (`ready`)
     only those with a PDF to download."""
     letters = Letter.objects.visible_to(user).filter(batch=batch).order_by("sequence")
@@ -78,7 +81,7 @@ def batch_letters(user, batch: Batch, *, ready: bool) -> QuerySet[Letter]:
     return letters.select_related("case", "authority")
 
 
-def batch_progress(batch: Batch) -> dict:
+def batch_progress(batch: Batch) -> dict[str, int | bool]:
     """How far the batch's rendering has come (the workers mark it finished)."""
     counts = batch.letters.aggregate(
         total=Count("pk"),

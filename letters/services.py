@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -17,8 +18,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from casework.models import Case, CaseLogEntry, Consent
+from casework.models import Authority, Case, CaseLogEntry, Consent, Organisation
 from casework.services import consent_is_active
+from core.users import User
 from letters.checks import letter_problems
 from letters.context import letter_context
 from letters.models import (
@@ -38,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplateVersion:
+def template_save_version(
+    *, template: LetterTemplate, by: User | None = None
+) -> LetterTemplateVersion:
     """Record the template's current text as a new immutable version, unless it is unchanged."""
     current = template.current_version
     if current and current.body == template.body and current.subject == template.subject:
@@ -52,7 +56,7 @@ def template_save_version(*, template: LetterTemplate, by=None) -> LetterTemplat
     )
 
 
-def default_signer(organisation, language: str) -> Signer | None:
+def default_signer(organisation: Organisation, language: str) -> Signer | None:
     """The organisation's default signer if they sign in this language, else its first
     active signer who does."""
     for signer in Signer.objects.filter(organisation=organisation, is_active=True):
@@ -72,13 +76,19 @@ def _no_consent_error() -> ValidationError:
     )
 
 
-def _require_letters_consent(case) -> None:
+def _require_letters_consent(case: Case) -> None:
     if not consent_is_active(case=case, purpose=Consent.Purpose.LETTERS):
         raise _no_consent_error()
 
 
 def letter_draft(
-    *, case, template: LetterTemplate, authority, by, batch=None, replaces: Letter | None = None
+    *,
+    case: Case,
+    template: LetterTemplate,
+    authority: Authority,
+    by: User,
+    batch: Batch | None = None,
+    replaces: Letter | None = None,
 ) -> Letter:
     """A new draft: the template's current version filled in with the case's data. Refused
     unless the client has consented to letters on this case (and not withdrawn it).
@@ -126,7 +136,7 @@ def letter_draft(
 
 
 @transaction.atomic
-def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, by) -> Letter:
+def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, by: User) -> Letter:
     """Change the text. The editor becomes its last editor, who may not approve it (the
     two-person rule); saving the same text again changes nothing."""
     # Compared with the stored text (a bound ModelForm has already changed `letter`), locked
@@ -149,14 +159,16 @@ def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, b
 
 
 @transaction.atomic
-def letter_submit(*, letter: Letter, by) -> Letter:
+def letter_submit(*, letter: Letter, by: User) -> Letter:
     letter.submit_for_review()
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("submitted for review"))
     return letter
 
 
 @transaction.atomic
-def letter_approve(*, letter: Letter, by, text_hash: str, signer: Signer | None = None) -> Letter:
+def letter_approve(
+    *, letter: Letter, by: User, text_hash: str, signer: Signer | None = None
+) -> Letter:
     """Approve the text whose hash (`letter_text_hash`) the reviewer was shown, and choose who
     signs it (by default, the organisation's default signer for the letter's language): refused,
     nothing changed, if the text has changed since, the reviewer wrote it last, or nobody can
@@ -190,7 +202,7 @@ def letter_approve(*, letter: Letter, by, text_hash: str, signer: Signer | None 
 
 
 @transaction.atomic
-def letter_return_to_draft(*, letter: Letter, by) -> Letter:
+def letter_return_to_draft(*, letter: Letter, by: User) -> Letter:
     """Take a letter under review back to the drafter's desk."""
     letter.return_to_draft()
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("returned to draft"))
@@ -200,7 +212,7 @@ def letter_return_to_draft(*, letter: Letter, by) -> Letter:
 # The outgoing-letter register -----------------------------------------------------------------
 
 
-def register_number(organisation, year: int, sequence: int) -> str:
+def register_number(organisation: Organisation, year: int, sequence: int) -> str:
     """How the organisation writes the number `sequence` of `year` (its letter_number_format)."""
     try:
         return organisation.letter_number_format.format(year=year, number=sequence)
@@ -208,7 +220,9 @@ def register_number(organisation, year: int, sequence: int) -> str:
         return f"{year}/{sequence}"
 
 
-def register_take(*, organisation, year: int, count: int) -> tuple[Register, list[int]]:
+def register_take(
+    *, organisation: Organisation, year: int, count: int
+) -> tuple[Register, list[int]]:
     """Take the next `count` consecutive numbers of the organisation's register for `year`.
 
     The only way numbers are given out (issuing, bulk seeding). Must run inside the transaction
@@ -225,7 +239,7 @@ def register_take(*, organisation, year: int, count: int) -> tuple[Register, lis
     return register, list(range(first, register.last_number + 1))
 
 
-def enqueue(task, *args) -> bool:
+def enqueue(task: Task, *args: int) -> bool:
     """Send a task to the queue; False, logged, if the broker does not take it (down, full).
 
     The database is the truth: an issued letter or a new batch is committed before its task
@@ -277,7 +291,7 @@ def _text_changed_error(letter: Letter) -> ValidationError:
 
 
 @transaction.atomic
-def letters_issue(*, letters: list[Letter], by) -> Issued:
+def letters_issue(*, letters: list[Letter], by: User) -> Issued:
     """Issue approved letters with consecutive numbers from their organisation's register
     (`register_take`). Rendering is queued only after the commit; with the queue down the
     letters stay issued and pending (`render_queued` False) until the requeue sweep sends
@@ -380,20 +394,20 @@ def letters_issue(*, letters: list[Letter], by) -> Issued:
     )
     CaseLogEntry.objects.bulk_create(history, batch_size=500)
 
-    def after_commit():
+    def after_commit() -> None:
         result.render_queued = _enqueue_renders(issued)
 
     transaction.on_commit(after_commit)
     return result
 
 
-def letter_issue(*, letter: Letter, by) -> Letter:
+def letter_issue(*, letter: Letter, by: User) -> Letter:
     """Issue one letter (see `letters_issue`)."""
     return letters_issue(letters=[letter], by=by).letters[0]
 
 
 @transaction.atomic
-def letter_revoke(*, letter: Letter, reason: str, by) -> Letter:
+def letter_revoke(*, letter: Letter, reason: str, by: User) -> Letter:
     letter.revoke(reason=reason)
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("revoked %s") % letter.number)
     return letter
@@ -409,7 +423,7 @@ def letter_retry_render(*, letter: Letter) -> Letter:
     return letter
 
 
-def letters_downloaded(*, letters: list[Letter], by) -> None:
+def letters_downloaded(*, letters: list[Letter], by: User) -> None:
     """Record who downloaded which letters' PDFs (shown to the letter's readers)."""
     DownloadLogEntry.objects.bulk_create(
         DownloadLogEntry(letter=letter, user=by) for letter in letters
@@ -526,7 +540,12 @@ BATCH_MAX = 2000
 
 
 def batch_start(
-    *, organisation, template, authority, case_ids: list[int], by
+    *,
+    organisation: Organisation,
+    template: LetterTemplate,
+    authority: Authority,
+    case_ids: list[int],
+    by: User,
 ) -> tuple[Batch, bool]:
     """Save a batch that fills `template` in for these cases. With LETTERS_BATCH_TWO_PERSON_RULE
     it waits for a second person's approval (`batch_approve`); without, its preparation
@@ -597,7 +616,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             case=OuterRef("pk"), purpose=Consent.Purpose.LETTERS, withdrawn_on=None
         )
     )
-    cases = (
+    consenting = (
         in_org.filter(consented)
         .select_related("client", "organisation")
         .prefetch_related("grounds", "client__names")
@@ -612,7 +631,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             .exists()
         ):
             return batch
-        cases = list(cases)
+        cases = list(consenting)
         batch.case_ids = [case.pk for case in cases]
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
         approver = batch.approved_by or batch.created_by

@@ -20,13 +20,8 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_POST
 
 from casework import audit
-from casework.access import (
-    Capability,
-    OutOfScope,
-    capability_required,
-    get_case_for_user,
-    user_can,
-)
+from casework.access import OutOfScope, capability_required, get_case_for_user, user_can
+from casework.capabilities import Capability
 from casework.filters import CaseFilter
 from casework.models import Case
 from core.pagination import CappedPaginator

@@ -117,7 +117,9 @@ def write_stored(storage: Storage, name: str, blob: bytes) -> None:
     if isinstance(storage, EncryptedStorageMixin):
         save = super(EncryptedStorageMixin, storage)._save
     else:
-        save = storage._save
+        # Every storage implements `_save` (Django's "Writing a custom storage system");
+        # django-stubs leaves it out of Storage.
+        save = storage._save  # type: ignore[attr-defined]
     stored = save(name, ContentFile(blob))
     if stored != name:
         storage.delete(stored)
@@ -213,7 +215,7 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
     return summary
 
 
-def human_size(n: int) -> str:
+def human_size(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -258,9 +260,9 @@ def _extract(
     try:
         with tarfile.open(fileobj=reader, mode="r|gz") as tar:
             for info in tar:
-                if not info.isfile():
+                stream = tar.extractfile(info) if info.isfile() else None
+                if stream is None:  # a regular file always has a stream
                     raise BackupError(f"Unexpected entry {info.name!r} in the archive.")
-                stream = tar.extractfile(info)
                 if info.name in DATABASE_MEMBERS.values():
                     engine = next(e for e, m in DATABASE_MEMBERS.items() if m == info.name)
                     if engine != vendor:
@@ -366,6 +368,9 @@ def restore_backup(
     summary = Summary(engine=vendor)
     with tempfile.TemporaryDirectory(prefix="pristan-restore-") as tmp:
         found = _extract(source, keys, Path(tmp), vendor, progress)
+        database = found.database
+        if database is None:  # _extract has refused such an archive already
+            raise BackupError("The archive has no database. Nothing was restored.")
         manifest = found.manifest
         summary.created_at = manifest["created_at"]
         summary.database_bytes = manifest["database"]["size"]
@@ -386,9 +391,9 @@ def restore_backup(
                 f"Files: {summary.files}, {human_size(summary.file_bytes)}. Loading the database…"
             )
             if vendor == "postgresql":
-                load_postgresql(found.database, clear=state != "blank", folder=Path(tmp))
+                load_postgresql(database, clear=state != "blank", folder=Path(tmp))
             else:
-                load_sqlite(found.database)
+                load_sqlite(database)
         except BaseException:
             for name in written:
                 with contextlib.suppress(Exception):

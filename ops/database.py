@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.postgresql.client import DatabaseClient
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
@@ -55,10 +55,20 @@ def _pg_tool(tool: str, server_major: int, *, exact: bool) -> str:
     )
 
 
+def _pg_version() -> int:
+    """The PostgreSQL server's version number (160004 for 16.4), connecting if need be."""
+    from django.db.backends.postgresql.base import DatabaseWrapper  # needs psycopg
+
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    if not isinstance(wrapper, DatabaseWrapper):
+        raise BackupError(f"The database is {wrapper.vendor}, not PostgreSQL.")
+    wrapper.ensure_connection()
+    return wrapper.pg_version
+
+
 def dump_postgresql(target: Path) -> dict:
-    connection.ensure_connection()
-    major = connection.pg_version // 10000
-    pg_dump = _pg_tool("pg_dump", major, exact=True)
+    version = _pg_version()
+    pg_dump = _pg_tool("pg_dump", version // 10000, exact=True)
     db = connection.settings_dict
     result = subprocess.run(  # noqa: S603  (pg_dump, arguments from the settings)
         [pg_dump, "--format=plain", "--no-owner", "--no-privileges", "--no-comments",
@@ -67,7 +77,7 @@ def dump_postgresql(target: Path) -> dict:
     )  # fmt: skip
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()[-2000:]}")
-    return {"server_version": connection.pg_version, "tool": pg_dump}
+    return {"server_version": version, "tool": pg_dump}
 
 
 def dump_sqlite(target: Path) -> dict:
@@ -142,8 +152,7 @@ END $$;
 
 
 def load_postgresql(dump: Path, *, clear: bool, folder: Path) -> None:
-    connection.ensure_connection()
-    major = connection.pg_version // 10000
+    major = _pg_version() // 10000
     db = connection.settings_dict
     connection.close()
     try:

@@ -175,7 +175,8 @@ def _anonymise_client(client: Client) -> None:
         _delete_rows(model.objects.filter(client=client))
     emptied = _empty_encrypted(client)
     client.pseudonym = ERASED_PSEUDONYM
-    client.citizenships = []
+    # A multiple CountryField takes a list; django-stubs types it as the CharField it extends.
+    client.citizenships = []  # type: ignore[assignment]
     client.languages = ""
     client.current_country = ""
     client.documents_held = ""

@@ -213,8 +213,8 @@ def render_vertical(chart: Chart) -> SafeString:
         )
     for tick in [0, scale // 2, scale] if scale % 2 == 0 else [0, scale]:
         y = f"{bottom - tick / scale * plot_h:.1f}"
-        line = AXIS if tick == 0 else GRID
-        body.append(_el("line", x1=_pct(left), x2="100%", y1=y, y2=y, stroke=line))
+        stroke = AXIS if tick == 0 else GRID
+        body.append(_el("line", x1=_pct(left), x2="100%", y1=y, y2=y, stroke=stroke))
         body.append(_text(str(tick), x=_pct(left - 1), y=float(y) + 4, text_anchor="end"))
     for i, row in enumerate(chart.rows):
         for j, cell in enumerate(row.cells):

@@ -153,7 +153,7 @@ def quarters_back(today: date, n: int = QUARTERS) -> list[date]:
     return [date(i // 4, (i % 4) * 3 + 1, 1) for i in range(index - n + 1, index + 1)]
 
 
-def _as_date(value) -> date | None:
+def _as_date(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
@@ -179,7 +179,9 @@ def collect(*, user, today: date | None = None) -> Statistics:
         return Statistics(any_cases=Case.objects.visible_to(user).exists())
 
     grounds = dict(
-        Case.grounds.through.objects.filter(case__in=cases)
+        # django-stubs does not follow annotate() on an auto-created through model: it
+        # cannot find `n` below.
+        Case.grounds.through.objects.filter(case__in=cases)  # type: ignore[misc]
         .values("ground__code")
         .annotate(n=Count("pk"))
         .order_by()

@@ -1,28 +1,34 @@
-"""Personas, after healthchecks' alice/bob/charlie: one organisation, one case assigned to
-`caseworker`, and everyone else who must or must not reach it."""
+"""Fixtures every test can use.
+
+Personas, after healthchecks' alice/bob/charlie: one organisation, one case assigned to
+`caseworker`, and everyone else who must or must not reach it. Test clients whose logins pass
+the second factor, `private_media` (a temporary private storage folder), the reference data a
+flush removes, and a real Celery worker for tests/integration and tests/browser.
+
+Plain helpers and constants are in tests/helpers.py, factories in tests/factories.py."""
 
 import contextlib
+import os
+from pathlib import Path
 
 import pytest
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.test import Client, RequestFactory
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from casework.models import Membership
-from tests.factories import make_case, make_organisation, make_share, make_totp_device, make_user
+from tests.factories import make_case, make_organisation, make_share, make_user
+from tests.helpers import otp_verify_session
+from tests.integration.helpers import (
+    CeleryWorker,
+    database_url_for_worker,
+    purge_broker,
+    worker_pool_options,
+)
 
 Role = Membership.Role
 _force_login = Client.force_login
-
-
-def otp_verify_session(client: Client, user) -> None:
-    """Mark the client's session as verified by the user's authenticator (creating one), as the
-    real login does after the code."""
-    device = make_totp_device(user=user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
 
 
 def _verified_force_login(self, user, backend=None):
@@ -108,6 +114,18 @@ def auditor(org):
 
 
 @pytest.fixture
+def superadmin(org):
+    """The administrator persona with Django's model permissions (is_superuser)."""
+    return make_user(
+        organisation=org,
+        role=Role.ADMINISTRATOR,
+        username="superadmin",
+        is_staff=True,
+        is_superuser=True,
+    )
+
+
+@pytest.fixture
 def lawyer(org):
     """A partner lawyer with an active share of `case`."""
     return make_user(organisation=org, role=Role.LAWYER, username="lawyer")
@@ -166,6 +184,23 @@ def personas(
         "lawyer_expired": lawyer_expired,
         "outsider": outsider,
     }
+
+
+@pytest.fixture
+def private_media(settings, tmp_path):
+    """Uploaded files and letter PDFs go to a temporary private folder, configured the way
+    production is."""
+    root = tmp_path / "private"
+    root.mkdir()
+    settings.PRIVATE_MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    return root
 
 
 @contextlib.contextmanager
@@ -260,3 +295,57 @@ def pytest_collection_modifyitems(session, config, items):
     """Browser journeys last: they run live servers and real workers against a database file
     (SQLite in the embedded mode) that the other tests then no longer share with them."""
     items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
+
+
+# --- a real Celery worker (tests/integration, tests/browser) ------------------------------------
+
+
+@pytest.fixture
+def worker_env() -> dict:
+    """Extra environment for the worker; override it in a test module."""
+    return {}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (`item.report_call`…), so that a fixture's teardown
+    knows whether the test failed: the worker fixtures then print the worker's log."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def celery_worker_process(request, transactional_db, monkeypatch, worker_env):
+    """A running `celery worker` subprocess that uses this test's database and broker.
+
+    Depends on `transactional_db`, so the worker is stopped before the database is flushed."""
+    from config.celery import app
+
+    # setitem, not setattr: pytest 9.2's monkeypatch.setattr restores an attribute that is not
+    # in the instance's __dict__ by deleting it, which celery's Settings refuses.
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    purge_broker()
+    log_dir = Path(django_settings.VAR_DIR) / "celery" / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "DATABASE_URL": database_url_for_worker(),
+        "PYTHONUNBUFFERED": "1",
+        **worker_env,
+    }
+    worker = CeleryWorker(env, log_dir, worker_pool_options(django_settings.CELERY_BROKER_URL))
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()
+        purge_broker()
+        failed = any(
+            getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+            for when in ("setup", "call")
+        )
+        if failed:
+            print(f"\nCelery worker log (tail):\n{worker.tail()}")

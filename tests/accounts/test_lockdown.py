@@ -14,22 +14,6 @@ Action = AccessEvent.Action
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def user(org):
-    return make_user(organisation=org, role=Membership.Role.CASEWORKER, username="alice")
-
-
-@pytest.fixture
-def admin_user(org):
-    return make_user(
-        organisation=org,
-        role=Membership.Role.ADMINISTRATOR,
-        username="boss",
-        is_staff=True,
-        is_superuser=True,
-    )
-
-
 def lock(client, username):
     return client.post(reverse("accounts:emergency_lock"), {"username": username, "confirm": "on"})
 

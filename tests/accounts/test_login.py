@@ -24,11 +24,6 @@ Action = AccessEvent.Action
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def user(org):
-    return make_user(organisation=org, role=Membership.Role.CASEWORKER, username="alice")
-
-
 def test_password_alone_gives_no_access(client, user):
     make_totp_device(user=user)
 

@@ -15,28 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.signals import LOGIN_AT_SESSION_KEY
-from casework.models import AccessEvent, Membership
+from casework.models import AccessEvent
 from tests.accounts.helpers import log_in, signed_in
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user(org):
-    return make_user(organisation=org, role=Membership.Role.CASEWORKER, username="alice")
-
-
-@pytest.fixture
-def admin_user(org):
-    return make_user(
-        organisation=org,
-        role=Membership.Role.ADMINISTRATOR,
-        username="boss",
-        is_staff=True,
-        is_superuser=True,
-    )
 
 
 @pytest.fixture

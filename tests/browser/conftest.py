@@ -4,6 +4,9 @@ live_server.
 Playwright's own browser download is not used: the tests launch /usr/bin/chromium (installed by
 `make test`, through scripts/system-deps.sh). A missing Chromium fails the tests, it does not
 skip them.
+
+The journeys that need PDFs made in the background ask for `celery_worker_process`, the real
+Celery worker of tests/conftest.py, which tests/integration uses too.
 """
 
 import os
@@ -11,16 +14,8 @@ from pathlib import Path
 
 import pytest
 
-# The real Celery worker of tests/integration, for the journeys that need PDFs made in the
-# background (a test asks for `celery_worker_process`); the report hook lets its teardown print
-# the worker's log when the test failed.
-from tests.integration.conftest import (  # noqa: F401
-    celery_worker_process,
-    pytest_runtest_makereport,
-    worker_env,
-)
+from tests.browser.helpers import BASE_DIR, DESKTOP
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,8 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = BASE_DIR / "test-artifacts" / "browser"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")

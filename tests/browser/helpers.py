@@ -10,9 +10,11 @@ from pathlib import Path
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from tests.browser.conftest import BASE_DIR, DESKTOP, PHONE
 from tests.factories import PASSWORD, make_totp_device
 
+BASE_DIR = Path(__file__).resolve().parents[2]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 LOGOUT_BUTTON = "form[action='/accounts/logout/'] [type=submit]"
 

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from casework.models import Case, Membership
 from letters import services as letter_services
 from letters.models import LetterTemplate
-from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import (
+    DESKTOP,
     LOGOUT_BUTTON,
     describe_violations,
     fresh_code,

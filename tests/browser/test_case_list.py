@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from casework.models import Case, Membership
 from tests import factories
-from tests.browser.conftest import PHONE
+from tests.browser.helpers import PHONE
 from tests.factories import PASSWORD, make_case, make_organisation, make_user
 
 pytestmark = [

@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 
 from casework.models import Authority, Case, Membership
 from letters.models import Batch, Letter, LetterTemplate
-from tests.browser.conftest import DESKTOP
-from tests.browser.helpers import Shots, log_in, watch_for_errors, worker_paused
+from tests.browser.helpers import DESKTOP, Shots, log_in, watch_for_errors, worker_paused
 from tests.factories import make_case, make_organisation, make_user
 
 pytestmark = [

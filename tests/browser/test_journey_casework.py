@@ -11,8 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from casework.models import Case, Document, Membership
-from tests.browser.conftest import DESKTOP
-from tests.browser.helpers import Shots, log_in, watch_for_errors
+from tests.browser.helpers import DESKTOP, Shots, log_in, watch_for_errors
 from tests.factories import make_case, make_organisation, make_user
 
 pytestmark = [

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from casework.models import Authority, Case, Membership
-from tests.browser.conftest import DESKTOP
-from tests.browser.helpers import Shots, log_in, watch_for_errors
+from tests.browser.helpers import DESKTOP, Shots, log_in, watch_for_errors
 from tests.factories import make_organisation, make_user
 
 pytestmark = [

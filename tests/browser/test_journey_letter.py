@@ -21,8 +21,8 @@ from casework.models import Authority, Case, Consent, Membership
 from letters import services as letter_services
 from letters.models import Letter, LetterTemplate
 from letters.rendering import verification_url
-from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import (
+    DESKTOP,
     PHONE_CONTEXT,
     Shots,
     log_in,

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from casework import services
 from casework.models import Case, Membership
-from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import (
+    DESKTOP,
     LOGOUT_BUTTON,
     Shots,
     fresh_code,
@@ -24,7 +24,7 @@ from tests.browser.helpers import (
     watch_for_errors,
 )
 from tests.factories import PASSWORD, make_case, make_organisation, make_totp_device, make_user
-from tests.integration.conftest import wait_until
+from tests.integration.helpers import wait_until
 
 pytestmark = [
     pytest.mark.browser,

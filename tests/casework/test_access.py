@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework import services
-from casework.forms import CaseForm, ClientForm, ClientNameFormSet, ContactFormSet
 from casework.models import (
     AccessEvent,
     Assignment,
@@ -33,77 +32,13 @@ from casework.models import (
     Share,
 )
 from tests.factories import make_event, make_user
+from tests.helpers import MISSING_REFERENCE, PDF, edit_data
 
 Role = Membership.Role
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MARKERS = (b"SPECIAL-ORIENTATION-MARKER", b"SPECIAL-CRIMINAL-MARKER")
-MISSING_REFERENCE = "2099-9999"
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def private_media(settings, tmp_path):
-    """Uploaded files go to a temporary private folder, configured the way production is."""
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
-
-
-def form_data(form) -> dict[str, Any]:
-    """What a browser submits for an unbound form as it was first rendered."""
-    data: dict[str, Any] = {}
-    for name, field in form.fields.items():
-        bound = form[name]
-        value = bound.value()
-        input_type = getattr(field.widget, "input_type", None)
-        if input_type == "checkbox" and not isinstance(value, list | tuple):
-            if value:
-                data[bound.html_name] = "on"
-            continue
-        if value is None:
-            data[bound.html_name] = ""
-        elif isinstance(value, list | tuple):
-            data[bound.html_name] = [str(getattr(v, "pk", v)) for v in value]
-        elif hasattr(value, "isoformat"):
-            data[bound.html_name] = value.isoformat()
-        else:
-            data[bound.html_name] = str(value)
-        if field.show_hidden_initial:  # fields with a callable default, e.g. opened_at
-            data[bound.html_initial_name] = data[bound.html_name]
-    return data
-
-
-def formset_data(formset) -> dict[str, Any]:
-    data = form_data(formset.management_form)
-    for form in formset.forms:
-        data.update(form_data(form))
-    return data
-
-
-def edit_data(case: Case, **changes: Any) -> dict[str, Any]:
-    """The edit page's POST data for `case` unchanged (all fields, special ones included),
-    with `changes` applied on top."""
-    client = Client.objects.get(pk=case.client_id)
-    data = {
-        **form_data(ClientForm(instance=client, prefix="client", can_see_special=True)),
-        **formset_data(
-            ClientNameFormSet(instance=client, prefix="names", queryset=client.names.all())
-        ),
-        **formset_data(ContactFormSet(instance=client, prefix="contacts")),
-        **form_data(CaseForm(instance=case, prefix="case")),
-    }
-    data.update(changes)
-    return data
 
 
 def pdf_upload(name: str = "scan.pdf", content: bytes = PDF) -> SimpleUploadedFile:

@@ -19,31 +19,21 @@ from casework import audit, services
 from casework.models import AccessEvent, Consent, Document
 from letters import services as letter_services
 from letters.models import Batch, DownloadLogEntry, Letter, LetterTemplate
-from tests.casework.test_access import MISSING_REFERENCE, edit_data
 from tests.factories import make_user
-from tests.letters.conftest import TEMPLATE_BODY, get_authority, store_stub_pdf
+from tests.helpers import (
+    MISSING_REFERENCE,
+    PDF,
+    TEMPLATE_BODY,
+    edit_data,
+    get_authority,
+    store_stub_pdf,
+)
 
 Action = AccessEvent.Action
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 SEARCH_MARKER = "Qwyzmarker"
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def private_media(settings, tmp_path):
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
 
 
 @pytest.fixture

@@ -16,36 +16,9 @@ from casework.models import (
     Note,
 )
 from tests.factories import make_case, make_event, make_note, make_user
+from tests.helpers import PDF
 
 Role = Membership.Role
-PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-@pytest.fixture
-def private_media(settings, tmp_path):
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
-
-
-@pytest.fixture
-def superadmin(org):
-    """The administrator persona with Django's model permissions (is_superuser)."""
-    return make_user(
-        organisation=org,
-        role=Role.ADMINISTRATOR,
-        username="superadmin",
-        is_staff=True,
-        is_superuser=True,
-    )
 
 
 def _rows(case, who, title):

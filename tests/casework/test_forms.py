@@ -30,29 +30,12 @@ from casework.models import (
     Relative,
     Share,
 )
-from tests.casework.test_access import edit_data
 from tests.factories import make_organisation, make_user
+from tests.helpers import PDF, edit_data
 
 Role = Membership.Role
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 SCRIPT = "<script>alert(1)</script>"
 NOTE_MAX = Note._meta.get_field("body").max_length
-
-
-@pytest.fixture
-def private_media(settings, tmp_path):
-    """Uploaded files go to a temporary private folder, configured the way production is."""
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
 
 
 def snapshot(media=None) -> dict[str, Any]:

@@ -6,12 +6,13 @@
     python -m tests.integration.fault_app check BATCH     every letter rendered once; JSON
 
 `batch` makes a new organisation, SIZE consenting cases and a batch, sends `prepare_batch`
-(as tests/integration/test_batch_worker.py does), and signs the coordinator in: a session
-verified by a second factor, whose cookie the test gives the web server. `sweep`
-makes the letters still waiting look 3 minutes older (time passing, past STALE_CLAIM and the
-sweep's 2 minutes) and sends `requeue_stuck_letters` through the broker, as beat does every
-minute. `check` runs the same checks as the worker tests (tests/integration/test_batch_worker.py,
-`assert_rendered_once`) and exits non-zero with the reason if one fails.
+(`start_batch` of tests/integration/helpers.py, as the worker tests do), and signs the
+coordinator in: a session verified by a second factor, whose cookie the test gives the web
+server. `sweep` makes the letters still waiting look 3 minutes older (time passing, past
+STALE_CLAIM and the sweep's 2 minutes) and sends `requeue_stuck_letters` through the broker, as
+beat does every minute. `check` runs the same checks as the worker tests
+(`assert_rendered_once` of tests/integration/helpers.py) and exits non-zero with the reason if
+one fails.
 """
 
 import json
@@ -25,8 +26,8 @@ def batch(size: int) -> dict:
     from django.conf import settings
     from django.test import Client
 
-    from tests.conftest import otp_verify_session
-    from tests.integration.test_batch_worker import start_batch
+    from tests.helpers import otp_verify_session
+    from tests.integration.helpers import start_batch
 
     batch, coordinator = start_batch(size)  # sends prepare_batch
     client = Client()
@@ -63,7 +64,7 @@ def sweep() -> dict:
 
 def check(batch_id: int) -> dict:
     from letters.models import Batch
-    from tests.integration.test_batch_worker import assert_rendered_once
+    from tests.integration.helpers import assert_rendered_once
 
     batch = Batch.objects.get(pk=batch_id)
     size = len(batch.case_ids)

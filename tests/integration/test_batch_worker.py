@@ -1,6 +1,6 @@
 """Batches of letters rendered by a real Celery worker, including a worker killed mid-batch.
 
-The worker has the pool `make run` gives it for the broker in use (tests/integration/conftest.py,
+The worker has the pool `make run` gives it for the broker in use (tests/integration/helpers.py,
 `worker_pool_options`): solo with the filesystem broker (the embedded mode), prefork with two
 pool processes with Redis. Each mode runs at least one kill test:
 
@@ -17,7 +17,6 @@ import signal
 import time
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,15 +24,17 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from casework.models import Authority, Membership
-from letters.models import Batch, Letter, LetterTemplate, Register
+from letters.models import Batch, Letter
 from letters.services import STALE_CLAIM, letters_requeue_stuck
-from letters.tasks import prepare_batch
-from tests.factories import PASSWORD, make_case, make_organisation, make_user
-from tests.integration.conftest import (
+from tests.factories import PASSWORD
+from tests.integration.helpers import (
     WORKER_POOL,
+    assert_rendered_once,
     kill_pool_mid_render,
     kill_worker_mid_render,
+    progress,
+    ready_count,
+    start_batch,
     wait_until,
 )
 
@@ -47,83 +48,6 @@ FILESYSTEM_BROKER = settings.CELERY_BROKER_URL.startswith("filesystem://")
 @pytest.fixture
 def worker_env(media_root):
     return {"PRISTAN_PRIVATE_MEDIA_ROOT": str(media_root)}
-
-
-def start_batch(size: int) -> tuple[Batch, Membership]:
-    org = make_organisation()
-    coordinator = make_user(organisation=org, role=Membership.Role.COORDINATOR, username="coord")
-    cases = [make_case(organisation=org) for _ in range(size)]
-    authority = Authority.objects.filter(code="ofpra").first() or Authority.objects.create(
-        code="ofpra-test",
-        short_name="OFPRA",
-        name="Office français de protection des réfugiés et apatrides",
-        kind=Authority.Kind.ASYLUM_OFFICE,
-        country="FR",
-        address="201 rue Carnot\n94136 Fontenay-sous-Bois",
-        language="fr",
-    )
-    template = LetterTemplate.objects.create(
-        name="Attestation courte",
-        kind=LetterTemplate.Kind.CONFIRMATION,
-        language="fr",
-        subject="Attestation",
-        body="Madame, Monsieur,\n\nNous accompagnons {{ client.full_name }} dans ses démarches.",
-    )
-    batch = Batch.objects.create(
-        organisation=org,
-        template=template,
-        authority=authority,
-        language="fr",
-        case_ids=[case.pk for case in cases],
-        created_by=coordinator,
-    )
-    prepare_batch.delay(batch.pk)
-    return batch, coordinator
-
-
-def progress(batch: Batch, worker) -> str:
-    batch.refresh_from_db()
-    states = {}
-    for status in batch.letters.values_list("render_status", flat=True):
-        states[status or "none"] = states.get(status or "none", 0) + 1
-    return (
-        f"all {len(batch.case_ids)} letters of batch {batch.pk} ready; batch is {batch.status!r}"
-        f" {batch.error!r}, letters by render status: {states}\nworker log:\n{worker.tail(40)}"
-    )
-
-
-def ready_count(batch: Batch) -> int:
-    return Letter.objects.filter(batch=batch, render_status=READY).count()
-
-
-def stored_pdfs(media_root: Path) -> list[Path]:
-    return sorted(p for p in (media_root / "letters").rglob("*") if p.is_file())
-
-
-def assert_rendered_once(batch: Batch, media_root: Path, size: int) -> list[Letter]:
-    letters = list(batch.letters.order_by("sequence"))
-    assert len(letters) == size
-    assert all(letter.status == Letter.Status.ISSUED for letter in letters)
-    assert all(letter.render_status == READY for letter in letters)
-    # Consecutive numbers from the register, none used twice.
-    sequences = [letter.sequence for letter in letters]
-    assert sequences == list(range(sequences[0], sequences[0] + size))
-    assert len({letter.number for letter in letters}) == size
-    register = Register.objects.get(pk=letters[0].register_id)
-    assert register.last_number == sequences[-1] == size  # a new organisation's register
-    # One stored PDF per letter, nothing else, and each is the one whose hash was recorded.
-    files = stored_pdfs(media_root)
-    assert len(files) == size, [p.name for p in files]
-    by_letter = {int(p.name.split("-", 1)[0]): p for p in files}
-    assert sorted(by_letter) == sorted(letter.pk for letter in letters)
-    for letter in letters:
-        assert Path(letter.pdf.path) == by_letter[letter.pk]
-        with letter.pdf.open("rb") as f:  # through the storage, which may decrypt
-            data = f.read()
-        assert data.startswith(b"%PDF-")
-        assert hashlib.sha256(data).hexdigest() == letter.pdf_sha256
-        assert letter.pdf_size == len(data)
-    return letters
 
 
 def test_batch_of_50_letters(celery_worker_process, media_root, client):

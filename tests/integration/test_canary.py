@@ -18,7 +18,7 @@ from casework.models import Authority, Case, Consent, Membership
 from letters import services
 from letters.models import Letter, LetterTemplate
 from tests.factories import make_organisation, make_user
-from tests.integration.conftest import wait_until
+from tests.integration.helpers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

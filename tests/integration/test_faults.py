@@ -4,7 +4,7 @@ while pages are served.
 
 Each test has its own Redis (nothing kept on disk, as in production) and its own PostgreSQL
 cluster, a copy of one migrated once per session (tests/integration/services.py), a real
-Celery worker (tests/integration/conftest.py `CeleryWorker`, the prefork pool of the Redis
+Celery worker (tests/integration/helpers.py `CeleryWorker`, the prefork pool of the Redis
 mode) and, for the PostgreSQL restart, gunicorn. Pristan's own steps (starting a batch, the
 requeue sweep as beat sends it, the final checks) run as processes of their own against the
 private servers (tests/integration/fault_app.py); this process watches the letters through a
@@ -40,7 +40,7 @@ import pytest
 from django.conf import settings
 
 from tests.integration import services
-from tests.integration.conftest import (
+from tests.integration.helpers import (
     BASE_DIR,
     READY,
     RENDERING,

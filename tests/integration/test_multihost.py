@@ -24,14 +24,16 @@ from config import health
 from core import crypto
 from letters.models import Letter, Register
 from tests import s3
-from tests.integration.conftest import (
+from tests.integration.helpers import (
     CeleryWorker,
     database_url_for_worker,
+    progress,
     purge_broker,
+    ready_count,
+    start_batch,
     wait_until,
     worker_pool_options,
 )
-from tests.integration.test_batch_worker import progress, ready_count, start_batch
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

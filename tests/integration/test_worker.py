@@ -8,7 +8,7 @@ import pytest
 from casework.models import Membership
 from casework.tasks import send_deadline_reminders
 from tests.factories import make_case, make_event, make_organisation, make_user
-from tests.integration.conftest import wait_until
+from tests.integration.helpers import wait_until
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # written by the file-based backend after each message
 

@@ -5,77 +5,18 @@ relied upon), and PDFs are stored in a temporary private folder, never under var
 """
 
 import pytest
-from django.core.files.base import ContentFile
 
-from casework.models import Authority
+from casework.models import Case
 from letters import services
 from letters.models import Letter, LetterTemplate
-
-CYRILLIC_SENTENCE = "Мы подтверждаем его слова."
-GERMAN_WORD = "Größe"
-BODY_MARKER = "Nous soutenons la demande"
-TEMPLATE_BODY = (
-    "Madame, Monsieur,\n"
-    "\n"
-    f"{BODY_MARKER} de {{{{ client.full_name }}}} (dossier {{{{ case.reference }}}}).\n"
-    "\n"
-    f"Il nous a écrit : « {CYRILLIC_SENTENCE} » Taille de la {GERMAN_WORD} : moyenne.\n"
-    "\n"
-    "Veuillez agréer, Madame, Monsieur, l'expression de nos salutations distinguées."
-)
-STUB_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-AUTHORITIES = {
-    "ofpra": (
-        "OFPRA",
-        "Office français de protection des réfugiés et apatrides",
-        "asylum_office",
-        "FR",
-        "fr",
-        "201 rue Carnot\n94136 Fontenay-sous-Bois Cedex\nFrance",
-    ),
-    "bamf": (
-        "BAMF",
-        "Bundesamt für Migration und Flüchtlinge",
-        "asylum_office",
-        "DE",
-        "de",
-        "Frankenstraße 210\n90461 Nürnberg\nDeutschland",
-    ),
-}
-
-
-def get_authority(code: str) -> Authority:
-    """The reference-data authority; recreated if a transactional test flushed the tables."""
-    short, name, kind, country, language, address = AUTHORITIES[code]
-    authority, _ = Authority.objects.get_or_create(
-        code=code,
-        defaults={
-            "short_name": short,
-            "name": name,
-            "kind": kind,
-            "country": country,
-            "language": language,
-            "address": address,
-        },
-    )
-    return authority
+from tests.factories import make_case, make_share
+from tests.helpers import TEMPLATE_BODY, draft, get_authority, store_stub_pdf
 
 
 @pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    """Letter PDFs go to a temporary private folder, configured the way production is."""
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
+def _letters_in_private_media(private_media):
+    """Letter PDFs go to the temporary private folder of tests/conftest.py."""
+    return private_media
 
 
 @pytest.fixture
@@ -91,14 +32,25 @@ def bamf(db):
 @pytest.fixture
 def case(org, caseworker, volunteer, lawyer, lawyer_expired, ofpra):
     """The persona case of tests/conftest.py, addressed to OFPRA even after a flush."""
-    from tests.factories import make_case, make_share
-
     case = make_case(organisation=org, assignees=[caseworker, volunteer], pseudonym="Falcon")
     case.authority = ofpra
     case.save(update_fields=["authority"])
     make_share(case=case, lawyer=lawyer, days=30)
     make_share(case=case, lawyer=lawyer_expired, days=-1)
     return case
+
+
+@pytest.fixture
+def active_cases(case, org, other_org):
+    """`case` and three more active cases of the organisation; one intake case and one active
+    case of another organisation that the batch must leave out."""
+    extra = [
+        make_case(organisation=org, family_name=name, given_names="Anna", cyrillic=None)
+        for name in ("Petrova", "Ivanova", "Smirnova")
+    ]
+    make_case(organisation=org, status=Case.Status.INTAKE, family_name="Intake")
+    make_case(organisation=other_org, family_name="Foreign")
+    return [case, *extra]
 
 
 @pytest.fixture
@@ -121,17 +73,6 @@ def template_de(db):
         subject="Betreff: Unterstützungsschreiben",
         body="Sehr geehrte Damen und Herren,\n\nwir unterstützen {{ client.full_name }}.",
     )
-
-
-def draft(case, template, authority, by) -> Letter:
-    return services.letter_draft(case=case, template=template, authority=authority, by=by)
-
-
-def approve(letter, *, author, approver) -> Letter:
-    services.letter_submit(letter=letter, by=author)
-    services.letter_approve(letter=letter, by=approver, text_hash=letter.text_hash)
-    letter.refresh_from_db()
-    return letter
 
 
 @pytest.fixture
@@ -163,18 +104,6 @@ def issued_letter(approved_letter, coordinator, django_capture_on_commit_callbac
     approved_letter.refresh_from_db()
     assert approved_letter.render_status == Letter.RenderStatus.READY, approved_letter.render_error
     return approved_letter
-
-
-def store_stub_pdf(letter: Letter) -> Letter:
-    """Mark an issued letter ready with a tiny stored PDF, to test access without WeasyPrint."""
-    import hashlib
-
-    letter.pdf.save(f"letters/stub-{letter.pk}.pdf", ContentFile(STUB_PDF), save=False)
-    letter.pdf_sha256 = hashlib.sha256(STUB_PDF).hexdigest()
-    letter.pdf_size = len(STUB_PDF)
-    letter.render_status = Letter.RenderStatus.READY
-    letter.save(update_fields=["pdf", "pdf_sha256", "pdf_size", "render_status"])
-    return letter
 
 
 @pytest.fixture

@@ -10,30 +10,13 @@ import csv
 import io
 import zipfile
 
-import pytest
 from django.urls import reverse
 
 from casework.models import Case
 from letters import services
 from letters.models import Batch, DownloadLogEntry, Letter
-from tests.factories import make_case
-from tests.letters.conftest import approve, draft
-
-BATCH_NEW = reverse("letters:batch_new")
-FILTERS = "?status=active"
-
-
-@pytest.fixture
-def active_cases(case, org, other_org):
-    """`case` and three more active cases of the organisation; one intake case and one active
-    case of another organisation that the batch must leave out."""
-    extra = [
-        make_case(organisation=org, family_name=name, given_names="Anna", cyrillic=None)
-        for name in ("Petrova", "Ivanova", "Smirnova")
-    ]
-    make_case(organisation=org, status=Case.Status.INTAKE, family_name="Intake")
-    make_case(organisation=other_org, family_name="Foreign")
-    return [case, *extra]
+from tests.helpers import approve, draft
+from tests.letters.helpers import BATCH_NEW, FILTERS
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from django.utils import timezone
 from config.celery import app
 from letters import services
 from letters.models import Batch, Letter
-from tests.letters.test_batches import BATCH_NEW, FILTERS, active_cases  # noqa: F401
+from tests.letters.helpers import BATCH_NEW, FILTERS
 
 UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # port 1: nothing listens there
 

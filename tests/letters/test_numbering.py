@@ -13,7 +13,7 @@ from letters import services
 from letters.models import Letter, Register
 from letters.tasks import render_letter
 from tests.factories import make_case, make_organisation, make_user
-from tests.letters.conftest import approve, draft
+from tests.helpers import approve, draft
 
 YEAR = timezone.localdate().year
 YEAR_START = timezone.localdate().replace(month=1, day=1)

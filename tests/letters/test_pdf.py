@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from letters import rendering, services
 from letters.models import Letter, LetterTemplate
-from tests.letters.conftest import CYRILLIC_SENTENCE, GERMAN_WORD
+from tests.helpers import CYRILLIC_SENTENCE, GERMAN_WORD
 
 PASSWD_MARKER = b"root:x:0:0"
 

@@ -12,7 +12,7 @@ import segno
 
 from letters import rendering, services
 from letters.models import Letter, LetterTemplate
-from tests.letters.conftest import approve, draft
+from tests.helpers import approve, draft
 
 migration = importlib.import_module("letters.migrations.0002_default_templates")
 TEMPLATE_FILES = sorted(migration.TEMPLATES_DIR.glob("*.txt"))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from letters import services
 from letters.models import Letter, Register
-from tests.letters.conftest import approve, draft
+from tests.helpers import approve, draft
 
 REGISTER = reverse("letters:register")
 COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]

@@ -17,7 +17,7 @@ from casework.models import AccessEvent, CaseLogEntry, Consent
 from letters import services
 from letters.models import LETTER_TEXT_FIELDS, Batch, Letter, Register, letter_text_hash
 from tests.factories import make_case, make_user
-from tests.letters.conftest import approve, draft
+from tests.helpers import approve, draft
 
 REVIEW_QUEUE = reverse("letters:review_queue")
 APPROVED = reverse("letters:approved_letters")

@@ -10,7 +10,7 @@ from letters import services
 from letters.models import Letter, LetterTemplate, LetterTemplateVersion
 from letters.sandbox import MAX_OUTPUT, TemplateError, compile_template, render_template
 from tests.factories import make_user
-from tests.letters.conftest import TEMPLATE_BODY
+from tests.helpers import TEMPLATE_BODY
 
 ADMIN_NAME = "Soutien OFPRA (admin test)"
 HEAD = "Madame, Monsieur,\n\n"  # so the offending tag is on line 3

@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 
 from letters import rendering, services, views
 from letters.models import CROCKFORD_ALPHABET, Letter, group_token, normalise_token
-from tests.letters.conftest import BODY_MARKER, CYRILLIC_SENTENCE, approve, draft
+from tests.helpers import BODY_MARKER, CYRILLIC_SENTENCE, approve, draft
 
 TITLE = "<title>Letter verification · Pristan</title>"
 HEADING = "Verification of a letter"

@@ -10,14 +10,7 @@ from django.urls import reverse
 
 from letters import services
 from letters.models import Batch, DownloadLogEntry, Letter
-from tests.letters.conftest import (
-    BODY_MARKER,
-    CYRILLIC_SENTENCE,
-    STUB_PDF,
-    approve,
-    draft,
-    store_stub_pdf,
-)
+from tests.helpers import BODY_MARKER, CYRILLIC_SENTENCE, PDF, approve, draft, store_stub_pdf
 
 OK, FORBIDDEN, NOT_FOUND, DONE = 200, 403, 404, 302
 PERSONAS = [
@@ -423,7 +416,7 @@ def test_download_is_an_attachment_and_is_logged(client, issued_stub_letter, law
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment")
     assert issued_stub_letter.number.replace("/", "-") in response["Content-Disposition"]
-    assert b"".join(response.streaming_content) == STUB_PDF
+    assert b"".join(response.streaming_content) == PDF
     entry = DownloadLogEntry.objects.get()
     assert (entry.letter, entry.user) == (issued_stub_letter, lawyer)
 

@@ -15,27 +15,11 @@ from casework.models import Membership
 from demo.data import STAFF
 from tests.accounts.helpers import code_step, password_step, signed_in
 from tests.factories import make_user
+from tests.helpers import seed
 
-pytestmark = pytest.mark.django_db
+# Demo documents go to a temporary folder, not to var/private.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 PASSWORD = "demo-pass-2026"
-
-
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    """Demo documents go to a temporary folder, not to var/private."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": None},
-        },
-    }
-
-
-def seed(*args) -> str:
-    out = StringIO()
-    call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 def keys() -> dict[str, str]:

@@ -23,7 +23,10 @@ from casework.models import (
     Share,
 )
 from casework.names import tokens
+from tests.helpers import seed
 
+# Demo documents go to a temporary folder, not to var/private.
+pytestmark = pytest.mark.usefixtures("private_media")
 User = get_user_model()
 Role = Membership.Role
 
@@ -37,24 +40,6 @@ ROLES = {
     "auditor": Role.AUDITOR,
 }
 SPECIAL = {"caseworker", "lawyer"}
-
-
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    """Demo documents go to a temporary folder, not to var/private."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": None},
-        },
-    }
-
-
-def seed(*args) -> str:
-    out = StringIO()
-    call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 def snapshot():

@@ -90,18 +90,6 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def superadmin(org):
-    """The administrator persona with Django's model permissions."""
-    return make_user(
-        organisation=org,
-        role=Role.ADMINISTRATOR,
-        username="superadmin",
-        is_staff=True,
-        is_superuser=True,
-    )
-
-
-@pytest.fixture
 def template(db):
     return LetterTemplate.objects.create(
         name="Support (test)",

@@ -36,7 +36,7 @@ from letters.models import Letter, LetterTemplate
 from ops import database, stream
 from tests.factories import make_case, make_event, make_organisation, make_user
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 BACKUP_KEY = os.environ["BACKUP_KEY"]  # config/settings_test.py's fixed test key
 CANARY_NAME = "Бэкапова-Канарейка"
 CANARY_LATIN = "Bekapova-Kanareyka"
@@ -512,7 +512,7 @@ def test_backup_to_standard_output_can_be_piped(storage_root, empty_installation
 
 
 def _source_database_url() -> str:
-    from tests.integration.conftest import database_url_for_worker
+    from tests.integration.helpers import database_url_for_worker
 
     return database_url_for_worker()
 

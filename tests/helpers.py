@@ -1,0 +1,169 @@
+"""Constants and plain helper functions shared by test modules; fixtures are in the conftest.py
+files, factories in tests/factories.py. Test modules import from here, never from each other."""
+
+import hashlib
+from io import StringIO
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.test import Client as TestClient
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from casework.forms import CaseForm, ClientForm, ClientNameFormSet, ContactFormSet
+from casework.models import Authority, Case, Client
+from letters import services as letter_services
+from letters.models import Letter
+from tests.factories import make_totp_device
+
+# A minimal PDF that the upload checks accept: an upload, or a letter's PDF stored without
+# rendering. Modules that look for a marker in the stored bytes keep PDFs of their own.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+# A case reference no case has.
+MISSING_REFERENCE = "2099-9999"
+
+
+# --- verified clients ---------------------------------------------------------------------------
+
+
+def otp_verify_session(client: TestClient, user) -> None:
+    """Mark the client's session as verified by the user's authenticator (creating one), as the
+    real login does after the code."""
+    device = make_totp_device(user=user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+# --- the case edit page -------------------------------------------------------------------------
+
+
+def form_data(form) -> dict[str, Any]:
+    """What a browser submits for an unbound form as it was first rendered."""
+    data: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        bound = form[name]
+        value = bound.value()
+        input_type = getattr(field.widget, "input_type", None)
+        if input_type == "checkbox" and not isinstance(value, list | tuple):
+            if value:
+                data[bound.html_name] = "on"
+            continue
+        if value is None:
+            data[bound.html_name] = ""
+        elif isinstance(value, list | tuple):
+            data[bound.html_name] = [str(getattr(v, "pk", v)) for v in value]
+        elif hasattr(value, "isoformat"):
+            data[bound.html_name] = value.isoformat()
+        else:
+            data[bound.html_name] = str(value)
+        if field.show_hidden_initial:  # fields with a callable default, e.g. opened_at
+            data[bound.html_initial_name] = data[bound.html_name]
+    return data
+
+
+def formset_data(formset) -> dict[str, Any]:
+    data = form_data(formset.management_form)
+    for form in formset.forms:
+        data.update(form_data(form))
+    return data
+
+
+def edit_data(case: Case, **changes: Any) -> dict[str, Any]:
+    """The edit page's POST data for `case` unchanged (all fields, special ones included),
+    with `changes` applied on top."""
+    client = Client.objects.get(pk=case.client_id)
+    data = {
+        **form_data(ClientForm(instance=client, prefix="client", can_see_special=True)),
+        **formset_data(
+            ClientNameFormSet(instance=client, prefix="names", queryset=client.names.all())
+        ),
+        **formset_data(ContactFormSet(instance=client, prefix="contacts")),
+        **form_data(CaseForm(instance=case, prefix="case")),
+    }
+    data.update(changes)
+    return data
+
+
+# --- letters ------------------------------------------------------------------------------------
+
+CYRILLIC_SENTENCE = "Мы подтверждаем его слова."
+GERMAN_WORD = "Größe"
+BODY_MARKER = "Nous soutenons la demande"
+TEMPLATE_BODY = (
+    "Madame, Monsieur,\n"
+    "\n"
+    f"{BODY_MARKER} de {{{{ client.full_name }}}} (dossier {{{{ case.reference }}}}).\n"
+    "\n"
+    f"Il nous a écrit : « {CYRILLIC_SENTENCE} » Taille de la {GERMAN_WORD} : moyenne.\n"
+    "\n"
+    "Veuillez agréer, Madame, Monsieur, l'expression de nos salutations distinguées."
+)
+
+AUTHORITIES = {
+    "ofpra": (
+        "OFPRA",
+        "Office français de protection des réfugiés et apatrides",
+        "asylum_office",
+        "FR",
+        "fr",
+        "201 rue Carnot\n94136 Fontenay-sous-Bois Cedex\nFrance",
+    ),
+    "bamf": (
+        "BAMF",
+        "Bundesamt für Migration und Flüchtlinge",
+        "asylum_office",
+        "DE",
+        "de",
+        "Frankenstraße 210\n90461 Nürnberg\nDeutschland",
+    ),
+}
+
+
+def get_authority(code: str) -> Authority:
+    """The reference-data authority; recreated if a transactional test flushed the tables."""
+    short, name, kind, country, language, address = AUTHORITIES[code]
+    authority, _ = Authority.objects.get_or_create(
+        code=code,
+        defaults={
+            "short_name": short,
+            "name": name,
+            "kind": kind,
+            "country": country,
+            "language": language,
+            "address": address,
+        },
+    )
+    return authority
+
+
+def draft(case, template, authority, by) -> Letter:
+    return letter_services.letter_draft(case=case, template=template, authority=authority, by=by)
+
+
+def approve(letter, *, author, approver) -> Letter:
+    letter_services.letter_submit(letter=letter, by=author)
+    letter_services.letter_approve(letter=letter, by=approver, text_hash=letter.text_hash)
+    letter.refresh_from_db()
+    return letter
+
+
+def store_stub_pdf(letter: Letter) -> Letter:
+    """Mark an issued letter ready with a tiny stored PDF, to test access without WeasyPrint."""
+    letter.pdf.save(f"letters/stub-{letter.pk}.pdf", ContentFile(PDF), save=False)
+    letter.pdf_sha256 = hashlib.sha256(PDF).hexdigest()
+    letter.pdf_size = len(PDF)
+    letter.render_status = Letter.RenderStatus.READY
+    letter.save(update_fields=["pdf", "pdf_sha256", "pdf_size", "render_status"])
+    return letter
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def seed(*args) -> str:
+    """Run `manage.py seed_demo` (whatever DEBUG says); returns what it printed."""
+    out = StringIO()
+    call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
