@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from casework.models import CaseReference
 from letters.context import FACTS_MARKER, MARKERS
-from letters.models import Letter, OrganisationIdentity
+from letters.models import Letter
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]+")
 # Template syntax that was not filled in, and the usual "fill me in" marks of drafts.
@@ -67,7 +67,7 @@ def letter_problems(letter: Letter) -> list[str]:
         problems.append(_("The facts are empty: write them for this letter, in its language."))
     template = letter.template_version.template
     if template.requires:
-        present = set(letter.case.references.values_list("kind", flat=True))
+        present = {reference.kind for reference in letter.case.references.all()}
         labels = dict(CaseReference.Kind.choices)
         for kind in template.requires:
             if kind not in present:
@@ -75,9 +75,8 @@ def letter_problems(letter: Letter) -> list[str]:
                     _("This letter needs the case's %(reference)s: add it on the case page.")
                     % {"reference": labels.get(kind, kind)}
                 )
-    if not OrganisationIdentity.objects.filter(
-        organisation_id=letter.case.organisation_id, language=letter.language
-    ).exists():
+    identities = letter.case.organisation.identities.all()
+    if not any(identity.language == letter.language for identity in identities):
         problems.append(
             _(
                 "The organisation has no name and address in %(language)s for letters: an "

@@ -103,9 +103,9 @@ def references(refs: list[CaseReference], language: str, country: str) -> dict[s
 
 
 def organisation_identity(case: Case, language: str) -> OrganisationIdentity | None:
-    return OrganisationIdentity.objects.filter(
-        organisation_id=case.organisation_id, language=language
-    ).first()
+    """The organisation's identity in this language (from a prefetch when there is one)."""
+    identities = case.organisation.identities.all()
+    return next((i for i in identities if i.language == language), None)
 
 
 def letter_context(*, case: Case, authority: Authority, language: str, date=None) -> dict:

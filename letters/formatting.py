@@ -125,8 +125,8 @@ GROUNDS = {
         "religion": "religion",
         "ethnicity": "race and nationality (ethnicity)",
         "sogi": "membership in a particular social group (sexual orientation and gender identity)",
-        "military": "political opinion (refusal to serve in a war involving violations of "
-        "international humanitarian law)",
+        "military": "conscientious objection to serving in a war involving violations of "
+        "international humanitarian law",
         "business": "imputed political opinion",
     },
     "en": {

@@ -262,6 +262,8 @@ def _unbreakable_pattern(language: str) -> str:
 
 
 NNBSP = "\u202f"
+NBSP = "\u00a0"
+NBHYPHEN = "\u2011"
 
 
 def french_spacing(text: str) -> str:
@@ -272,6 +274,17 @@ def french_spacing(text: str) -> str:
     return re.sub(r"«\s*", "«" + NNBSP, text)
 
 
+def _unbreakable(match: re.Match[str]) -> str:
+    """A date or reference that must stay on one line: no-break spaces and hyphens in the text
+    itself. (A `white-space: nowrap` span would do it too, but WeasyPrint 70 then breaks the
+    lines before it too early, leaving a word alone on a line.) Addresses keep a span: they
+    have no spaces and break anywhere otherwise."""
+    text = match.group()
+    if "@" in text or "://" in text or text.startswith("www."):
+        return f'<span class="nowrap">{escape(text)}</span>'
+    return escape(text.replace(" ", NBSP).replace("-", NBHYPHEN))
+
+
 def marked_up(text: str, *, language: str) -> str:
     """The text as HTML, with dates, references and URLs kept on one line (no automatic
     hyphenation anywhere, so names are never split); newlines become <br>."""
@@ -280,7 +293,7 @@ def marked_up(text: str, *, language: str) -> str:
     out, position = [], 0
     for match in re.finditer(_unbreakable_pattern(language), text):
         out.append(escape(text[position : match.start()]))
-        out.append(f'<span class="nowrap">{escape(match.group())}</span>')
+        out.append(_unbreakable(match))
         position = match.end()
     out.append(escape(text[position:]))
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 (escaped above)

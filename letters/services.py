@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -106,7 +106,7 @@ def letter_draft(
     version = template.current_version or template_save_version(template=template, by=by)
     context = letter_context(case=case, authority=authority, language=template.language)
     # The facts start from the case's statement for letters in this language, if there is one.
-    statement = case.statements.filter(language=template.language).first()
+    statement = next((s for s in case.statements.all() if s.language == template.language), None)
     try:
         with translation.override(template.language):
             body = render_template(version.body, context)
@@ -136,7 +136,9 @@ def letter_draft(
 
 
 @transaction.atomic
-def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, by: User) -> Letter:
+def letter_update_text(
+    *, letter: Letter, subject: str, body: str, facts: str | None = None, by: User
+) -> Letter:
     """Change the text. The editor becomes its last editor, who may not approve it (the
     two-person rule); saving the same text again changes nothing."""
     # Compared with the stored text (a bound ModelForm has already changed `letter`), locked
@@ -144,7 +146,8 @@ def letter_update_text(*, letter: Letter, subject: str, body: str, facts: str, b
     stored = Letter.objects.select_for_update().get(pk=letter.pk)
     if not stored.is_editable:
         raise ValidationError(_("An approved or issued letter can no longer be edited."))
-    letter.subject, letter.body, letter.facts = subject, body, facts
+    letter.subject, letter.body = subject, body
+    letter.facts = stored.facts if facts is None else facts
     if letter_text_hash(letter) == letter_text_hash(stored):
         letter.subject, letter.body, letter.facts = stored.subject, stored.body, stored.facts
         return letter
@@ -299,8 +302,14 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
     result = Issued(letters=[])
     if not letters:
         return result
-    # Checked before any number is taken: a refusal changes nothing.
+    # Checked before any number is taken: a refusal changes nothing. What the checks read is
+    # fetched for all the letters at once.
+    prefetch_related_objects(
+        letters, "case__references", "case__organisation__identities", "template_version__template"
+    )
     for letter in letters:
+        if letter.status != Letter.Status.APPROVED:
+            continue  # refused below, with the register locked (its status may change)
         problems = letter_problems(letter)
         if letter.signer_id is None:
             problems.append(_("Nobody was chosen to sign it: approve it again."))
@@ -619,7 +628,9 @@ def batch_prepare(*, batch: Batch) -> Batch:
     consenting = (
         in_org.filter(consented)
         .select_related("client", "organisation")
-        .prefetch_related("grounds", "client__names")
+        .prefetch_related(
+            "grounds", "client__names", "references", "statements", "organisation__identities"
+        )
         .order_by("reference")
     )
     with transaction.atomic():

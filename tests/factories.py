@@ -12,6 +12,7 @@ from casework.models import (
     Assignment,
     Authority,
     Case,
+    CaseStatement,
     Client,
     ClientName,
     Consent,
@@ -21,14 +22,43 @@ from casework.models import (
     Organisation,
     Share,
 )
+from letters.models import OrganisationIdentity, Signer
 
 User = get_user_model()
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_organisation(*, name="Test Refugee Committee") -> Organisation:
-    return Organisation.objects.create(name=name, short_name="TRC")
+RUSSIAN_ORG_NAME = "Тестовый комитет помощи беженцам"
+GERMAN_WORD = "Größe"
+# The statement for letters a test case has in French: what French letters' facts start from.
+FACTS_FR = f"Il nous a écrit en détail. Taille de la {GERMAN_WORD} : moyenne."
+SIGNER_TITLES = {"ru": "председатель", "en": "Chair", "fr": "présidente", "de": "Vorsitzende"}
+
+
+def make_organisation(*, name="Test Refugee Committee", letters=True) -> Organisation:
+    """An organisation; with `letters`, one that can sign letters in every letter language: an
+    identity per language (the French one shows the Russian name in the letterhead) and a
+    default signer."""
+    organisation = Organisation.objects.create(name=name, short_name="TRC")
+    if letters:
+        for language in ("ru", "en", "fr", "de"):
+            OrganisationIdentity.objects.create(
+                organisation=organisation,
+                language=language,
+                name=RUSSIAN_ORG_NAME if language == "ru" else name,
+                address="1 Example Street\n00000 Example City",
+                email="office@example.org",
+                show_russian_name=language == "fr",
+            )
+        Signer.objects.create(
+            organisation=organisation,
+            name_latin="Maria Example",
+            name_cyrillic="Мария Пример",
+            is_default=True,
+            **{f"title_{language}": title for language, title in SIGNER_TITLES.items()},
+        )
+    return organisation
 
 
 def make_user(*, organisation, role, username=None, special=False, **extra):
@@ -53,9 +83,11 @@ def make_case(
     status=Case.Status.ACTIVE,
     authority_code="ofpra",
     consents=(Consent.Purpose.CASEWORK, Consent.Purpose.LETTERS),
+    statements: dict[str, str] | None = None,
     **fields,
 ) -> Case:
-    """A client and their case; the client has consented to `consents` (letters need one)."""
+    """A client and their case; the client has consented to `consents` (letters need one), and
+    the case has `statements` for letters (by default the French FACTS_FR)."""
     n = next(_seq)
     client = Client.objects.create(
         organisation=organisation,
@@ -88,6 +120,8 @@ def make_case(
         Assignment.objects.create(case=case, user=user)
     for purpose in consents:
         Consent.objects.create(case=case, purpose=purpose)
+    for language, text in ({"fr": FACTS_FR} if statements is None else statements).items():
+        CaseStatement.objects.create(case=case, language=language, text=text)
     return case
 
 

@@ -88,15 +88,13 @@ def edit_data(case: Case, **changes: Any) -> dict[str, Any]:
 
 # --- letters ------------------------------------------------------------------------------------
 
-CYRILLIC_SENTENCE = "Мы подтверждаем его слова."
-GERMAN_WORD = "Größe"
 BODY_MARKER = "Nous soutenons la demande"
 TEMPLATE_BODY = (
     "Madame, Monsieur,\n"
     "\n"
     f"{BODY_MARKER} de {{{{ client.full_name }}}} (dossier {{{{ case.reference }}}}).\n"
     "\n"
-    f"Il nous a écrit : « {CYRILLIC_SENTENCE} » Taille de la {GERMAN_WORD} : moyenne.\n"
+    "{{ facts }}\n"
     "\n"
     "Veuillez agréer, Madame, Monsieur, l'expression de nos salutations distinguées."
 )

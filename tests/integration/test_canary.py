@@ -154,7 +154,9 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
     )
     letter = services.letter_draft(case=case, template=template, authority=authority, by=caseworker)
     Letter.objects.filter(pk=letter.pk).update(
-        status=Letter.Status.APPROVED, reviewed_hash=letter.text_hash
+        status=Letter.Status.APPROVED,
+        reviewed_hash=letter.text_hash,
+        signer=letter.case.organisation.signers.get(),
     )
     letter.refresh_from_db()
     services.letter_issue(letter=letter, by=coordinator)

@@ -4,9 +4,12 @@ Our own templates are created here (the default templates shipped by a data migr
 relied upon), and PDFs are stored in a temporary private folder, never under var/.
 """
 
+from datetime import date
+
 import pytest
 
-from casework.models import Case
+from casework import services as services_casework
+from casework.models import Case, CaseReference, ClientName, Ground
 from letters import services
 from letters.models import Letter, LetterTemplate
 from tests.factories import make_case, make_share
@@ -112,3 +115,73 @@ def issued_stub_letter(approved_letter, coordinator):
     services.letter_issue(letter=approved_letter, by=coordinator)
     approved_letter.refresh_from_db()
     return store_stub_pdf(approved_letter)
+
+
+# --- a case as complete as a real file: every default template can be issued for it ----------
+
+STATEMENTS = {
+    "fr": "Les faits de test en français.\n\nUn second paragraphe de faits.",
+    "de": "Der Sachverhalt des Tests auf Deutsch.\n\nEin zweiter Absatz.",
+    "en": "The facts of the test in English.\n\nA second paragraph of facts.",
+    "ru": "Обстоятельства дела для проверки.\n\nВторой абзац.",
+}
+REFERENCES = {
+    "ofpra": ("2101234567", {}),
+    "cnda": ("25012345", {"date": date(2025, 3, 3)}),
+    "bamf": ("8123456-160", {}),
+    "vg": ("VG 33 K 123/25 A", {"court": "Verwaltungsgericht Berlin"}),
+    "a_number": ("A 240-123-456", {}),
+    "uscis_receipt": ("ZAR2590123456", {}),
+    "eoir": (
+        "A 240-123-456",
+        {
+            "court": "New York – Broadway Immigration Court",
+            "judge": "Jane Doe",
+            "date": date(2027, 1, 15),
+        },
+    ),
+    "home_office": ("R1234567", {}),
+    "unhcr": ("KAZ-25C01234", {}),
+}
+
+
+@pytest.fixture
+def full_case(org, caseworker):
+    """Milana Ivanova (fictional): a woman born on 13 July 1996 in Rostov-on-Don, Russian, who
+    fled for her political opinion and her refusal to serve ("other" is recorded too, and must
+    never be printed). Her name is registered by the authorities as "Yvanova", which the case
+    chooses for letters; the transliteration on file is "Ivanova". She has every authority's
+    reference and a statement for letters in each language."""
+    for code in Ground.Code.values:
+        Ground.objects.get_or_create(code=code)
+    case = make_case(
+        organisation=org,
+        assignees=[caseworker],
+        cyrillic=("Иванова", "Милана"),
+        family_name="Ivanova",
+        given_names="Milana",
+        pseudonym="Heron",
+        statements=STATEMENTS,
+    )
+    client = case.client
+    client.gender = "f"
+    client.birth_date = date(1996, 7, 13)
+    client.birth_place = "Ростов-на-Дону"
+    client.citizenships = ["RU"]
+    client.save()
+    registered = ClientName.objects.create(
+        client=client,
+        kind=ClientName.Kind.ALIAS,
+        script="latn",
+        family_name="Yvanova",
+        given_names="Milana",
+    )
+    case.letter_name = registered
+    case.opened_at = date(2024, 7, 2)
+    case.save()
+    case.grounds.set(Ground.objects.filter(code__in=["political", "military", "other"]))
+    for kind, (value, extra) in REFERENCES.items():
+        services_casework.reference_save(
+            case=case, reference=CaseReference(kind=kind, value=value, **extra), by=caseworker
+        )
+    return case

@@ -10,6 +10,7 @@ import csv
 import io
 import zipfile
 
+import pytest
 from django.urls import reverse
 
 from casework.models import Case

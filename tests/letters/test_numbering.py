@@ -251,6 +251,7 @@ def test_concurrent_issuing_gives_distinct_consecutive_numbers(
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(N_LETTERS)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
         status=Letter.Status.APPROVED,
+        signer=case.organisation.signers.get(),
         approved_by=coordinator,
         approved_at=timezone.now(),
         reviewed_hash=letters[0].text_hash,  # the same text: one case, one template
@@ -282,6 +283,7 @@ def test_concurrent_issuing_on_postgresql(
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(N_LETTERS)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
         status=Letter.Status.APPROVED,
+        signer=case.organisation.signers.get(),
         approved_by=coordinator,
         approved_at=timezone.now(),
         reviewed_hash=letters[0].text_hash,  # the same text: one case, one template

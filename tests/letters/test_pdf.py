@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from letters import rendering, services
 from letters.models import Letter, LetterTemplate
-from tests.helpers import CYRILLIC_SENTENCE, GERMAN_WORD
+from tests.factories import GERMAN_WORD, RUSSIAN_ORG_NAME
 
 PASSWD_MARKER = b"root:x:0:0"
 
@@ -87,7 +87,7 @@ def test_pdf_reads_back_number_addressee_cyrillic_and_german(issued_letter):
     text = normalised_text(reader)
     assert issued_letter.number in text
     assert "Office français de protection" in text
-    assert CYRILLIC_SENTENCE in text
+    assert RUSSIAN_ORG_NAME in text
     assert GERMAN_WORD in text
     assert issued_letter.case.reference in text
     assert issued_letter.verification_token in text.replace(" ", "")
@@ -232,7 +232,7 @@ def test_draft_preview_pdf_is_marked_and_not_stored(
     assert response["Content-Type"] == "application/pdf"
     text = normalised_text(pypdf.PdfReader(io.BytesIO(response.content)))
     assert "PROJET" in text  # the draft watermark, in the letter's language
-    assert CYRILLIC_SENTENCE in text
+    assert RUSSIAN_ORG_NAME in text
     assert not any(p.is_file() for p in private_media.rglob("*"))
 
 

@@ -2,7 +2,6 @@
 and PDF/UA-1 file according to an independent validator (page, which implements veraPDF's
 rules and runs offline), not only a file that says so in its metadata."""
 
-import importlib
 import io
 
 import page
@@ -11,11 +10,12 @@ import pytest
 import segno
 
 from letters import rendering, services
+from letters.defaults import default_template_files, parse_template_file
 from letters.models import Letter, LetterTemplate
 from tests.helpers import approve, draft
+from tests.letters.helpers import fitting_authority
 
-migration = importlib.import_module("letters.migrations.0002_default_templates")
-TEMPLATE_FILES = sorted(migration.TEMPLATES_DIR.glob("*.txt"))
+TEMPLATE_FILES = default_template_files()
 
 # Rules that do not apply to these files. PDFA3B/3A-METADATA-FILTER-001 forbids a /Filter on
 # the metadata stream: that is a PDF/A-1 rule (ISO 19005-1, 6.7.2); PDF/A-2 and -3 allow
@@ -37,16 +37,12 @@ def _file_id(path) -> str:
 
 
 @pytest.fixture
-def issue_default_template(
-    case, ofpra, bamf, caseworker, coordinator, django_capture_on_commit_callbacks
-):
+def issue_default_template(full_case, caseworker, coordinator, django_capture_on_commit_callbacks):
     def issue(path) -> Letter:
-        fields = migration.parse_template_file(path)
+        fields = parse_template_file(path)
         template = LetterTemplate.objects.get(name=fields["name"], language=fields["language"])
-        authority = bamf if template.language == "de" else ofpra
-        letter = approve(
-            draft(case, template, authority, caseworker), author=caseworker, approver=coordinator
-        )
+        letter = draft(full_case, template, fitting_authority(template), caseworker)
+        letter = approve(letter, author=caseworker, approver=coordinator)
         with django_capture_on_commit_callbacks(execute=True):
             services.letter_issue(letter=letter, by=coordinator)
         letter.refresh_from_db()
@@ -77,7 +73,7 @@ def test_default_template_pdf_has_title_author_subject_and_language(path, issue_
     info = reader.metadata
     assert letter.number in info.title
     assert letter.subject in info.title
-    assert info.author == letter.case.organisation.name
+    assert info.author == letter.case.organisation.identities.get(language=letter.language).name
     assert info.subject == letter.subject
     assert reader.trailer["/Root"]["/Lang"] == letter.language
 

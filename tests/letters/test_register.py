@@ -28,8 +28,7 @@ def register_letters(
     from letters.tasks import render_letter
 
     monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
-    org.letter_signer_name = "Maria Signer"
-    org.save()
+    org.signers.update(name_latin="Maria Signer")
 
     def issued(case, template, authority, author):
         letter = draft(case, template, authority, author)
@@ -182,7 +181,9 @@ def test_register_paginates(client, coordinator, case, template_fr, ofpra, casew
     monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(51)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
-        status=Letter.Status.APPROVED, reviewed_hash=letters[0].text_hash
+        status=Letter.Status.APPROVED,
+        reviewed_hash=letters[0].text_hash,
+        signer=case.organisation.signers.get(),
     )
     services.letters_issue(letters=letters, by=coordinator)
     client.force_login(coordinator)

@@ -45,24 +45,24 @@ def no_rendering(monkeypatch):
 
 def test_text_hash_covers_the_printed_fields_only(draft_letter):
     before = letter_text_hash(draft_letter)
-    assert LETTER_TEXT_FIELDS == ("subject", "body")
+    assert LETTER_TEXT_FIELDS == ("subject", "body", "facts")
     assert len(before) == 64
     draft_letter.signer_name = "Someone else"  # not part of the letter's text
     assert letter_text_hash(draft_letter) == before
+    draft_letter.facts += " Un fait de plus."
+    assert letter_text_hash(draft_letter) != before
     draft_letter.body += " Une phrase de plus."
     assert letter_text_hash(draft_letter) != before
 
 
 def test_text_hash_is_unchanged_by_an_empty_field_added_to_the_list(draft_letter, monkeypatch):
-    """Adding a field (such as `facts`) keeps existing approvals of letters without it valid."""
+    """Adding a field (`facts` was added so) keeps the approvals of letters without it valid."""
     from letters import models
 
-    before = letter_text_hash(draft_letter)
     draft_letter.facts = ""
-    monkeypatch.setattr(models, "LETTER_TEXT_FIELDS", ("subject", "body", "facts"))
-    assert letter_text_hash(draft_letter) == before
-    draft_letter.facts = "Les faits."
-    assert letter_text_hash(draft_letter) != before
+    with_facts = letter_text_hash(draft_letter)
+    monkeypatch.setattr(models, "LETTER_TEXT_FIELDS", ("subject", "body"))
+    assert letter_text_hash(draft_letter) == with_facts
 
 
 # --- the two-person rule on the text ------------------------------------------------------------

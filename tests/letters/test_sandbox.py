@@ -48,10 +48,10 @@ REFUSED = {
         "{% for g in case.grounds %}{{ forloop.parentloop }}{% endfor %}",
         ["forloop.parentloop"],
     ),
-    "filter_safe": ("{{ case.summary|safe }}", ["safe"]),
-    "filter_pprint": ("{{ case.summary|pprint }}", ["pprint"]),
-    "filter_unknown": ("{{ case.summary|nosuchfilter }}", ["nosuchfilter"]),
-    "filter_argument_variable": ("{{ case.summary|default:settings }}", ["quotes"]),
+    "filter_safe": ("{{ case.destination|safe }}", ["safe"]),
+    "filter_pprint": ("{{ case.destination|pprint }}", ["pprint"]),
+    "filter_unknown": ("{{ case.destination|nosuchfilter }}", ["nosuchfilter"]),
+    "filter_argument_variable": ("{{ case.destination|default:settings }}", ["quotes"]),
     "filter_argument_whitelisted_variable": (
         "{{ case.grounds|join:client.full_name }}",
         ["quotes"],
@@ -61,7 +61,7 @@ REFUSED = {
         "{% if case.reference == settings.SECRET_KEY %}x{% endif %}",
         ["settings.SECRET_KEY"],
     ),
-    "if_filter_argument": ("{% if case.summary|default:settings %}x{% endif %}", ["quotes"]),
+    "if_filter_argument": ("{% if case.destination|default:settings %}x{% endif %}", ["quotes"]),
     "syntax_error": ("{% if %}", ["if"]),
     "unclosed_loop": ("{% for g in case.grounds %}", ["for"]),
 }
@@ -85,7 +85,7 @@ def test_refused_with_readable_message_and_line(name):
 
 def test_error_in_elif_points_to_the_elif_line():
     with pytest.raises(TemplateError) as excinfo:
-        compile_template("{% if case.summary %}\nA\n{% elif settings %}B{% endif %}")
+        compile_template("{% if case.destination %}\nA\n{% elif settings %}B{% endif %}")
     assert excinfo.value.line == 3
 
 
@@ -118,7 +118,9 @@ def test_whitelisted_template_renders():
 
 def test_template_text_is_not_escaped_or_evaluated_twice():
     # The output is plain text; a value that looks like a template is printed as is.
-    out = render_template("{{ case.summary }}", {"case": {"summary": "{{ settings }} <b>&"}})
+    out = render_template(
+        "{{ case.destination }}", {"case": {"destination": "{{ settings }} <b>&"}}
+    )
     assert out == "{{ settings }} <b>&"
 
 
@@ -160,15 +162,13 @@ def test_html_producing_filters_are_refused_because_letters_are_plain_text(case,
     # Templates render to plain text that the print layout escapes: a filter that makes HTML
     # (linebreaksbr) would show a literal "<br>" in the letter, so the sandbox refuses it.
     with pytest.raises(TemplateError, match="linebreaksbr"):
-        compile_template("Résumé : {{ case.summary|linebreaksbr }}")
-    case.summary = "Arrêté en 2024.\nLibéré sous caution."
-    case.save(update_fields=["summary"])
+        compile_template("Adresse : {{ authority.address|linebreaksbr }}")
     template = LetterTemplate.objects.create(
-        name="Summary", kind="support", language="fr", body="Résumé : {{ case.summary }}"
+        name="Address", kind="support", language="fr", body="Adresse : {{ authority.address }}"
     )
     letter = services.letter_draft(case=case, template=template, authority=ofpra, by=caseworker)
     assert "<br" not in letter.body
-    assert "Libéré sous caution" in letter.body
+    assert "\n94136 Fontenay-sous-Bois Cedex" in letter.body  # a multi-line value, as text
 
 
 # --- through the admin -------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def test_admin_add_form_lists_the_variables(client, superuser):
 
 @pytest.mark.parametrize(
     "bad",
-    ["{{ settings.SECRET_KEY }}", '{% include "/etc/passwd" %}', "{{ case.summary|safe }}"],
+    ["{{ settings.SECRET_KEY }}", '{% include "/etc/passwd" %}', "{{ case.destination|safe }}"],
 )
 def test_admin_refuses_a_bad_body_with_its_line(client, superuser, bad):
     client.force_login(superuser)

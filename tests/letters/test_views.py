@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from letters import services
 from letters.models import Batch, DownloadLogEntry, Letter
-from tests.helpers import BODY_MARKER, CYRILLIC_SENTENCE, PDF, approve, draft, store_stub_pdf
+from tests.factories import RUSSIAN_ORG_NAME
+from tests.helpers import BODY_MARKER, PDF, approve, draft, store_stub_pdf
 
 OK, FORBIDDEN, NOT_FOUND, DONE = 200, 403, 404, 302
 PERSONAS = [
@@ -378,7 +379,7 @@ def test_html_preview_shows_the_text(client, draft_letter, caseworker):
     response = client.get(reverse("letters:letter_preview", args=[draft_letter.pk]))
     assert response.status_code == 200
     assert BODY_MARKER in response.text
-    assert CYRILLIC_SENTENCE in response.text
+    assert RUSSIAN_ORG_NAME in response.text
     assert "PROJET" in response.text  # marked as a draft
 
 
