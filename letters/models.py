@@ -485,6 +485,9 @@ class Batch(models.Model):
     # case of each of its letters.
     case_ids = models.JSONField(default=list)
     skipped_case_ids = models.JSONField(default=list, blank=True)
+    # Cases whose letter failed the checks before issuing (letters.checks): their reference and
+    # the problems, shown on the batch's page; no letter is issued for them.
+    refused = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
     error = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)

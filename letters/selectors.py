@@ -117,3 +117,14 @@ def signers_for(letter: Letter) -> list[Signer]:
     language, the default first."""
     signers = Signer.objects.filter(organisation_id=letter.case.organisation_id, is_active=True)
     return [signer for signer in signers if signer.signs_in(letter.language)]
+
+
+def issuer_name(letter: Letter, language: str) -> str:
+    """The issuing organisation's name as the verification page shows it: in the page's
+    language, else in the letter's, else its own name."""
+    identities = {i.language: i.name for i in letter.case.organisation.identities.all()}
+    return (
+        identities.get(language)
+        or identities.get(letter.language)
+        or (letter.case.organisation.name)
+    )

@@ -162,6 +162,23 @@ def letter_update_text(
 
 
 @transaction.atomic
+def letter_correct(*, letter: Letter, by: User) -> Letter:
+    """A draft that corrects an issued letter: the same template, addressee and text, to be
+    edited, reviewed and issued as usual; issuing it revokes the letter it replaces."""
+    template = letter.template_version.template
+    correction = letter_draft(
+        case=letter.case, template=template, authority=letter.authority, by=by, replaces=letter
+    )
+    correction.subject, correction.body, correction.facts = (
+        letter.subject,
+        letter.body,
+        letter.facts,
+    )
+    correction.save(update_fields=["subject", "body", "facts"])
+    return correction
+
+
+@transaction.atomic
 def letter_submit(*, letter: Letter, by: User) -> Letter:
     letter.submit_for_review()
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("submitted for review"))
@@ -643,7 +660,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
         ):
             return batch
         cases = list(consenting)
-        batch.case_ids = [case.pk for case in cases]
+        batch.refused = {}
         batch.skipped_case_ids = sorted(in_org.exclude(consented).values_list("pk", flat=True))
         approver = batch.approved_by or batch.created_by
         signer = default_signer(batch.organisation, batch.language or "")
@@ -657,6 +674,11 @@ def batch_prepare(*, batch: Batch) -> Batch:
                 by=batch.created_by,
                 batch=batch,
             )
+            problems = letter_problems(letter)
+            if problems:  # not issued: listed on the batch's page, the draft removed
+                batch.refused[case.reference] = problems
+                letter.delete()
+                continue
             letter.status = Letter.Status.APPROVED
             letter.approved_by, letter.approved_at = approver, now
             letter.reviewed_hash = letter_text_hash(letter)
@@ -694,9 +716,10 @@ def batch_prepare(*, batch: Batch) -> Batch:
         )
         CaseLogEntry.objects.bulk_create(history, batch_size=500)
         letters_issue(letters=letters, by=batch.created_by)
-        # With nothing to render (every case skipped), there is nothing to wait for.
+        batch.case_ids = [letter.case_id for letter in letters]
+        # With nothing to render (every case skipped or refused), there is nothing to wait for.
         batch.status = Batch.Status.RENDERING if letters else Batch.Status.FINISHED
-        batch.save(update_fields=["status", "case_ids", "skipped_case_ids"])
+        batch.save(update_fields=["status", "case_ids", "skipped_case_ids", "refused"])
     return batch
 
 

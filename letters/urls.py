@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:letter_id>/issue/", views.letter_issue, name="letter_issue"),
     path("<int:letter_id>/revoke/", views.letter_revoke, name="letter_revoke"),
     path("<int:letter_id>/retry/", views.letter_retry, name="letter_retry"),
+    path("<int:letter_id>/correct/", views.letter_correct, name="letter_correct"),
     path("<int:letter_id>/download/", views.letter_download, name="letter_download"),
     path("register/", views.register, name="register"),
     path("review/", views.review_queue, name="review_queue"),

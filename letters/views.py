@@ -243,6 +243,25 @@ def letter_revoke(request, letter_id):
 
 
 @require_POST
+def letter_correct(request, letter_id):
+    """An issued letter that needs correcting: a new draft with its text, which replaces it
+    once issued (the old verification page then names the new letter)."""
+    letter = get_letter_for_user(request.user, letter_id, capability=Capability.DRAFT_LETTERS)
+    try:
+        correction = services.letter_correct(letter=letter, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("letters:letter_detail", letter_id=letter.pk)
+    audit.record(request, audit.Action.CREATE, correction)
+    messages.success(
+        request,
+        _("Corrected draft created. Issuing it revokes letter %(number)s, which it replaces.")
+        % {"number": letter.number},
+    )
+    return redirect("letters:letter_detail", letter_id=correction.pk)
+
+
+@require_POST
 def letter_retry(request, letter_id):
     return _action(
         request,
@@ -624,6 +643,8 @@ def verify_code(request):
 def _verify_response(request, context, *, status):
     language = _verify_language(request)
     context["page_languages"] = settings.LETTER_LANGUAGES
+    if context.get("letter"):
+        context["issuer"] = selectors.issuer_name(context["letter"], language)
     with translation.override(language):
         response = render(request, "letters/verify.html", context, status=status)
     response["Content-Language"] = language
