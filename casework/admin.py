@@ -3,6 +3,7 @@ rest of the app, and special-category fields follow the same capability."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import models
 
 from casework import audit
 from casework.access import user_can
@@ -82,9 +83,49 @@ class OrganisationAdmin(admin.ModelAdmin):
         return qs.filter(pk=membership.organisation_id) if membership else qs.none()
 
 
+class SharedOrOwnAdmin(admin.ModelAdmin):
+    """Rows shared by every organisation (`organisation` empty: only superusers change them)
+    and each organisation's own, which only its members see and its administrators change."""
+
+    def _organisation_id(self, request):
+        membership = getattr(request.user, "membership", None)
+        return membership.organisation_id if membership else None
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(
+            models.Q(organisation=None) | models.Q(organisation_id=self._organisation_id(request))
+        )
+
+    def has_change_permission(self, request, obj=None):
+        own = obj is None or (
+            obj.organisation_id is not None
+            and obj.organisation_id == self._organisation_id(request)
+        )
+        if not (own or request.user.is_superuser):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        return exclude if request.user.is_superuser else [*exclude, "organisation"]
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser:
+            obj.organisation_id = self._organisation_id(request)
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Authority)
-class AuthorityAdmin(admin.ModelAdmin):
-    list_display = ["short_name", "name", "kind", "country", "language"]
+class AuthorityAdmin(SharedOrOwnAdmin):
+    list_display = ["short_name", "name", "kind", "country", "language", "organisation"]
     list_filter = ["kind", "country", "language"]
     search_fields = ["short_name", "name", "code"]
     prepopulated_fields = {"code": ["short_name"]}

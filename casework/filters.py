@@ -116,6 +116,7 @@ class CaseFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         if organisation is not None:
             self.filters["assignee"].queryset = assignable_users(organisation)
+            self.filters["authority"].queryset = Authority.objects.for_organisation(organisation.pk)
         self.filters["destination_country"].extra["choices"] = list(countries)
         self.filters["assignee"].field.label_from_instance = lambda u: (
             u.get_full_name() or u.username

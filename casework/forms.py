@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from casework.models import (
+    Authority,
     Case,
     CaseReference,
     CaseStatement,
@@ -127,8 +128,13 @@ class CaseForm(forms.ModelForm):
         required=False,
     )
 
-    def __init__(self, *args, client: Client | None = None, **kwargs):
+    def __init__(
+        self, *args, client: Client | None = None, organisation_id: int | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        if organisation_id is not None:
+            authority = cast(forms.ModelChoiceField, self.fields["authority"])
+            authority.queryset = Authority.objects.for_organisation(organisation_id)
         field = self.fields["letter_name"]
         if client is None:
             del self.fields["letter_name"]  # a new client's names are not saved yet

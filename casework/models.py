@@ -91,8 +91,15 @@ class Membership(models.Model):
         return capability in self.capabilities
 
 
+class AuthorityQuerySet(models.QuerySet["Authority"]):
+    def for_organisation(self, organisation_id: int | None) -> "AuthorityQuerySet":
+        """The addressees an organisation writes to: the shared ones and its own."""
+        return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
+
+
 class Authority(models.Model):
-    """A recipient of letters: an asylum office, a court, a UNHCR office."""
+    """A recipient of letters: an asylum office, a court, a UNHCR office. Shared by every
+    organisation (maintained by the installation's superusers) or an organisation's own."""
 
     class Kind(models.TextChoices):
         ASYLUM_OFFICE = "asylum_office", _("Asylum office")
@@ -115,6 +122,17 @@ class Authority(models.Model):
         _("language of correspondence"), max_length=2, choices=settings.LETTER_LANGUAGES
     )
     website = models.URLField(_("website"), blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="authorities",
+        help_text=_("Empty: shared by every organisation."),
+    )
+
+    objects = AuthorityQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("authority")

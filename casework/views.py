@@ -118,7 +118,9 @@ def case_create(request):
     client_form = ClientForm(request.POST or None, prefix="client", can_see_special=can_see_special)
     names = ClientNameFormSet(request.POST or None, prefix="names")
     contacts = ContactFormSet(request.POST or None, prefix="contacts")
-    case_form = CaseForm(request.POST or None, prefix="case")
+    case_form = CaseForm(
+        request.POST or None, prefix="case", organisation_id=request.user.membership.organisation_id
+    )
     forms = [client_form, names, contacts, case_form]
     if request.method == "POST" and all([f.is_valid() for f in forms]):
         case = services.case_open(
@@ -222,7 +224,13 @@ def case_edit(request, reference):
         queryset=client.names.all(),
     )
     contacts = ContactFormSet(request.POST or None, instance=client, prefix="contacts")
-    case_form = CaseForm(request.POST or None, instance=case, prefix="case", client=client)
+    case_form = CaseForm(
+        request.POST or None,
+        instance=case,
+        prefix="case",
+        client=client,
+        organisation_id=case.organisation_id,
+    )
     forms = [client_form, names, contacts, case_form]
     if request.method == "POST" and all([f.is_valid() for f in forms]):
         with transaction.atomic():

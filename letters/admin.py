@@ -1,9 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries as django_countries
 
+from casework.admin import SharedOrOwnAdmin
 from casework.models import Authority, Case, CaseReference
 from letters import services
 from letters.models import (
@@ -52,11 +53,14 @@ class LetterTemplateForm(forms.ModelForm):
             "subject",
             "body",
             "is_active",
+            "organisation",
         ]
         widgets = {"body": forms.Textarea(attrs={"rows": 24, "cols": 100})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "body" not in self.fields:
+            return  # shown read-only (a shared default, for an organisation's administrator)
         self.fields["body"].help_text = _(
             "Plain text; an empty line starts a new paragraph. Variables you can use: %(vars)s. "
             "Only if/for tags, loops only over case.grounds. The letterhead, addressee, date, "
@@ -102,8 +106,9 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(LetterTemplate)
-class LetterTemplateAdmin(admin.ModelAdmin):
+class LetterTemplateAdmin(SharedOrOwnAdmin):
     form = LetterTemplateForm
+    actions = ["copy_to_organisation"]
     list_display = ["name", "kind", "language", "authority_kinds", "is_active", "updated_at"]
     list_filter = ["language", "kind", "is_active"]
     search_fields = ["name"]
@@ -118,6 +123,22 @@ class LetterTemplateAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # Every change of the text is a new version; issued letters keep the one they used.
         services.template_save_version(template=obj, by=request.user)
+
+    @admin.action(description=_("Copy to my organisation, to adapt it"))
+    def copy_to_organisation(self, request, queryset):
+        membership = getattr(request.user, "membership", None)
+        if membership is None:
+            self.message_user(request, _("You belong to no organisation."), messages.ERROR)
+            return
+        for template in queryset:
+            services.template_copy(
+                template=template, organisation=membership.organisation, by=request.user
+            )
+        self.message_user(
+            request,
+            _("%(count)d template(s) copied to your organisation.") % {"count": queryset.count()},
+            messages.SUCCESS,
+        )
 
 
 class ScopedLetterAdmin(admin.ModelAdmin):

@@ -21,10 +21,14 @@ class LetterNewForm(forms.Form):
             f"{t.name} · {t.get_language_display()}"
         )
         self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
-        self.fields["template"].queryset = LetterTemplate.objects.filter(is_active=True)
+        organisation_id = case.organisation_id
+        self.fields["template"].queryset = LetterTemplate.objects.filter(
+            is_active=True
+        ).for_organisation(organisation_id)
+        self.fields["authority"].queryset = Authority.objects.for_organisation(organisation_id)
         if not self.is_bound and case.authority_id:
             self.initial["authority"] = case.authority_id
-            match = fitting_template(case.authority)
+            match = fitting_template(case.authority, organisation_id)
             if match:
                 self.initial["template"] = match.pk
 
@@ -43,14 +47,18 @@ class LetterNewForm(forms.Form):
         return cleaned
 
 
-def fitting_template(authority: Authority) -> LetterTemplate | None:
-    """The support letter written for this addressee (its kind, country and language), else
-    any template that fits it."""
-    fitting = [t for t in LetterTemplate.objects.filter(is_active=True) if t.fits(authority)]
+def fitting_template(
+    authority: Authority, organisation_id: int | None = None
+) -> LetterTemplate | None:
+    """The support letter written for this addressee (its kind, country and language), the
+    organisation's own before the shared default, else any template that fits it."""
+    templates = LetterTemplate.objects.filter(is_active=True).for_organisation(organisation_id)
+    fitting = [t for t in templates if t.fits(authority)]
     specific = sorted(
         fitting,
         key=lambda t: (
             t.kind != LetterTemplate.Kind.SUPPORT,
+            t.organisation_id is None,
             not t.authority_kinds,
             not t.countries,
             t.name,
@@ -138,12 +146,16 @@ class BatchForm(forms.Form):
         label=_("I have checked the cases and approve these letters"), required=True
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, organisation_id: int | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].label_from_instance = lambda t: (
             f"{t.name} · {t.get_language_display()}"
         )
         self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
+        self.fields["template"].queryset = LetterTemplate.objects.filter(
+            is_active=True
+        ).for_organisation(organisation_id)
+        self.fields["authority"].queryset = Authority.objects.for_organisation(organisation_id)
 
 
 class RegisterFilterForm(forms.Form):
@@ -154,3 +166,7 @@ class RegisterFilterForm(forms.Form):
         required=False,
         empty_label=_("All addressees"),
     )
+
+    def __init__(self, *args, organisation_id: int | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["authority"].queryset = Authority.objects.for_organisation(organisation_id)

@@ -97,7 +97,16 @@ class Signer(models.Model):
         return bool(self.name_in(language) and self.title_in(language))
 
 
+class LetterTemplateQuerySet(models.QuerySet["LetterTemplate"]):
+    def for_organisation(self, organisation_id: int | None) -> "LetterTemplateQuerySet":
+        """The templates an organisation writes with: the shared defaults and its own."""
+        return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
+
+
 class LetterTemplate(models.Model):
+    """A letter template: shared by every organisation (the defaults, maintained by the
+    installation's superusers) or an organisation's own, which no other organisation sees."""
+
     class Kind(models.TextChoices):
         SUPPORT = "support", _("Letter of support")
         CONFIRMATION = "confirmation", _("Confirmation of assistance")
@@ -116,7 +125,18 @@ class LetterTemplate(models.Model):
     subject = models.CharField(_("subject line"), max_length=300, blank=True)
     body = models.TextField(_("body"))
     is_active = models.BooleanField(_("active"), default=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="letter_templates",
+        help_text=_("Empty: a default shared by every organisation."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LetterTemplateQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("letter template")

@@ -56,6 +56,26 @@ def template_save_version(
     )
 
 
+@transaction.atomic
+def template_copy(
+    *, template: LetterTemplate, organisation: Organisation, by: User
+) -> LetterTemplate:
+    """The organisation's own copy of a template (a shared default, usually), to adapt."""
+    copy = LetterTemplate.objects.create(
+        organisation=organisation,
+        name=template.name,
+        kind=template.kind,
+        language=template.language,
+        authority_kinds=template.authority_kinds,
+        countries=template.countries,
+        requires=template.requires,
+        subject=template.subject,
+        body=template.body,
+    )
+    template_save_version(template=copy, by=by)
+    return copy
+
+
 def default_signer(organisation: Organisation, language: str) -> Signer | None:
     """The organisation's default signer if they sign in this language, else its first
     active signer who does."""

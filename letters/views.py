@@ -288,7 +288,9 @@ def letter_download(request, letter_id):
 
 @capability_required(Capability.VIEW_REGISTER)
 def register(request):
-    form = RegisterFilterForm(request.GET or None)
+    form = RegisterFilterForm(
+        request.GET or None, organisation_id=request.user.membership.organisation_id
+    )
     filters = form.cleaned_data if form.is_valid() else {}
     letters = selectors.register_letters(
         request.user, year=filters.get("year"), authority=filters.get("authority")
@@ -399,7 +401,11 @@ def batch_new(request):
     selected = case_filter.qs.order_by("reference")
     count = selected.count()
     starting = request.method == "POST" and "start" in request.POST
-    form = BatchForm(request.POST if starting else None, prefix="batch")
+    form = BatchForm(
+        request.POST if starting else None,
+        prefix="batch",
+        organisation_id=membership.organisation_id,
+    )
     if starting and form.is_valid():
         try:
             batch, queued = services.batch_start(

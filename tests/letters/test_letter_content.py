@@ -305,3 +305,82 @@ def test_the_verification_page_names_the_issuer_in_its_language(
     page = client.get(url, {"lang": language}).text
     name = RUSSIAN_ORG_NAME if language == "ru" else "Test Refugee Committee"
     assert f'<dd class="col-sm-8">{name}</dd>' in page
+
+
+# --- templates and addressees per organisation ------------------------------------------------
+
+
+@pytest.fixture
+def their_template(other_org):
+    return LetterTemplate.objects.create(
+        organisation=other_org, name="Theirs", kind="support", language="fr", body="Texte."
+    )
+
+
+@pytest.fixture
+def their_authority(other_org):
+    return Authority.objects.create(
+        organisation=other_org,
+        code="their-office",
+        short_name="Their office",
+        name="Their office",
+        kind=Authority.Kind.OTHER,
+        country="FR",
+        address="1 rue X",
+        language="fr",
+    )
+
+
+def test_another_organisations_template_and_addressee_cannot_be_chosen(
+    case, their_template, their_authority, ofpra
+):
+    form = LetterNewForm(case=case)
+    assert their_template not in form.fields["template"].queryset
+    assert their_authority not in form.fields["authority"].queryset
+    bound = LetterNewForm(
+        {"template": their_template.pk, "authority": ofpra.pk, "mismatch": "on"}, case=case
+    )
+    assert not bound.is_valid() and "template" in bound.errors
+
+
+def _admin_with_perms(organisation, username, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user = make_user(
+        organisation=organisation,
+        role=Membership.Role.ADMINISTRATOR,
+        username=username,
+        is_staff=True,
+    )
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+PERMS = ("view_lettertemplate", "change_lettertemplate", "view_authority", "change_authority")
+
+
+def test_an_administrator_cannot_reach_another_organisations_templates_or_addressees(
+    client, org, their_template, their_authority
+):
+    client.force_login(_admin_with_perms(org, "ouradmin", *PERMS))
+    for url in (
+        reverse("admin:letters_lettertemplate_change", args=[their_template.pk]),
+        reverse("admin:casework_authority_change", args=[their_authority.pk]),
+    ):
+        assert client.get(url).status_code in (302, 404)  # "does not exist" redirect or 404
+        assert client.post(url, {"name": "Changed"}).status_code in (302, 403, 404)
+    their_template.refresh_from_db()
+    assert their_template.name == "Theirs"
+
+
+def test_a_shared_default_is_read_only_for_an_organisations_administrator(client, org):
+    shared = LetterTemplate.objects.filter(organisation=None).first()
+    client.force_login(_admin_with_perms(org, "ouradmin", *PERMS))
+    url = reverse("admin:letters_lettertemplate_change", args=[shared.pk])
+    assert client.get(url).status_code == 200  # seen, to copy it
+    assert client.post(url, {"name": "Changed"}).status_code == 403
+    changelist = reverse("admin:letters_lettertemplate_changelist")
+    client.post(changelist, {"action": "copy_to_organisation", "_selected_action": [shared.pk]})
+    copy = LetterTemplate.objects.get(organisation=org)
+    assert (copy.name, copy.body) == (shared.name, shared.body)
+    assert copy.current_version.number == 1
