@@ -217,6 +217,22 @@ DEFAULT_PARAGRAPHS: list[dict] = [
 ]
 
 
+def french_spacing(text: str) -> str:
+    """No-break spaces where French typography wants them (inside guillemets, before ; : ! ?
+    and after "n°"), so that no line of a letter starts with "»" or ";"."""
+    for plain, joined in (
+        ("« ", "«\u00a0"),
+        (" »", "\u00a0»"),
+        (" ;", "\u00a0;"),
+        (" :", "\u00a0:"),
+        (" !", "\u00a0!"),
+        (" ?", "\u00a0?"),
+        ("n° ", "n°\u00a0"),
+    ):
+        text = text.replace(plain, joined)
+    return text
+
+
 def sources_text(paragraph: dict) -> str:
     """The sources as stored: the demo note first, then one source per line."""
     return "\n".join([DEMO_NOTE, *(f"– {source}" for source in paragraph["sources"])])
@@ -235,15 +251,18 @@ def load_default_paragraphs(apps) -> int:
             title=fields["title"], language=fields["language"], organisation__isnull=True
         ).exists():
             continue
+        text, sources = fields["text"], sources_text(fields)
+        if fields["language"] == "fr":
+            text, sources = french_spacing(text), french_spacing(sources)
         paragraph = Paragraph.objects.create(
             organisation=None,
             title=fields["title"],
             language=fields["language"],
             origin_countries=fields["origin_countries"],
             destination_countries=fields["destination_countries"],
-            sources=sources_text(fields),
+            sources=sources,
             checked_on=CHECKED_ON,
-            text=fields["text"],
+            text=text,
             is_active=True,
         )
         paragraph.grounds.set(Ground.objects.filter(code__in=fields["grounds"]))

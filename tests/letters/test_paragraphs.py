@@ -494,6 +494,10 @@ def test_default_paragraphs_load_once_by_title_and_language(db):
         assert paragraph.grounds.exists()
         assert [c.code for c in paragraph.origin_countries] == ["RU"]
         assert ParagraphVersion.objects.filter(paragraph=paragraph, number=1).exists()
+        if paragraph.language == "fr":  # no line starts with "»" or ";"
+            assert not {" »", " ;", " :"} & {
+                paragraph.text[i : i + 2] for i in range(len(paragraph.text))
+            }
 
 
 def test_default_paragraph_edited_by_an_administrator_is_kept(db):
