@@ -589,7 +589,7 @@ class Paragraph(models.Model):
 
     class Meta:
         verbose_name = _("library paragraph")
-        verbose_name_plural = _("paragraph library")
+        verbose_name_plural = _("library paragraphs")
         ordering = ["language", "title"]
         indexes = [models.Index(fields=["language", "is_active"])]
 

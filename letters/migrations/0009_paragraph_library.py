@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'library paragraph',
-                'verbose_name_plural': 'paragraph library',
+                'verbose_name_plural': 'library paragraphs',
                 'ordering': ['language', 'title'],
             },
         ),
