@@ -128,6 +128,11 @@ def signers_for(letter: Letter) -> list[Signer]:
     return [signer for signer in signers if signer.signs_in(letter.language)]
 
 
+def _country_code(country: object) -> str:
+    """The ISO code of a django-countries value ("" when blank)."""
+    return str(getattr(country, "code", "") or "")
+
+
 def _tagged_with(field: str, codes: set[str]) -> Q:
     """The paragraph's country list (stored "DE,FR") names one of `codes`. Two-letter codes
     joined by commas: a code can only be found as itself."""
@@ -145,9 +150,11 @@ def paragraphs_for_letter(letter: Letter) -> QuerySet[Paragraph]:
     addressee's country — and it has at least one tag. `ground_match`, `origin_match` and
     `destination_match` say which did. One query."""
     case = letter.case
-    origins = {country.code for country in case.client.citizenships}
-    destinations = {code for code in (case.destination_country.code, letter.authority.country.code)}
-    destinations.discard("")
+    origins = {_country_code(country) for country in case.client.citizenships}
+    destinations = {
+        _country_code(case.destination_country),
+        _country_code(letter.authority.country),
+    } - {""}
     through = Paragraph.grounds.through
     has_grounds = Exists(through.objects.filter(paragraph_id=OuterRef("pk")))
     ground_match = Exists(

@@ -821,7 +821,8 @@ def letter_insert_paragraph(*, letter: Letter, paragraph: Paragraph, by: User) -
         raise ValidationError(_("An approved or issued letter can no longer be edited."))
     version = paragraph_save_version(paragraph=paragraph)
     facts = "\n\n".join(part for part in (stored.facts.rstrip(), version.text.strip()) if part)
-    if len(facts) > Letter._meta.get_field("facts").max_length:
+    limit = Letter._meta.get_field("facts").max_length
+    if limit is not None and len(facts) > limit:
         raise ValidationError(
             _("The facts would be too long with this paragraph. Shorten them first."),
             code="facts_too_long",
