@@ -4,11 +4,12 @@ logged 404 for what is out of scope as for what does not exist."""
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 from casework.access import Forbidden, OutOfScope, membership_of, same_organisation, user_can
 from casework.capabilities import Capability
 from core.users import AnyUser
-from letters.models import Batch, Letter
+from letters.models import Batch, Letter, Paragraph
 
 
 def get_letter_for_user(
@@ -71,3 +72,17 @@ def get_letters_for_batch(user: Any, letter_ids: list[int]) -> list[Letter]:
     if not (user_can(user, Capability.RUN_BATCHES) and user_can(user, Capability.ISSUE_LETTERS)):
         raise PermissionDenied
     return list(Letter.objects.visible_to(user).filter(pk__in=letter_ids))
+
+
+def get_paragraph_for_letter(letter: Letter, paragraph_id: int) -> Paragraph:
+    """A library paragraph that may go into this letter (active, in its language, shared or of
+    its organisation), else a logged 404 — whether it exists elsewhere or not at all."""
+    paragraph = Paragraph.objects.filter(
+        Q(organisation__isnull=True) | Q(organisation_id=letter.case.organisation_id),
+        pk=paragraph_id,
+        language=letter.language,
+        is_active=True,
+    ).first()
+    if paragraph is None:
+        raise OutOfScope("paragraph", case_id=letter.case_id)
+    return paragraph

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries as django_countries
 
@@ -14,6 +16,8 @@ from letters.models import (
     LetterTemplate,
     LetterTemplateVersion,
     OrganisationIdentity,
+    Paragraph,
+    ParagraphVersion,
     Signer,
 )
 from letters.sandbox import VARIABLES, TemplateError, compile_template
@@ -258,3 +262,122 @@ class OrganisationIdentityAdmin(OwnOrganisationAdmin):
 class SignerAdmin(OwnOrganisationAdmin):
     list_display = ["name_latin", "name_cyrillic", "is_default", "is_active"]
     list_filter = ["is_active"]
+
+
+# --- the paragraph library ------------------------------------------------------------------
+
+
+class ParagraphForm(forms.ModelForm):
+    class Meta:
+        model = Paragraph
+        fields = [
+            "title",
+            "language",
+            "grounds",
+            "origin_countries",
+            "destination_countries",
+            "text",
+            "sources",
+            "checked_on",
+            "is_active",
+        ]
+        widgets = {
+            "grounds": forms.CheckboxSelectMultiple,
+            "text": forms.Textarea(attrs={"rows": 14, "cols": 100}),
+            "sources": forms.Textarea(attrs={"rows": 6, "cols": 100}),
+        }
+
+
+class SharedParagraphForm(ParagraphForm):
+    """What a superuser edits: also whether the paragraph is shared by every organisation."""
+
+    shared = forms.BooleanField(
+        label=_("shared with every organisation"),
+        required=False,
+        help_text=_("Otherwise it belongs to your organisation only."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shared"].initial = self.instance.organisation_id is None
+
+
+_PARAGRAPH_VERSION_FIELDS = ("number", "checked_on", "created_by", "created_at")
+
+
+class ParagraphVersionInline(admin.TabularInline):
+    model = ParagraphVersion
+    extra = 0
+    can_delete = False
+    fields = _PARAGRAPH_VERSION_FIELDS
+    readonly_fields = _PARAGRAPH_VERSION_FIELDS
+    ordering = ["-number"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Paragraph)
+class ParagraphAdmin(admin.ModelAdmin):
+    """Shared paragraphs (no organisation) are edited by superusers and read by every
+    organisation's administrators; an organisation's own paragraphs by its administrators.
+    Another organisation's are never shown. Saving a changed text records a new version."""
+
+    list_display = ["title", "language", "scope", "checked", "is_active", "updated_at"]
+    list_filter = ["language", "grounds", "is_active"]
+    search_fields = ["title"]
+    inlines = [ParagraphVersionInline]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("organisation")
+        membership = getattr(request.user, "membership", None)
+        shared = Q(organisation__isnull=True)
+        if membership is not None:
+            return qs.filter(shared | Q(organisation_id=membership.organisation_id))
+        return qs.filter(shared) if request.user.is_superuser else qs.none()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = SharedParagraphForm if request.user.is_superuser else ParagraphForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def _may_edit(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        if obj.organisation_id is None:
+            return request.user.is_superuser
+        membership = getattr(request.user, "membership", None)
+        return membership is not None and membership.organisation_id == obj.organisation_id
+
+    def has_add_permission(self, request):
+        may_own = getattr(request.user, "membership", None) is not None
+        return (may_own or request.user.is_superuser) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request, obj) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        membership = getattr(request.user, "membership", None)
+        if request.user.is_superuser:
+            shared = form.cleaned_data.get("shared") or membership is None
+            obj.organisation = None if shared else membership.organisation
+        elif not change:
+            obj.organisation = membership.organisation
+        super().save_model(request, obj, form, change)
+        services.paragraph_save_version(paragraph=obj, by=request.user)
+
+    @admin.display(description=_("organisation"), ordering="organisation")
+    def scope(self, obj):
+        return obj.organisation or _("shared")
+
+    @admin.display(description=_("sources checked on"), ordering="checked_on")
+    def checked(self, obj):
+        if obj.check_is_old:
+            return format_html(
+                '<span style="color: var(--error-fg, #ba2121)">{} ⚠ {}</span>',
+                date_format(obj.checked_on, "SHORT_DATE_FORMAT"),
+                _("more than a year ago"),
+            )
+        return date_format(obj.checked_on, "SHORT_DATE_FORMAT")

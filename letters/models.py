@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,8 +17,9 @@ from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
-from casework.models import Authority, Case, Organisation
+from casework.models import Authority, Case, Ground, Organisation
 from core.fields import EncryptedTextField, crypto_id_field
 
 
@@ -565,3 +567,92 @@ class DownloadLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.letter_id} · {self.user_id} · {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- the paragraph library ------------------------------------------------------------------
+
+# Sources checked longer ago than this are flagged in the admin and on the letter page.
+PARAGRAPH_CHECK_MAX_AGE = timedelta(days=365)
+
+
+class Paragraph(models.Model):
+    """A passage of country-of-origin information that a caseworker inserts into a letter's
+    facts: written once by administrators, in one language, with the sources it rests on and
+    when they were last checked. Shared by every organisation (`organisation` empty, maintained
+    by superusers) or an organisation's own. Not client data: plain fields."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="paragraphs",
+        help_text=_("Empty: shared with every organisation."),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    language = models.CharField(_("language"), max_length=2, choices=settings.LETTER_LANGUAGES)
+    grounds = models.ManyToManyField(
+        Ground, verbose_name=_("grounds"), blank=True, related_name="paragraphs"
+    )
+    origin_countries = CountryField(_("countries of origin"), multiple=True, blank=True)
+    destination_countries = CountryField(_("destination countries"), multiple=True, blank=True)
+    sources = models.TextField(
+        _("sources"),
+        help_text=_("Where the statements come from: titles of reports, with their addresses."),
+    )
+    checked_on = models.DateField(
+        _("sources checked on"), help_text=_("When the sources were last checked.")
+    )
+    text = models.TextField(
+        _("text"), help_text=_("Plain text in the paragraph's language; inserted as it is.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("library paragraph")
+        verbose_name_plural = _("library paragraphs")
+        ordering = ["language", "title"]
+        indexes = [models.Index(fields=["language", "is_active"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+    @property
+    def current_version(self) -> "ParagraphVersion | None":
+        return self.versions.order_by("-number").first()
+
+    @property
+    def check_is_old(self) -> bool:
+        """The sources were last checked more than a year ago."""
+        return self.checked_on < timezone.localdate() - PARAGRAPH_CHECK_MAX_AGE
+
+
+class ParagraphVersion(models.Model):
+    """An immutable snapshot of a library paragraph; the case history names the version that
+    was inserted into a letter."""
+
+    paragraph = models.ForeignKey(Paragraph, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    text = models.TextField(_("text"))
+    sources = models.TextField(_("sources"))
+    checked_on = models.DateField(_("sources checked on"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("paragraph version")
+        verbose_name_plural = _("paragraph versions")
+        constraints = [
+            models.UniqueConstraint(fields=["paragraph", "number"], name="unique_paragraph_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.paragraph} v{self.number}"

@@ -3,12 +3,21 @@ Nothing here writes."""
 
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.utils import timezone
 
 from casework.models import Authority, Case
 from core.users import AnyUser
-from letters.models import Batch, Letter, Signer
+from letters.models import Batch, Letter, Paragraph, Signer
 
 REGISTER_COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
 
@@ -124,7 +133,65 @@ def issuer_name(letter: Letter, language: str) -> str:
     language, else in the letter's, else its own name."""
     identities = {i.language: i.name for i in letter.case.organisation.identities.all()}
     return (
-        identities.get(language)
-        or identities.get(letter.language)
-        or (letter.case.organisation.name)
+        identities.get(language) or identities.get(letter.language) or letter.case.organisation.name
+    )
+
+
+def _country_code(country: object) -> str:
+    """The ISO code of a django-countries value ("" when blank)."""
+    return str(getattr(country, "code", "") or "")
+
+
+def _tagged_with(field: str, codes: set[str]) -> Q:
+    """The paragraph's country list (stored "DE,FR") names one of `codes`. Two-letter codes
+    joined by commas: a code can only be found as itself."""
+    condition = Q(pk__in=[])
+    for code in codes:
+        condition |= Q(**{f"{field}__contains": code})
+    return condition
+
+
+def paragraphs_for_letter(letter: Letter) -> QuerySet[Paragraph]:
+    """The library paragraphs a letter's drafter may insert: active, in the letter's language,
+    shared or of the letter's organisation. Those that fit the case come first, with `fits`
+    set: each tag the paragraph has (grounds, countries of origin, destinations) meets the
+    case — one of its grounds, the client's citizenship, the case's destination or the
+    addressee's country — and it has at least one tag. `ground_match`, `origin_match` and
+    `destination_match` say which did. One query."""
+    case = letter.case
+    origins = {_country_code(country) for country in case.client.citizenships}
+    destinations = {
+        _country_code(case.destination_country),
+        _country_code(letter.authority.country),
+    } - {""}
+    through = Paragraph.grounds.through
+    has_grounds = Exists(through.objects.filter(paragraph_id=OuterRef("pk")))
+    ground_match = Exists(
+        through.objects.filter(
+            paragraph_id=OuterRef("pk"),
+            ground_id__in=Case.grounds.through.objects.filter(case_id=case.pk).values("ground_id"),
+        )
+    )
+    origin_match = _tagged_with("origin_countries", origins)
+    destination_match = _tagged_with("destination_countries", destinations)
+    no_origin, no_destination = Q(origin_countries=""), Q(destination_countries="")
+    fits = (
+        (~Q(has_grounds=True) | Q(ground_match=True))
+        & (no_origin | origin_match)
+        & (no_destination | destination_match)
+        & ~(~Q(has_grounds=True) & no_origin & no_destination)
+    )
+    return (
+        Paragraph.objects.filter(
+            Q(organisation__isnull=True) | Q(organisation_id=case.organisation_id),
+            language=letter.language,
+            is_active=True,
+        )
+        .annotate(has_grounds=has_grounds, ground_match=ground_match)
+        .annotate(
+            origin_match=ExpressionWrapper(origin_match, output_field=BooleanField()),
+            destination_match=ExpressionWrapper(destination_match, output_field=BooleanField()),
+            fits=ExpressionWrapper(fits, output_field=BooleanField()),
+        )
+        .order_by("-fits", "title", "pk")
     )

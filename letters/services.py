@@ -29,6 +29,8 @@ from letters.models import (
     Letter,
     LetterTemplate,
     LetterTemplateVersion,
+    Paragraph,
+    ParagraphVersion,
     Register,
     Signer,
     letter_text_hash,
@@ -812,3 +814,68 @@ def batch_issue_approved(*, organisation: Any, letters: list[Letter], by: Any) -
             letter.batch = batch
         issued = letters_issue(letters=valid, by=by)
     return ApprovedBatch(batch=batch, refused=refused, issued=issued)
+
+
+# --- the paragraph library ------------------------------------------------------------------
+
+
+@transaction.atomic
+def paragraph_save_version(*, paragraph: Paragraph, by: User | None = None) -> ParagraphVersion:
+    """Record the paragraph's text, sources and check date as a new immutable version, unless
+    they are those of its current version."""
+    current = paragraph.current_version
+    if current and (current.text, current.sources, current.checked_on) == (
+        paragraph.text,
+        paragraph.sources,
+        paragraph.checked_on,
+    ):
+        return current
+    return ParagraphVersion.objects.create(
+        paragraph=paragraph,
+        number=(current.number + 1) if current else 1,
+        text=paragraph.text,
+        sources=paragraph.sources,
+        checked_on=paragraph.checked_on,
+        created_by=by,
+    )
+
+
+def paragraph_fits_letter(paragraph: Paragraph, letter: Letter) -> bool:
+    """Active, in the letter's language, and shared or of the letter's organisation."""
+    return (
+        paragraph.is_active
+        and paragraph.language == letter.language
+        and paragraph.organisation_id in (None, letter.case.organisation_id)
+    )
+
+
+@transaction.atomic
+def letter_insert_paragraph(*, letter: Letter, paragraph: Paragraph, by: User) -> Letter:
+    """Append the paragraph's current text to the letter's facts as a new paragraph. An edit
+    like any other (letter_update_text): the inserter becomes the last editor, and the case
+    history names the paragraph and the version inserted."""
+    if not paragraph_fits_letter(paragraph, letter):
+        raise ValidationError(
+            _("This paragraph cannot be used in this letter."), code="paragraph_scope"
+        )
+    # Locked and read again: the facts as they are now, not as a page showed them.
+    stored = Letter.objects.select_for_update().get(pk=letter.pk)
+    if not stored.is_editable:
+        raise ValidationError(_("An approved or issued letter can no longer be edited."))
+    version = paragraph_save_version(paragraph=paragraph)
+    facts = "\n\n".join(part for part in (stored.facts.rstrip(), version.text.strip()) if part)
+    limit = Letter._meta.get_field("facts").max_length
+    if limit is not None and len(facts) > limit:
+        raise ValidationError(
+            _("The facts would be too long with this paragraph. Shorten them first."),
+            code="facts_too_long",
+        )
+    letter = letter_update_text(
+        letter=stored, subject=stored.subject, body=stored.body, facts=facts, by=by
+    )
+    detail = _("paragraph inserted: %(title)s v%(number)s") % {
+        "title": paragraph.title,
+        "number": version.number,
+    }
+    letter.case.log(by, CaseLogEntry.Action.LETTER, detail[:300])
+    return letter

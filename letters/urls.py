@@ -16,6 +16,11 @@ urlpatterns = [
     path("<int:letter_id>/retry/", views.letter_retry, name="letter_retry"),
     path("<int:letter_id>/correct/", views.letter_correct, name="letter_correct"),
     path("<int:letter_id>/download/", views.letter_download, name="letter_download"),
+    path(
+        "<int:letter_id>/paragraphs/<int:paragraph_id>/insert/",
+        views.letter_insert_paragraph,
+        name="letter_insert_paragraph",
+    ),
     path("register/", views.register, name="register"),
     path("review/", views.review_queue, name="review_queue"),
     path("approved/", views.approved_letters, name="approved_letters"),

@@ -26,7 +26,12 @@ from casework.filters import CaseFilter
 from casework.models import Case
 from core.pagination import CappedPaginator
 from letters import selectors, services
-from letters.access import get_batch_for_user, get_letter_for_user, get_letters_for_batch
+from letters.access import (
+    get_batch_for_user,
+    get_letter_for_user,
+    get_letters_for_batch,
+    get_paragraph_for_letter,
+)
 from letters.checks import letter_problems
 from letters.forms import (
     BatchForm,
@@ -109,6 +114,7 @@ def letter_detail(request, letter_id):
         "letter": letter,
         "case": letter.case,
         "form": form,
+        "paragraphs": selectors.paragraphs_for_letter(letter) if form else [],
         # The approve button posts the hash of the text shown here (the two-person rule).
         "text_hash": letter.text_hash,
         "edited_last": (
@@ -659,3 +665,22 @@ def _verify_response(request, context, *, status):
     # "Origin: null", which Django's CSRF protection rightly refuses.
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+@require_POST
+def letter_insert_paragraph(request, letter_id, paragraph_id):
+    """Append a library paragraph to the draft's facts (an edit: the two-person rule holds)."""
+    letter = get_letter_for_user(request.user, letter_id, capability=Capability.DRAFT_LETTERS)
+    paragraph = get_paragraph_for_letter(letter, paragraph_id)
+    try:
+        services.letter_insert_paragraph(letter=letter, paragraph=paragraph, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        audit.record(request, audit.Action.CHANGE, letter)
+        messages.success(
+            request,
+            _("“%(title)s” was added at the end of the facts. Check how it reads.")
+            % {"title": paragraph.title},
+        )
+    return redirect(reverse("letters:letter_detail", args=[letter.pk]) + "#id_facts")
