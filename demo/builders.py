@@ -588,7 +588,11 @@ class DemoBuilder:
                 "date": hearing,
             }
 
-        decided = status_day.get(S.REFUSED) or plan.opened_at - timedelta(days=rng.randint(10, 40))
+        # The OFPRA decision a CNDA appeal is against: before the case for an appeal brought
+        # to us, the case's own refusal for an OFPRA case that went on to appeal.
+        decided = plan.opened_at - timedelta(days=rng.randint(10, 40))
+        if code == "ofpra":
+            decided = status_day.get(S.REFUSED, decided)
         if code in ("ofpra", "cnda", "ta-nancy"):
             ofpra()
         if code == "cnda" or (code == "ofpra" and status == S.APPEAL):
