@@ -115,14 +115,18 @@ compilemessages:
 		echo "compilemessages: no .po files yet, nothing to compile"; \
 	fi
 
+# Letters print PRISTAN_PUBLIC_URL (QR code, verification link): unless the environment or .env
+# sets it, it is the address this server answers at, for the demo seeded here and the worker.
 run: system-deps venv dotenv compilemessages
 	$(PY) manage.py migrate --noinput
-	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then \
+	@url=$$(sed -n 's/^PRISTAN_PUBLIC_URL=//p' .env | tail -n 1 | tr -d "\"'"); \
+	export PRISTAN_PUBLIC_URL="$${PRISTAN_PUBLIC_URL:-$${url:-http://$(HOST):$(PORT)}}"; \
+	if $(PY) manage.py help seed_demo >/dev/null 2>&1; then \
 		$(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password '$(DEMO_PASSWORD)'); \
 	else \
 		echo "run: warning: no seed_demo command yet, starting without demo data" >&2; \
-	fi
-	@scripts/run-dev.sh $(HOST) $(PORT)
+	fi; \
+	scripts/run-dev.sh $(HOST) $(PORT)
 
 # --- Checks ------------------------------------------------------------------------------
 

@@ -1,6 +1,13 @@
 """Builds the demo: one fictional organisation, one login per role and about forty fictional
 cases, from the tables in demo.data (run by `manage.py seed_demo`).
 
+The organisation has its name and address for letters in Russian, English, French and German
+and two signers; the cases have the references and statements for letters their addressees
+need, and the letters of the cases past "letter issued" are in the register (drafted by the
+caseworker, approved by the coordinator, issued through `letters.services`, so that the
+numbers, the checks and the history are real). Issued letters wait for the worker to render
+them ("pending"): `make run` seeds before it starts the worker.
+
 Cases are created through `casework.services`, as the views create them, so that the name index,
 the assignments and the history are right. Running the command again creates nothing new: users
 are fetched or created (their password is set only when they are new or when --password is
@@ -36,6 +43,8 @@ from casework.models import (
     Authority,
     Case,
     CaseLogEntry,
+    CaseReference,
+    CaseStatement,
     Client,
     ClientName,
     Consent,
@@ -62,6 +71,8 @@ from demo.data import (
     GROUND_GROUPS,
     GROUPS,
     HEALTH,
+    IDENTITIES,
+    JUDGES,
     KIND_AUTHORITIES,
     KIND_SUMMARY,
     LANGUAGE_BY_PLACE,
@@ -75,12 +86,15 @@ from demo.data import (
     POLITICAL,
     RELIGION_MUSLIM,
     RELIGION_OTHER,
+    REVOCATION_REASON,
     SAFETY_NOTES,
     SECOND_GROUND,
     SEED,
+    SIGNERS,
     STAFF,
     SUMMARY,
     TRANSIT,
+    UNHCR_PREFIX,
     Person,
     Plan,
     Role,
@@ -90,9 +104,28 @@ from demo.data import (
     feminine,
     feminine_alias,
     icao,
+    statement_text,
 )
+from letters import services as letter_services
+from letters.forms import fitting_template
+from letters.models import Letter, OrganisationIdentity, Signer
 
 User = get_user_model()
+
+
+# Cases of these kinds go through "letter requested" and "letter issued" (see _path).
+LETTER_KINDS = (Case.Kind.SUPPORT_LETTER, Case.Kind.ASYLUM_CLAIM, Case.Kind.APPEAL)
+# Statuses after "letter issued": their cases' letters are in the register.
+ISSUED_STATUSES = (S.LETTER_ISSUED, S.AWAITING_DECISION, S.GRANTED, S.REFUSED, S.APPEAL)
+COURT_KINDS = (
+    Authority.Kind.COURT,
+    Authority.Kind.APPEAL_COURT,
+    Authority.Kind.ADMINISTRATIVE_COURT,
+    Authority.Kind.IMMIGRATION_COURT,
+)
+FR_DE = ("ofpra", "cnda", "ta-nancy", "bamf", "vg-berlin")
+PENDING_STATUSES = (S.INTAKE, S.ACTIVE, S.LETTER_REQUESTED, S.LETTER_ISSUED,
+                    S.AWAITING_DECISION, S.APPEAL)  # fmt: skip
 
 
 class DemoError(Exception):
@@ -103,6 +136,8 @@ class DemoError(Exception):
 class DemoBuilder:
     COUNTED = (
         ("organisations", Organisation),
+        ("identities", OrganisationIdentity),
+        ("signers", Signer),
         ("users", User),
         ("memberships", Membership),
         ("clients", Client),
@@ -116,6 +151,9 @@ class DemoBuilder:
         ("events", Event),
         ("notes", Note),
         ("documents", Document),
+        ("references", CaseReference),
+        ("statements", CaseStatement),
+        ("letters", Letter),
         ("history entries", CaseLogEntry),
     )
 
@@ -144,6 +182,7 @@ class DemoBuilder:
                     name=ORGANISATION["name"],
                     defaults=ORGANISATION,
                 )
+                self._letterhead(org)
                 rows, generated = self._users(org, password)
                 existing_cases = org.cases.count()
                 if not existing_cases:
@@ -152,6 +191,26 @@ class DemoBuilder:
             progress.setLevel(level)
         return rows, generated, existing_cases
 
+    # --- the organisation in letters --------------------------------------------------------
+
+    def _letterhead(self, org) -> None:
+        """Its name and address in every letter language, and who signs (created when missing;
+        an administrator's changes are kept)."""
+        for language, fields in IDENTITIES.items():
+            defaults = {
+                "email": ORGANISATION["email"],
+                "phone": ORGANISATION["phone"],
+                "website": ORGANISATION["website"],
+                **fields,
+            }
+            OrganisationIdentity.objects.get_or_create(
+                organisation=org, language=language, defaults=defaults
+            )
+        for fields in SIGNERS:
+            Signer.objects.get_or_create(
+                organisation=org, name_latin=fields["name_latin"], defaults=fields
+            )
+
     # --- users ------------------------------------------------------------------------------
 
     def _users(self, org, password):
@@ -159,6 +218,7 @@ class DemoBuilder:
         rows = []
         self.users = {}
         self.second_factors = {}
+        self.second_factors_kept = False
         for spec in STAFF:
             user, created = User.objects.get_or_create(
                 username=spec.username,
@@ -208,6 +268,7 @@ class DemoBuilder:
             TOTPDevice.objects.filter(user=user).delete()
             StaticDevice.objects.filter(user=user).delete()
         device = account_services.totp_device(user)
+        self.second_factors_kept |= device is not None
         if device is None:
             TOTPDevice.objects.filter(user=user).delete()
             device = TOTPDevice.objects.create(
@@ -218,6 +279,7 @@ class DemoBuilder:
             .order_by("id")
             .values_list("token", flat=True)
         )
+        self.second_factors_kept |= bool(codes)
         if not codes:
             codes = account_services.recovery_codes_create(user=user)
         return device.config_url, [account_services.format_recovery_code(c) for c in codes[:2]]
@@ -294,6 +356,22 @@ class DemoBuilder:
             closed[0].withdraw = Consent.Purpose.LETTERS
         if len(closed) > 1:
             closed[1].withdraw = Consent.Purpose.STATISTICS
+        # Two clients are addressed in the neutral form in letters: one non-binary, one whose
+        # form of address is not recorded; both have letters to France or Germany.
+        for p in plans:
+            p.gender = Client.Gender.FEMALE if p.person.female else Client.Gender.MALE
+        for gender in (Client.Gender.NEUTRAL, ""):
+            match = next(
+                (
+                    p for p in plans
+                    if p.authority in FR_DE and p.status in ISSUED_STATUSES
+                    and p.kind in LETTER_KINDS and "military" not in p.grounds
+                    and p.gender in (Client.Gender.FEMALE, Client.Gender.MALE)
+                ),
+                None,
+            )  # fmt: skip
+            if match is not None:
+                match.gender = gender
         return plans
 
     def _person(self, group_name: str, ground: str, used: set) -> Person:
@@ -326,12 +404,24 @@ class DemoBuilder:
         if missing:
             raise DemoError(f"Grounds missing (run migrate first): {', '.join(missing)}")
         self._pdf_fetcher = None
+        self._signers = list(Signer.objects.filter(organisation=org, is_active=True))
+        self._issued = 0
         for plan in self._plans():
             authority = authorities.get(plan.authority) if plan.authority else None
             if plan.authority and authority is None:
                 raise DemoError(f"Authority “{plan.authority}” missing (run migrate first).")
             worker = workers[plan.index % 2]
             self._case(org, plan, authority, grounds, worker, coordinator)
+        # One letter was revoked after it was issued (its verification page says so).
+        revoked = (
+            Letter.objects.filter(
+                case__organisation=org, status=Letter.Status.ISSUED, case__status=S.GRANTED
+            )
+            .order_by("sequence")
+            .first()
+        )
+        if revoked is not None:
+            letter_services.letter_revoke(letter=revoked, reason=REVOCATION_REASON, by=coordinator)
 
     def _at(self, day: date, hour: int | None = None) -> datetime:
         """A moment on this day in working hours, never in the future."""
@@ -372,6 +462,10 @@ class DemoBuilder:
             current_country=country,
             current_city=city,
             documents_held=self._documents_held(country),
+            gender=plan.gender,
+            # Every other client has the passport's spelling on file; the others' letters use
+            # the conventional name or the ICAO transliteration.
+            birth_place_latin=icao(birth_place) if plan.index % 2 else "",
             **self._special(plan),
         )
         names = [
@@ -385,6 +479,7 @@ class DemoBuilder:
         # Files bound for France or Germany, or clients living there, carry the local spelling.
         spellings = {"FR": p.alias_fr, "DE": p.alias_de}
         alias = spellings.get(dest) or spellings.get(country)
+        registered = None
         if alias:
             names.append(
                 ClientName(
@@ -394,6 +489,9 @@ class DemoBuilder:
                     given_names=icao(p.given),
                 )
             )
+            # The French or German authority registered this spelling: its letters use it.
+            if spellings.get(dest) == alias:
+                registered = names[-1]
         summary = (
             SUMMARY[plan.grounds[0]]
             + " "
@@ -406,6 +504,7 @@ class DemoBuilder:
             risk=plan.risk,
             summary=summary,
             opened_at=plan.opened_at,
+            letter_name=registered,  # saved with the names, before the case (case_open)
         )
         case = services.case_open(
             organisation=org,
@@ -450,6 +549,129 @@ class DemoBuilder:
             self._share(case, plan, coordinator)
         if plan.document:
             self._document(case, plan, worker, step_days)
+        if authority is not None:
+            self._references(case, plan, authority, worker, status_day)
+            self._stamp(case, self._at(step_days[0] if step_days else plan.opened_at))
+        self._statements(case, plan, authority, worker, registered)
+        self._stamp(case, self._at(step_days[0] if step_days else plan.opened_at))
+        self._letters(case, plan, authority, worker, coordinator)
+
+    # --- what letters need ------------------------------------------------------------------
+
+    def _references(self, case, plan: Plan, authority, worker, status_day: dict) -> None:
+        """The authority's file numbers, in their real formats (the numbers are invented); an
+        appeal adds the court's. Made through the service, which indexes them for search."""
+        rng = self.rng
+        yy = plan.opened_at.year % 100
+        code, status = authority.code, plan.status
+        refs: dict[str, dict] = {}
+
+        def ofpra() -> None:
+            refs["ofpra"] = {"value": f"{yy:02d}{rng.randint(0, 99_999_999):08d}"}
+
+        def bamf() -> None:
+            refs["bamf"] = {"value": f"{rng.randint(8_000_000, 8_999_999)}-160"}
+
+        def a_number() -> str:
+            value = f"A {rng.randint(200, 249)}-{rng.randint(0, 999):03d}-{rng.randint(0, 999):03d}"
+            refs["a_number"] = {"value": value}
+            return value
+
+        def eoir(court: str) -> None:
+            hearing = None
+            if status in PENDING_STATUSES:
+                hearing = self.today + timedelta(days=rng.randint(30, 150))
+            refs["eoir"] = {
+                "value": refs["a_number"]["value"] if "a_number" in refs else a_number(),
+                "court": court,
+                "judge": rng.choice(JUDGES),
+                "date": hearing,
+            }
+
+        # The OFPRA decision a CNDA appeal is against: before the case for an appeal brought
+        # to us, the case's own refusal for an OFPRA case that went on to appeal.
+        decided = plan.opened_at - timedelta(days=rng.randint(10, 40))
+        if code == "ofpra":
+            decided = status_day.get(S.REFUSED, decided)
+        if code in ("ofpra", "cnda", "ta-nancy"):
+            ofpra()
+        if code == "cnda" or (code == "ofpra" and status == S.APPEAL):
+            cnda = f"{yy:02d}{rng.randint(0, 999_999):06d}"
+            refs["cnda"] = {"value": cnda, "date": decided}
+        if code == "ta-nancy":
+            refs["vg"] = {
+                "value": f"{yy:02d}0{rng.randint(1000, 9999)}",
+                "court": authority.name,
+            }
+        if code in ("bamf", "vg-berlin"):
+            bamf()
+        if code == "vg-berlin" or (code == "bamf" and status == S.APPEAL):
+            refs["vg"] = {
+                "value": f"VG {rng.randint(1, 40)} K {rng.randint(100, 999)}/{yy:02d} A",
+                "court": "Verwaltungsgericht Berlin",
+            }
+        if code in ("uscis", "eoir"):
+            a_number()
+        if code == "uscis":
+            refs["uscis_receipt"] = {"value": f"ZAR{yy:02d}{rng.randint(0, 99_999_999):08d}"}
+            if status == S.APPEAL:  # referred to the immigration court
+                eoir("New York – Broadway Immigration Court")
+        if authority.kind == Authority.Kind.IMMIGRATION_COURT:
+            a_number()
+            eoir(authority.name)
+        if code == "uk-home-office":
+            refs["home_office"] = {"value": f"R{rng.randint(1_000_000, 9_999_999)}"}
+        if code in UNHCR_PREFIX:
+            number = f"{UNHCR_PREFIX[code]}-{yy:02d}C{rng.randint(0, 99_999):05d}"
+            refs["unhcr"] = {"value": number}
+        for kind, fields in refs.items():
+            services.reference_save(
+                case=case, reference=CaseReference(kind=kind, **fields), by=worker
+            )
+
+    def _statements(self, case, plan: Plan, authority, worker, registered) -> None:
+        """The statement for letters in Russian and in the addressee's language."""
+        p = plan.person
+        year = (plan.opened_at - timedelta(days=60)).year
+        latin = f"{icao(p.given)} {registered.family_name if registered else icao(p.family)}"
+        languages = ["ru"]
+        if authority is not None and authority.language != "ru":
+            languages.insert(0, authority.language)
+        for language in languages:
+            name = f"{p.given} {p.family}" if language == "ru" else latin
+            text = statement_text(
+                plan.grounds[0], language, gender=plan.gender, name=name, year=year
+            )
+            services.statement_save(case=case, language=language, text=text, by=worker)
+
+    def _letters(self, case, plan: Plan, authority, worker, coordinator) -> None:
+        """The support letter written for the case's addressee, through the letters' services as
+        the caseworker and the coordinator would: issued (numbered, waiting for the worker to
+        render it) once the case is past "letter issued", drafted or in review while it is
+        requested."""
+        if authority is None or plan.kind not in LETTER_KINDS:
+            return
+        if plan.status not in (*ISSUED_STATUSES, S.LETTER_REQUESTED):
+            return
+        template = fitting_template(authority)
+        if template is None:
+            raise DemoError(f"No letter template fits “{authority.code}” (run migrate first).")
+        letter = letter_services.letter_draft(
+            case=case, template=template, authority=authority, by=worker
+        )
+        if plan.status == S.LETTER_REQUESTED:
+            if plan.index % 2:  # the others wait for the caseworker to finish them
+                letter_services.letter_submit(letter=letter, by=worker)
+            return
+        letter_services.letter_submit(letter=letter, by=worker)
+        # Most letters are signed by the default signer; every fourth by the deputy.
+        deputy = next((s for s in self._signers if not s.is_default), None)
+        signer = deputy if self._issued % 4 == 3 else None
+        letter_services.letter_approve(
+            letter=letter, by=coordinator, text_hash=letter.text_hash, signer=signer
+        )
+        letter_services.letters_issue(letters=[letter], by=coordinator)
+        self._issued += 1
 
     def _step_days(self, plan: Plan, n: int) -> list[date]:
         """Days of the status changes: the first the day after opening, the last a little
@@ -607,7 +829,7 @@ class DemoBuilder:
 
     def _path(self, plan: Plan) -> list[str]:
         """The status changes from intake to the planned status, along Case.TRANSITIONS."""
-        with_letter = plan.kind not in (Case.Kind.RELOCATION, Case.Kind.LEGAL_AID)
+        with_letter = plan.kind in LETTER_KINDS
         to_decision: list[str] = [S.ACTIVE]
         if with_letter:
             to_decision += [S.LETTER_REQUESTED, S.LETTER_ISSUED]
@@ -683,7 +905,7 @@ class DemoBuilder:
         appeal_auth, appeal_place = auth, place
         if authority and authority.code in APPEAL_BODY:
             appeal_auth, appeal_place = APPEAL_BODY[authority.code]
-        is_court = authority is not None and authority.kind == Authority.Kind.COURT
+        is_court = authority is not None and authority.kind in COURT_KINDS
         if kind == "interview" and not is_court:
             at = time(rng.choice([9, 10, 14]), rng.choice([0, 30]))
             return (f"Интервью в {auth}" if auth else "Интервью"), place, at

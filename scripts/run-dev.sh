@@ -63,7 +63,16 @@ trap 'exit 0' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-broker=$("$venv/bin/python" -c 'from config import settings; print(settings.CELERY_BROKER_URL)')
+# Letters print PRISTAN_PUBLIC_URL: unless the environment or .env sets it (the settings read
+# .env into the environment), the server's own address, for the web server and the worker alike.
+read -r broker public_url < <("$venv/bin/python" -c 'import os
+from config import settings
+print(settings.CELERY_BROKER_URL, os.environ.get("PRISTAN_PUBLIC_URL", ""))')
+if [ -z "${broker:-}" ]; then
+    say "cannot read the settings (see the error above)"
+    exit 1
+fi
+export PRISTAN_PUBLIC_URL=${public_url:-http://$host:$port}
 if [[ $broker == filesystem://* ]]; then
     # --concurrency 1: the solo pool runs one task at a time anyway, and the worker takes no more
     # messages than that from the queue (concurrency x prefetch multiplier 1).
@@ -95,6 +104,7 @@ server_pid=$!
 echo
 echo "run: Celery worker started (pid $worker_pid, ${pool[*]}), web server started (pid $server_pid)"
 echo "run: Pristan is at http://$host:$port/  (Ctrl-C stops both)"
+echo "run: letters print $PRISTAN_PUBLIC_URL/ (PRISTAN_PUBLIC_URL)"
 echo
 
 quick_exits=0

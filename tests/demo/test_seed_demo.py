@@ -155,11 +155,8 @@ def test_demo_cases_cover_the_domain():
     assert {c.risk for c in cases} == set(Case.Risk.values)
     assert {g.code for c in cases for g in c.grounds.all()} == set(Ground.objects.values_list(
         "code", flat=True))  # fmt: skip
-    # The immigration courts of migration 0007 get demo cases with issue 11's demo data.
     assert {c.authority.code for c in cases if c.authority} == set(
-        Authority.objects.exclude(code__in=["eoir-ny-broadway", "eoir-sf"]).values_list(
-            "code", flat=True
-        )
+        Authority.objects.values_list("code", flat=True)
     )
     # Statuses were reached along Case.TRANSITIONS, and the history says so.
     for case in cases:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from casework.models import Event
 from demo.builders import DemoBuilder, DemoError
-from demo.data import ORGANISATION, URL
+from demo.data import ORGANISATION
 
 
 class Command(BaseCommand):
@@ -57,7 +57,8 @@ class Command(BaseCommand):
 
     def _report(self, builder, rows, generated, password, existing_cases, before, after):
         w = self.stdout.write
-        w(self.style.SUCCESS(f"Pristan demo: {URL}"))
+        # Where `make run` serves it, which is also the address its letters print.
+        w(self.style.SUCCESS(f"Pristan demo: {settings.PRISTAN_PUBLIC_URL}/"))
         w("")
         width = max(len(r[0]) for r in rows)
         role_width = max(len(r[1]) for r in rows)
@@ -78,12 +79,13 @@ class Command(BaseCommand):
         w("Two-factor login: every demo user needs a code after the password. Add the user's")
         w("otpauth:// URI below to an authenticator app (Aegis, FreeOTP, 2FAS… can add one by")
         w("URI or by a QR code made from it), or print the current code with")
-        w("`python manage.py demo_totp USERNAME` (DEBUG only). A recovery code works once.")
+        w("`.venv/bin/python manage.py demo_totp USERNAME` (DEBUG only). A recovery code works")
+        w("once.")
         for username, (uri, codes) in builder.second_factors.items():
             w(f"  {username}")
             w(f"    {uri}")
             w(f"    recovery codes: {'  '.join(codes)}")
-        if password is None:
+        if password is None and builder.second_factors_kept:
             w("Existing authenticators and recovery codes were kept (--password makes new ones).")
         w("")
         w("Created:")
