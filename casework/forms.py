@@ -184,11 +184,14 @@ class StatusForm(forms.Form):
 
 class IdsChoiceField(forms.ModelMultipleChoiceField):
     """Rejects ids that are not database integers before they reach the database (SQLite
-    raises OverflowError on huge numbers instead of finding nothing)."""
+    raises OverflowError on huge numbers instead of finding nothing, and Python refuses to
+    convert more than 4,300 digits)."""
 
     def _check_values(self, value):
         for pk in value:
-            if not str(pk).isdigit() or int(pk) >= 2**63:
+            text = str(pk)
+            # The length first: int() refuses strings of more than 4,300 digits (ValueError).
+            if not text.isdigit() or len(text) > 19 or int(text) >= 2**63:
                 raise forms.ValidationError(
                     self.error_messages["invalid_choice"],
                     code="invalid_choice",
