@@ -75,6 +75,7 @@ REFERENCE_FIELDS = (
     "uscis_receipt",
     "eoir_court",
     "eoir_judge",
+    "eoir_judge_surname",
     "eoir_hearing",
     "home_office",
     "unhcr",
@@ -96,6 +97,8 @@ def references(refs: list[CaseReference], language: str, country: str) -> dict[s
         elif kind == "eoir":
             values["eoir_court"] = ref.court
             values["eoir_judge"] = ref.judge
+            # "Dear Judge Whitcomb:", as US courts are addressed (titles such as "Hon." dropped).
+            values["eoir_judge_surname"] = ref.judge.split()[-1] if ref.judge.strip() else ""
             values["eoir_hearing"] = formatting.format_date(ref.date, language, country)
             if ref.value and not values["a_number"]:
                 values["a_number"] = ref.value

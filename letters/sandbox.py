@@ -48,6 +48,7 @@ VARIABLES: dict[str, str] = {
     "refs.uscis_receipt": "USCIS receipt number",
     "refs.eoir_court": "the immigration court",
     "refs.eoir_judge": "the immigration judge",
+    "refs.eoir_judge_surname": "the immigration judge's family name (Dear Judge …:)",
     "refs.eoir_hearing": "date of the next hearing",
     "refs.home_office": "UK Home Office reference",
     "refs.unhcr": "UNHCR registration number",
