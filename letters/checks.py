@@ -49,7 +49,7 @@ def letter_problems(letter: Letter) -> list[str]:
                 problems.append(
                     _("Cyrillic text in a letter in %(language)s (%(place)s): %(quote)s")
                     % {
-                        "language": letter.get_language_display(),
+                        "language": letter.language_name,
                         "place": place,
                         "quote": _quote(text, match.start(), match.end()),
                     }
@@ -82,6 +82,6 @@ def letter_problems(letter: Letter) -> list[str]:
                 "The organisation has no name and address in %(language)s for letters: an "
                 "administrator adds them (Organisation identities for letters)."
             )
-            % {"language": letter.get_language_display()}
+            % {"language": letter.language_name}
         )
     return problems

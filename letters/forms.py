@@ -86,7 +86,7 @@ class LetterTextForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facts"].label = _("Facts, in %(language)s") % {
-            "language": self.instance.get_language_display()
+            "language": self.instance.language_name
         }
         self.fields["facts"].help_text = _(
             "What happened to the person, written for this letter and its addressee, in the "

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -394,6 +394,11 @@ class Letter(models.Model):
     def printed_token(self) -> str:
         """The verification token as printed on the letter: in groups of four."""
         return group_token(self.verification_token)
+
+    @property
+    def language_name(self) -> str:
+        """The letter's language named in the user's language ("French", "французский")."""
+        return str(translation.get_language_info(self.language)["name_translated"])
 
     @property
     def is_editable(self) -> bool:

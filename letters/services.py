@@ -225,13 +225,13 @@ def letter_approve(
                 "Nobody can sign letters in %(language)s yet: an administrator adds a signer "
                 "with a title in that language."
             ),
-            params={"language": letter.get_language_display()},
+            params={"language": letter.language_name},
             code="no_signer",
         )
     if not signer.signs_in(letter.language):
         raise ValidationError(
             _("%(signer)s has no title in %(language)s: choose another signer."),
-            params={"signer": signer, "language": letter.get_language_display()},
+            params={"signer": signer, "language": letter.language_name},
             code="signer_language",
         )
     letter.signer = signer

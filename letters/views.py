@@ -44,7 +44,7 @@ from letters.forms import (
     VerifyUploadForm,
 )
 from letters.models import Batch, Letter, normalise_token
-from letters.rendering import html_to_pdf, letter_html, verification_url
+from letters.rendering import fill_markers, html_to_pdf, letter_html, verification_url
 
 
 def _action(request, letter_id, capability, act, success_message, *, logged_as=None):
@@ -121,6 +121,7 @@ def letter_detail(request, letter_id):
             settings.LETTERS_TWO_PERSON_RULE and letter.last_editor_id == request.user.pk
         ),
         "revoke_form": RevokeForm(),
+        "printed": fill_markers(letter) if form is None else [],
         "problems": letter_problems(letter) if letter.status in _CHECKED else [],
         "signers": (
             selectors.signers_for(letter) if letter.status == Letter.Status.IN_REVIEW else []

@@ -87,7 +87,7 @@ def test_a_reference_the_template_requires_is_checked(approved_letter, coordinat
 
 def test_no_identity_in_the_letters_language_blocks_issuing(approved_letter, coordinator, org):
     OrganisationIdentity.objects.filter(organisation=org, language="fr").delete()
-    assert "no name and address in Français" in issue_refused(approved_letter, coordinator)
+    assert "no name and address in French" in issue_refused(approved_letter, coordinator)
 
 
 def test_the_letter_page_lists_the_problems(client, draft_letter, caseworker):
@@ -165,7 +165,7 @@ def test_nobody_to_sign_in_the_language_refuses_the_approval(submitted, coordina
         Signer.objects.filter(organisation=org).delete()
     else:
         Signer.objects.filter(organisation=org).update(title_fr="")
-    with pytest.raises(ValidationError, match="sign letters in Français"):
+    with pytest.raises(ValidationError, match="sign letters in French"):
         services.letter_approve(letter=submitted, by=coordinator, text_hash=submitted.text_hash)
     submitted.refresh_from_db()
     assert submitted.status == Letter.Status.IN_REVIEW and submitted.signer is None
