@@ -160,11 +160,15 @@ migrations-check: venv
 # arguments: BENCH_ARGS='--cases 10000'. See each script's docstring.
 BENCH_ARGS ?=
 BENCH_PG := postgres://postgres@127.0.0.1:5432
+# Create a benchmark's own PostgreSQL database when it does not exist yet (the bench empties it).
+bench_db = psql "$(BENCH_PG)/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(1)'" \
+	| grep -q 1 || psql "$(BENCH_PG)/postgres" -qc 'CREATE DATABASE $(1)'
 
 bench-pages: venv
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_bench} $(PY) bench/pages.py $(BENCH_ARGS)
 
 bench-letters: venv
+	@if [ -z "$${DATABASE_URL:-}" ]; then $(call bench_db,pristan_lbench); fi
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_lbench} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(PY) bench/letters.py --n 1362 $(BENCH_ARGS)

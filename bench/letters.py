@@ -231,6 +231,7 @@ def setup_data(n: int):
 
     call_command("migrate", verbosity=0)
     from casework.models import Authority, Ground
+    from letters.forms import fitting_template
     from letters.models import LetterTemplate
     from tests.factories import make_case, make_organisation, make_user
 
@@ -247,12 +248,13 @@ def setup_data(n: int):
         case = make_case(organisation=org, reference=f"B-{i:05d}", assignees=[author])
         case.grounds.set(grounds)
         cases.append(case)
-    template = LetterTemplate.objects.filter(language="fr", kind="support").first()
+    authority = Authority.objects.get(code="ofpra")
+    template = fitting_template(authority)  # the default OFPRA support letter
     if template is None:
         template = LetterTemplate.objects.create(
             name="Bench", kind="support", language="fr", body="Madame, Monsieur,\n\n" + "x " * 300
         )
-    return org, author, coordinator, cases, template, Authority.objects.get(code="ofpra")
+    return org, author, coordinator, cases, template, authority
 
 
 def make_approved_letters(cases, template, authority, author, coordinator):
@@ -266,12 +268,26 @@ def make_approved_letters(cases, template, authority, author, coordinator):
         letter = services.letter_draft(case=case, template=template, authority=authority, by=author)
         letters.append(letter)
     now = timezone.now()
+    signer = services.default_signer(author.membership.organisation, template.language)
     for letter in letters:
         letter.status = Letter.Status.APPROVED
         letter.approved_by, letter.approved_at = coordinator, now
         letter.reviewed_hash = letter.text_hash  # approval is bound to the text
+        letter.signer = signer
+        letter.signer_name = signer.name_in(letter.language)
+        letter.signer_title = signer.title_in(letter.language)
     Letter.objects.bulk_update(
-        letters, ["status", "approved_by", "approved_at", "reviewed_hash"], batch_size=500
+        letters,
+        [
+            "status",
+            "approved_by",
+            "approved_at",
+            "reviewed_hash",
+            "signer",
+            "signer_name",
+            "signer_title",
+        ],
+        batch_size=500,
     )
     return letters
 
