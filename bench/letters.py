@@ -235,7 +235,7 @@ def setup_data(n: int):
     from letters.models import LetterTemplate
     from tests.factories import make_case, make_organisation, make_user
 
-    org = make_organisation(name="Комитет «Пристань» — benchmark")
+    org = make_organisation(name="Pristan Committee (benchmark)")
     org.address = "ул. Вымышленная, 12\n101000 Москва"
     org.letter_signer_name = "Анна Смирнова"
     org.letter_signer_title = "Председатель"
