@@ -438,7 +438,6 @@ def ensure_issued_letters(accounts: list[dict], coordinator, timeout: float = 60
     from letters.models import Letter, LetterTemplate
 
     User = get_user_model()
-    template = LetterTemplate.objects.filter(is_active=True).order_by("pk").first()
     to_issue = []
     for account in accounts:
         ready = (
@@ -455,6 +454,11 @@ def ensure_issued_letters(accounts: list[dict], coordinator, timeout: float = 60
         case = Case.objects.select_related("authority").get(reference=account["cases"][0])
         author = User.objects.get(pk=account["user_id"])
         authority = case.authority or Authority.objects.order_by("pk").first()
+        # A confirmation in the addressee's language: it needs no facts and no references, so
+        # the checks before issuing pass for any bulk case.
+        template = LetterTemplate.objects.get(
+            kind=LetterTemplate.Kind.CONFIRMATION, language=authority.language, organisation=None
+        )
         letter = services.letter_draft(case=case, template=template, authority=authority, by=author)
         services.letter_submit(letter=letter, by=author)
         services.letter_approve(letter=letter, by=coordinator, text_hash=letter.text_hash)

@@ -133,6 +133,25 @@ class DemoError(Exception):
     organisation); nothing was written."""
 
 
+def letterhead(org) -> None:
+    """The demo organisation's name and address in every letter language, and who signs
+    (created when missing; an administrator's changes are kept)."""
+    for language, fields in IDENTITIES.items():
+        defaults = {
+            "email": ORGANISATION["email"],
+            "phone": ORGANISATION["phone"],
+            "website": ORGANISATION["website"],
+            **fields,
+        }
+        OrganisationIdentity.objects.get_or_create(
+            organisation=org, language=language, defaults=defaults
+        )
+    for fields in SIGNERS:
+        Signer.objects.get_or_create(
+            organisation=org, name_latin=fields["name_latin"], defaults=fields
+        )
+
+
 class DemoBuilder:
     COUNTED = (
         ("organisations", Organisation),
@@ -194,22 +213,7 @@ class DemoBuilder:
     # --- the organisation in letters --------------------------------------------------------
 
     def _letterhead(self, org) -> None:
-        """Its name and address in every letter language, and who signs (created when missing;
-        an administrator's changes are kept)."""
-        for language, fields in IDENTITIES.items():
-            defaults = {
-                "email": ORGANISATION["email"],
-                "phone": ORGANISATION["phone"],
-                "website": ORGANISATION["website"],
-                **fields,
-            }
-            OrganisationIdentity.objects.get_or_create(
-                organisation=org, language=language, defaults=defaults
-            )
-        for fields in SIGNERS:
-            Signer.objects.get_or_create(
-                organisation=org, name_latin=fields["name_latin"], defaults=fields
-            )
+        letterhead(org)
 
     # --- users ------------------------------------------------------------------------------
 

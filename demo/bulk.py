@@ -46,6 +46,7 @@ from casework.models import (
     Relative,
 )
 from casework.names import name_index
+from demo.builders import letterhead
 from demo.data import (
     GROUPS,
     ORGANISATION,
@@ -86,8 +87,9 @@ class Staff:
 
 
 def bulk_organisation() -> Organisation:
-    """The demo organisation (seed_demo's), created when missing."""
+    """The demo organisation (seed_demo's), created when missing, able to sign letters."""
     org, _ = Organisation.objects.get_or_create(name=ORGANISATION["name"], defaults=ORGANISATION)
+    letterhead(org)
     return org
 
 
