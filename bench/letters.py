@@ -30,6 +30,7 @@ are slower, so their ratio is not a figure to quote.
 """
 
 import argparse
+import atexit
 import base64
 import contextlib
 import copy
@@ -218,6 +219,8 @@ class Worker:
         return cpu_seconds([self.process.pid, *_children(self.process.pid)])
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return  # stopped already
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(60)
@@ -414,6 +417,9 @@ def main() -> None:
         shutil.rmtree(args.profile, ignore_errors=True)
         args.profile.mkdir(parents=True)
     worker = Worker(args.profile, args.prefetch_multiplier)
+    # Also when the run fails: an orphaned worker would keep its keys and take the next run's
+    # letters from the queue (they then fail to decrypt).
+    atexit.register(worker.stop)
     time.sleep(3)
     # Warm the worker, then the latency of single letters, one at a time.
     warm = make_approved_letters(cases[:1], template, authority, author, coordinator)
