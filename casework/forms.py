@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.forms import inlineformset_factory
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -135,14 +136,14 @@ class CaseForm(forms.ModelForm):
         if organisation_id is not None:
             authority = cast(forms.ModelChoiceField, self.fields["authority"])
             authority.queryset = Authority.objects.for_organisation(organisation_id)
-        field = self.fields["letter_name"]
+        field = cast(forms.ModelChoiceField, self.fields["letter_name"])
         if client is None:
             del self.fields["letter_name"]  # a new client's names are not saved yet
             return
         field.queryset = client.names.filter(script="latn")
         field.empty_label = _("ICAO transliteration")
         transliteration = icao_name(client)
-        parts = []
+        parts: list[str | Promise] = []
         if transliteration:
             parts.append(
                 _("Empty: the ICAO transliteration of the legal name, “%(name)s”.")

@@ -259,7 +259,7 @@ def document_upload(
 
 
 @transaction.atomic
-def reference_save(*, case: Case, reference: CaseReference, by) -> CaseReference:
+def reference_save(*, case: Case, reference: CaseReference, by: User) -> CaseReference:
     """Add or change one of the case's procedure references. The history names its kind,
     never its number; the fields the kind does not use are emptied."""
     adding = reference.pk is None
@@ -280,7 +280,7 @@ def reference_save(*, case: Case, reference: CaseReference, by) -> CaseReference
 
 
 @transaction.atomic
-def reference_delete(*, reference: CaseReference, by) -> None:
+def reference_delete(*, reference: CaseReference, by: User) -> None:
     case = reference.case
     kind = reference.get_kind_display()
     reference.delete()
@@ -288,7 +288,7 @@ def reference_delete(*, reference: CaseReference, by) -> None:
 
 
 @transaction.atomic
-def statement_save(*, case: Case, language: str, text: str, by) -> CaseStatement:
+def statement_save(*, case: Case, language: str, text: str, by: User) -> CaseStatement:
     """Write the case's statement for letters in one language (one per language). The history
     names the language, never the text."""
     if language not in dict(settings.LETTER_LANGUAGES):
@@ -297,7 +297,7 @@ def statement_save(*, case: Case, language: str, text: str, by) -> CaseStatement
         CaseStatement.objects.select_for_update().filter(case=case, language=language).first()
     )
     adding = statement is None
-    if adding:
+    if statement is None:
         statement = CaseStatement(case=case, language=language)
     statement.text = text
     statement.updated_by = by

@@ -34,7 +34,7 @@ ORGANISATION = {
 # How the organisation presents itself in letters of each language (letters.OrganisationIdentity).
 # The legal form reads inside a sentence: "… (organisation autonome …, OGRN …) apporte …".
 _REGISTRATION = "1237700099013"  # fictional
-IDENTITIES = {
+IDENTITIES: dict[str, dict[str, str | bool]] = {
     "ru": {
         "name": "Пристань — комитет помощи беженцам (demo)",
         "legal_form": "автономная некоммерческая организация",
@@ -65,7 +65,7 @@ IDENTITIES = {
 # The people who sign the letters (fictional). Titles read after "En ma qualité de …",
 # "als … der Organisation", "in my capacity as … of"; the layout capitalises them under the
 # signature.
-SIGNERS = [
+SIGNERS: list[dict[str, str | bool]] = [
     {
         "name_latin": "Vera Lanskaia",
         "name_cyrillic": "Вера Андреевна Ланская",

@@ -242,7 +242,7 @@ class OrganisationIdentityAdmin(OwnOrganisationAdmin):
         base = super().get_form(request, obj, change, **kwargs)
         membership = getattr(request.user, "membership", None)
 
-        class IdentityForm(base):  # type: ignore[valid-type,misc]
+        class IdentityForm(base):
             def clean(self):
                 cleaned = super().clean()
                 taken = OrganisationIdentity.objects.filter(

@@ -44,7 +44,7 @@ def letter_name(case: Case, names: list[ClientName], language: str) -> Name | No
         latin = [n for n in names if n.script == "latn"]
         kinds = (ClientName.Kind.LEGAL, ClientName.Kind.TRANSLITERATION)
         preferred = [n for n in latin if n.kind in kinds]
-        chosen = (preferred or latin or [None])[0]
+        chosen = next(iter(preferred or latin), None)
     if chosen is not None:
         return Name(chosen.family_name, chosen.given_names)
     return Name(icao_9303(legal.family_name), icao_9303(legal.given_names))
@@ -113,14 +113,21 @@ def organisation_identity(case: Case, language: str) -> OrganisationIdentity | N
 
 def letter_context(*, case: Case, authority: Authority, language: str, date=None) -> dict:
     client = case.client
-    country = authority.country.code if authority.country else ""
+    # A CountryField gives a Country (a list of them when multiple); django-stubs types it as the
+    # CharField it extends.
+    country = authority.country.code if authority.country else ""  # type: ignore[attr-defined]
     name = letter_name(case, list(client.names.all()), language)
     identity = organisation_identity(case, language)
     with translation.override(language):
         citizenship = ", ".join(
-            formatting.nationality(c.code, language, str(c.name)) for c in client.citizenships
+            formatting.nationality(c.code, language, str(c.name))  # type: ignore[attr-defined]
+            for c in client.citizenships
         )
-        destination = str(case.destination_country.name) if case.destination_country else ""
+        destination = (
+            str(case.destination_country.name)  # type: ignore[attr-defined]
+            if case.destination_country
+            else ""
+        )
     refs = references(list(case.references.all()), language, country)
     return {
         "organisation": {

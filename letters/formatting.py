@@ -5,6 +5,7 @@ country's style, the same everywhere in one letter. Pure functions; no database.
 Dates keep their parts together with no-break spaces, so that a line never ends inside one.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 NBSP = "\u00a0"
@@ -98,7 +99,7 @@ def nationality(code: str, language: str, country_name: str) -> str:
 
 # Grounds in the legal terms of the jurisdiction the letter goes to: (language, country) first,
 # then the language alone. "other" is never printed: it is a caseworker's bucket, not a ground.
-GROUNDS = {
+GROUNDS: dict[str | tuple[str, str], dict[str, str]] = {
     "fr": {
         "political": "les opinions politiques",
         "religion": "la religion",
@@ -150,7 +151,7 @@ GROUNDS = {
 
 def grounds(codes: list[str], language: str, country: str) -> list[str]:
     labels = GROUNDS.get((language, country)) or GROUNDS.get(language) or GROUNDS["en"]
-    return [labels[code] for code in codes if code in labels]  # type: ignore[index]
+    return [labels[code] for code in codes if code in labels]
 
 
 # Places of birth in the conventional form of each language, by the Russian name (lower case)
@@ -214,8 +215,11 @@ PLACES = [
     ("кишинёв", "Chișinău", "Chișinău", "Chișinău", ["кишинев", "kishinev", "chisinau"]),
 ]  # fmt: skip
 
+# Each spelling of a place, to its names in ru, en, fr, de (by _COLUMN).
 _PLACE_INDEX = {
-    name: row for row in PLACES for name in [row[0], row[1].lower(), *(s.lower() for s in row[4])]
+    name: row[:4]
+    for row in PLACES
+    for name in [row[0], row[1].lower(), *(s.lower() for s in row[4])]
 }
 _COLUMN = {"en": 1, "fr": 2, "de": 3}
 
@@ -225,7 +229,7 @@ def _place_key(text: str) -> str:
     return key.removeprefix("город ").removeprefix("city of ")
 
 
-def birth_place(local: str, latin: str, language: str, fallback) -> str:
+def birth_place(local: str, latin: str, language: str, fallback: Callable[[str], str]) -> str:
     """The place of birth for a letter: its conventional name in the letter's language when the
     place is known here, else as the passport writes it in Latin letters (`latin`), else the
     place in the client's own script (`local`) passed through `fallback` (a transliteration)

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -5,11 +7,25 @@ from casework.models import Authority
 from letters.models import Letter, LetterTemplate
 
 
+class TemplateChoiceField(forms.ModelChoiceField):
+    """A letter template, by name and language."""
+
+    def label_from_instance(self, obj: LetterTemplate) -> str:
+        return f"{obj.name} · {obj.get_language_display()}"
+
+
+class AuthorityChoiceField(forms.ModelChoiceField):
+    """An addressee, by short and full name."""
+
+    def label_from_instance(self, obj: Authority) -> str:
+        return f"{obj.short_name} — {obj.name}"
+
+
 class LetterNewForm(forms.Form):
-    template = forms.ModelChoiceField(
+    template = TemplateChoiceField(
         label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
     )
-    authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+    authority = AuthorityChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
     mismatch = forms.BooleanField(
         label=_("Use this template although it is written for another kind of addressee"),
         required=False,
@@ -17,10 +33,6 @@ class LetterNewForm(forms.Form):
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].label_from_instance = lambda t: (
-            f"{t.name} · {t.get_language_display()}"
-        )
-        self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
         organisation_id = case.organisation_id
         self.fields["template"].queryset = LetterTemplate.objects.filter(
             is_active=True
@@ -134,10 +146,10 @@ class VerifyBirthDateForm(forms.Form):
 
 
 class BatchForm(forms.Form):
-    template = forms.ModelChoiceField(
+    template = TemplateChoiceField(
         label=_("Template"), queryset=LetterTemplate.objects.filter(is_active=True)
     )
-    authority = forms.ModelChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
+    authority = AuthorityChoiceField(label=_("Addressee"), queryset=Authority.objects.all())
     mismatch = forms.BooleanField(
         label=_("Use this template although it is written for another kind of addressee"),
         required=False,
@@ -148,14 +160,12 @@ class BatchForm(forms.Form):
 
     def __init__(self, *args, organisation_id: int | None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].label_from_instance = lambda t: (
-            f"{t.name} · {t.get_language_display()}"
+        template = cast(forms.ModelChoiceField, self.fields["template"])
+        authority = cast(forms.ModelChoiceField, self.fields["authority"])
+        template.queryset = LetterTemplate.objects.filter(is_active=True).for_organisation(
+            organisation_id
         )
-        self.fields["authority"].label_from_instance = lambda a: f"{a.short_name} — {a.name}"
-        self.fields["template"].queryset = LetterTemplate.objects.filter(
-            is_active=True
-        ).for_organisation(organisation_id)
-        self.fields["authority"].queryset = Authority.objects.for_organisation(organisation_id)
+        authority.queryset = Authority.objects.for_organisation(organisation_id)
 
 
 class RegisterFilterForm(forms.Form):
@@ -169,4 +179,5 @@ class RegisterFilterForm(forms.Form):
 
     def __init__(self, *args, organisation_id: int | None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["authority"].queryset = Authority.objects.for_organisation(organisation_id)
+        authority = cast(forms.ModelChoiceField, self.fields["authority"])
+        authority.queryset = Authority.objects.for_organisation(organisation_id)

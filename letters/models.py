@@ -150,10 +150,12 @@ class LetterTemplate(models.Model):
 
     def fits(self, authority: Authority) -> bool:
         """Written for this kind of addressee, in its country and language."""
+        # A CountryField gives a Country; django-stubs types it as the CharField it extends.
+        country = authority.country.code  # type: ignore[attr-defined]
         return (
             self.language == authority.language
             and (not self.authority_kinds or authority.kind in self.authority_kinds)
-            and (not self.countries or authority.country.code in self.countries)
+            and (not self.countries or country in self.countries)
         )
 
     @property

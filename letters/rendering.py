@@ -290,7 +290,8 @@ def marked_up(text: str, *, language: str) -> str:
     hyphenation anywhere, so names are never split); newlines become <br>."""
     if language == "fr":
         text = french_spacing(text)
-    out, position = [], 0
+    out: list[str] = []
+    position = 0
     for match in re.finditer(_unbreakable_pattern(language), text):
         out.append(escape(text[position : match.start()]))
         out.append(_unbreakable(match))
