@@ -17,6 +17,8 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 LOGOUT_BUTTON = "form[action='/accounts/logout/'] [type=submit]"
+# The French default template the journeys draft from (letters/default_templates/ofpra.fr.txt).
+OFPRA_TEMPLATE = "Lettre de soutien à l'OFPRA (demande d'asile)"
 
 
 def watch_for_errors(page) -> list[str]:

@@ -19,6 +19,7 @@ from letters.models import LetterTemplate
 from tests.browser.helpers import (
     DESKTOP,
     LOGOUT_BUTTON,
+    OFPRA_TEMPLATE,
     describe_violations,
     fresh_code,
     log_in,
@@ -64,7 +65,7 @@ def office():
     make_event(case=case, days=3)
     make_event(case=case, days=-2, title="Submit the documents")
     make_note(case=case, author=coordinator)
-    template = LetterTemplate.objects.get(name="Lettre de soutien à l'OFPRA", language="fr")
+    template = LetterTemplate.objects.get(name=OFPRA_TEMPLATE, language="fr")
     letter = letter_services.letter_draft(
         case=case, template=template, authority=case.authority, by=coordinator
     )

@@ -13,7 +13,14 @@ from playwright.sync_api import expect
 
 from casework.models import Authority, Case, Membership
 from letters.models import Batch, Letter, LetterTemplate
-from tests.browser.helpers import DESKTOP, Shots, log_in, watch_for_errors, worker_paused
+from tests.browser.helpers import (
+    DESKTOP,
+    OFPRA_TEMPLATE,
+    Shots,
+    log_in,
+    watch_for_errors,
+    worker_paused,
+)
 from tests.factories import make_case, make_organisation, make_user
 
 pytestmark = [
@@ -76,7 +83,7 @@ def test_batch_of_twenty_letters(caseload, site_url, celery_worker_process, new_
     results.get_by_role("button", name="Letters for these cases").click()
     page.wait_for_url(f"{site_url}/letters/batches/new/")
     expect(page.locator("main")).to_contain_text(f"{SIZE} letters will be made")
-    template = LetterTemplate.objects.get(name="Lettre de soutien à l'OFPRA", language="fr")
+    template = LetterTemplate.objects.get(name=OFPRA_TEMPLATE, language="fr")
     page.locator("#id_batch-template").select_option(str(template.pk))
     page.locator("#id_batch-authority").select_option(str(Authority.objects.get(code="ofpra").pk))
     page.locator("#id_batch-confirm").check()

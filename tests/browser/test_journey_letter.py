@@ -23,6 +23,7 @@ from letters.models import Letter, LetterTemplate
 from letters.rendering import verification_url
 from tests.browser.helpers import (
     DESKTOP,
+    OFPRA_TEMPLATE,
     PHONE_CONTEXT,
     Shots,
     log_in,
@@ -90,7 +91,7 @@ def record_consent_and_draft(page, site_url, case, shots) -> int:
         "link", name="New letter"
     ).click()
     page.wait_for_url(f"{site_url}/letters/new/{case.reference}/")
-    template = LetterTemplate.objects.get(name="Lettre de soutien à l'OFPRA", language="fr")
+    template = LetterTemplate.objects.get(name=OFPRA_TEMPLATE, language="fr")
     page.locator("#id_template").select_option(str(template.pk))
     expect(page.locator("#id_authority")).to_have_value(str(Authority.objects.get(code="ofpra").pk))
     shots.take(page, "letter-new", phone=True)
@@ -234,7 +235,7 @@ def test_the_public_verification_page_compares_a_downloaded_pdf(
     """In a browser nobody is logged in to, the recipient uploads the PDF they were sent."""
     caseworker, coordinator, case = people
     services.consent_record(case=case, purpose=Consent.Purpose.LETTERS, by=caseworker)
-    template = LetterTemplate.objects.get(name="Lettre de soutien à l'OFPRA", language="fr")
+    template = LetterTemplate.objects.get(name=OFPRA_TEMPLATE, language="fr")
     letter = letter_services.letter_draft(
         case=case, template=template, authority=case.authority, by=caseworker
     )
