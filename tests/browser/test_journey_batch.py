@@ -64,7 +64,12 @@ def caseload():
     return coordinator, waiting, others
 
 
-def test_batch_of_twenty_letters(caseload, site_url, celery_worker_process, new_page, artifacts):
+def test_batch_of_twenty_letters(
+    caseload, site_url, celery_worker_process, new_page, artifacts, settings
+):
+    # One coordinator's journey: the second person's approval of a template batch
+    # (LETTERS_BATCH_TWO_PERSON_RULE) has its own tests in tests/letters/test_review.py.
+    settings.LETTERS_BATCH_TWO_PERSON_RULE = False
     coordinator, waiting, others = caseload
     shots = Shots(artifacts, "batch")
     page = new_page(DESKTOP)
