@@ -276,9 +276,7 @@ def make_approved_letters(cases, template, authority, author, coordinator):
         letter.status = Letter.Status.APPROVED
         letter.approved_by, letter.approved_at = coordinator, now
         letter.reviewed_hash = letter.text_hash  # approval is bound to the text
-        letter.signer = signer
-        letter.signer_name = signer.name_in(letter.language)
-        letter.signer_title = signer.title_in(letter.language)
+        letter.sign_by(signer)
     Letter.objects.bulk_update(
         letters,
         [

@@ -397,6 +397,13 @@ class Letter(models.Model):
         """The verification token as printed on the letter: in groups of four."""
         return group_token(self.verification_token)
 
+    def sign_by(self, signer: "Signer") -> None:
+        """Who signs, with the name and title the letter prints, copied so that a later change
+        of the signer's title does not change a letter (not saved here)."""
+        self.signer = signer
+        self.signer_name = signer.name_in(self.language)
+        self.signer_title = signer.title_in(self.language)
+
     @property
     def language_name(self) -> str:
         """The letter's language named in the user's language ("French", "французский")."""

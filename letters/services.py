@@ -234,9 +234,7 @@ def letter_approve(
             params={"signer": signer, "language": letter.language_name},
             code="signer_language",
         )
-    letter.signer = signer
-    letter.signer_name = signer.name_in(letter.language)
-    letter.signer_title = signer.title_in(letter.language)
+    letter.sign_by(signer)
     letter.approve(by=by, text_hash=text_hash)
     letter.save(update_fields=["signer", "signer_name", "signer_title"])
     letter.case.log(by, CaseLogEntry.Action.LETTER, _("approved"))
@@ -705,9 +703,7 @@ def batch_prepare(*, batch: Batch) -> Batch:
             letter.approved_by, letter.approved_at = approver, now
             letter.reviewed_hash = letter_text_hash(letter)
             if signer is not None:
-                letter.signer = signer
-                letter.signer_name = signer.name_in(letter.language)
-                letter.signer_title = signer.title_in(letter.language)
+                letter.sign_by(signer)
             letters.append(letter)
             history += [
                 CaseLogEntry(
