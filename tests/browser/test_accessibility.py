@@ -177,7 +177,10 @@ def test_login_and_case_filters_with_the_keyboard_only(office, site_url, new_pag
     expect(results).to_contain_text("1 case found")
     expect(results.locator("tbody tr")).to_contain_text("Awaiting decision")
 
-    # And into the case from the results, with Enter on the link.
+    # And into the case from the results, with Enter on the link, once the list has settled:
+    # clearing the search also sent a delayed search (400 ms) whose answer replaces the list,
+    # and the focus with it.
+    page.wait_for_load_state("networkidle")
     tab_to(page, "#results a[href$='/']")
     assert re.fullmatch(r"\d{4}-\d+", page.evaluate("document.activeElement.textContent"))
     page.keyboard.press("Enter")
