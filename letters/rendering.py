@@ -35,7 +35,6 @@ from weasyprint.urls import URLFetcher
 
 from letters import formatting
 from letters.context import FACTS_MARKER, SIGNER_NAME_MARKER, SIGNER_TITLE_MARKER
-from letters.models import OrganisationIdentity
 
 PRINT_CSS = Path(settings.BASE_DIR) / "static" / "letters" / "print.css"
 QR_MASK = 4
@@ -316,9 +315,11 @@ def fill_markers(letter) -> list[str]:
 def letter_html(letter, *, draft: bool = False) -> str:
     """The letter as one HTML document: the same for the on-screen preview and the PDF."""
     organisation = letter.case.organisation
-    identity = OrganisationIdentity.objects.filter(
-        organisation=organisation, language=letter.language
-    ).first()
+    # All of the organisation's identities in one query (or none, when prefetched): the
+    # letter's language for the letterhead, Russian for its optional second line.
+    identities = {identity.language: identity for identity in organisation.identities.all()}
+    identity = identities.get(letter.language)
+    russian = identities.get("ru")
     country = letter.authority.country.code if letter.authority.country else ""
     url = verification_url(letter) if not draft else ""
     texts = fill_markers(letter)
@@ -335,7 +336,7 @@ def letter_html(letter, *, draft: bool = False) -> str:
                 "letter": letter,
                 "identity": identity,
                 "russian_name": (
-                    _russian_name(organisation) if identity and identity.show_russian_name else ""
+                    russian.name if russian and identity and identity.show_russian_name else ""
                 ),
                 "authority": letter.authority,
                 "subject": marked_up(letter.subject, language=letter.language),
@@ -355,11 +356,6 @@ def letter_html(letter, *, draft: bool = False) -> str:
                 "signer_title": letter.signer_title,
             },
         )
-
-
-def _russian_name(organisation) -> str:
-    identity = OrganisationIdentity.objects.filter(organisation=organisation, language="ru").first()
-    return identity.name if identity else ""
 
 
 # PDF/UA-1 identification (ISO 14289-1, 5) for the XMP packet. pdfuaid is not among the

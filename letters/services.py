@@ -279,7 +279,7 @@ def register_take(
     return register, list(range(first, register.last_number + 1))
 
 
-def enqueue(task: Task, *args: int) -> bool:
+def enqueue(task: Task, *args: int | list[int]) -> bool:
     """Send a task to the queue; False, logged, if the broker does not take it (down, full).
 
     The database is the truth: an issued letter or a new batch is committed before its task
@@ -309,14 +309,30 @@ class Issued:
     render_queued: bool | None = None  # None until the commit
 
 
+# A render task takes up to RENDER_CHUNK letters: a Celery task costs ~9 ms of worker CPU and
+# ~2 ms to send, 4 % of a letter's 240 ms. The last RENDER_TAIL letters of an issue go one per
+# task, so that at the end both pool processes finish together instead of one waiting for the
+# other's last chunk (up to 2 s of eight letters).
+RENDER_CHUNK = 8
+RENDER_TAIL = 64
+
+
+def render_chunks(letter_ids: list[int]) -> list[list[int]]:
+    head = letter_ids[: max(0, len(letter_ids) - RENDER_TAIL)]
+    tail = letter_ids[len(head) :]
+    return [head[i : i + RENDER_CHUNK] for i in range(0, len(head), RENDER_CHUNK)] + [
+        [letter_id] for letter_id in tail
+    ]
+
+
 def _enqueue_renders(letters: list[Letter]) -> bool:
-    """After the commit: queue each letter's rendering. After the first failure the rest are
-    not tried (the broker is down) and wait for the sweep too."""
+    """After the commit: queue the letters' rendering (`render_chunks`). After the first
+    failure the rest are not tried (the broker is down) and wait for the sweep too."""
     # letters.tasks imports this module (its tasks are thin wrappers of these services).
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
     # all() stops at the first refusal.
-    return all(enqueue(render_letter, letter.pk) for letter in letters)
+    return all(enqueue(render_letters, chunk) for chunk in render_chunks([x.pk for x in letters]))
 
 
 def _text_changed_error(letter: Letter) -> ValidationError:
@@ -485,6 +501,17 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
     alone, and only one task holds the claim at a time. The same task id may take its claim back
     (Celery redelivers a message with its id after a worker crash), and a claim left stale by a
     dead worker may be taken over by the recovery sweep."""
+    # Everything letter_html reads, in three queries; read before the claim (which alone
+    # decides) to know whether an earlier attempt may have stored a file under this name.
+    letter = (
+        Letter.objects.select_related("case__organisation", "authority", "signer")
+        .prefetch_related("case__references", "case__organisation__identities")
+        .filter(pk=letter_id)
+        .first()
+    )
+    if letter is None:
+        return "skipped"
+    fresh = letter.render_status == Letter.RenderStatus.PENDING and not letter.render_attempts
     now = timezone.now()
     claimable = Q(render_status__in=[Letter.RenderStatus.PENDING, Letter.RenderStatus.FAILED]) | Q(
         render_status=Letter.RenderStatus.RENDERING
@@ -500,10 +527,11 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
     )
     if not claimed:
         return "skipped"
-    letter = Letter.objects.select_related("case__organisation", "authority").get(pk=letter_id)
     pdf = html_to_pdf(letter_html(letter))
     name = f"letters/{letter.issued_at:%Y}/{letter.pk}-{letter.verification_token[:8]}.pdf"
-    if default_storage.exists(name):
+    # A letter never claimed before has no file; after a failed or interrupted attempt one
+    # may be there (stored, not yet recorded): replaced, not kept beside the new one.
+    if not fresh and default_storage.exists(name):
         default_storage.delete(name)
     stored_name = default_storage.save(name, ContentFile(pdf))
     Letter.objects.filter(pk=letter_id, render_task_id=task_id).update(
@@ -525,18 +553,21 @@ def letters_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> in
     lost with a broker restart, or their worker died and the broker has not redelivered yet.
     Duplicates are harmless: the claim in `letter_render` lets only one task render."""
     # letters.tasks imports this module (its tasks are thin wrappers of these services).
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
     now = timezone.now()
-    stuck = Letter.objects.filter(
-        Q(render_status=Letter.RenderStatus.PENDING, issued_at__lt=now - older_than)
-        | Q(render_status=Letter.RenderStatus.RENDERING, render_claimed_at__lt=now - STALE_CLAIM)
-    ).values_list("pk", flat=True)
-    count = 0
-    for letter_id in stuck.iterator():
-        render_letter.delay(letter_id)
-        count += 1
-    return count
+    stuck = list(
+        Letter.objects.filter(
+            Q(render_status=Letter.RenderStatus.PENDING, issued_at__lt=now - older_than)
+            | Q(
+                render_status=Letter.RenderStatus.RENDERING,
+                render_claimed_at__lt=now - STALE_CLAIM,
+            )
+        ).values_list("pk", flat=True)
+    )
+    for chunk in render_chunks(stuck):
+        render_letters.delay(chunk)
+    return len(stuck)
 
 
 def batches_requeue_stuck(*, older_than: timedelta = timedelta(minutes=2)) -> int:

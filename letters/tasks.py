@@ -1,5 +1,7 @@
 """Celery tasks for letters: thin, ids only, the work is in letters.services."""
 
+import logging
+
 from celery import shared_task
 from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -7,6 +9,8 @@ from django.utils.translation import gettext_noop
 
 from letters import rendering, services
 from letters.models import Batch
+
+logger = logging.getLogger(__name__)
 
 
 @worker_process_init.connect
@@ -33,20 +37,30 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=3)
-def render_letter(self, letter_id: int) -> str:
-    try:
-        return services.letter_render(letter_id=letter_id, task_id=self.request.id or "")
-    except DATABASE_DOWN as error:
-        # Same task id: it may take back its own claim on the letter. After the last retry the
-        # letter waits (pending, or claimed until the claim is stale) for the sweep.
-        raise self.retry(exc=error, countdown=10) from None
-    except Exception as error:
-        # A readable reason for the caseworker; the details go to the worker's log.
-        services.letter_render_failed(
-            letter_id=letter_id,
-            reason=gettext_noop("Rendering failed: %s") % type(error).__name__,
-        )
-        raise
+def render_letters(self, letter_ids: list[int]) -> str:
+    """Render these letters one after the other (services.render_chunks decides how many a
+    task takes). Returns each letter's outcome: "ready", "skipped" or "failed"."""
+    outcomes = []
+    for position, letter_id in enumerate(letter_ids):
+        try:
+            outcomes.append(
+                services.letter_render(letter_id=letter_id, task_id=self.request.id or "")
+            )
+        except DATABASE_DOWN as error:
+            # The same task id again, with the letters not yet done: it may take back its own
+            # claim. After the last retry they wait (pending, or claimed until the claim is
+            # stale) for the sweep.
+            raise self.retry(args=[letter_ids[position:]], exc=error, countdown=10) from None
+        except Exception as error:
+            # A readable reason for the caseworker; the details go to the worker's log. The
+            # other letters of the task are still rendered.
+            logger.exception("letter %s could not be rendered", letter_id)
+            services.letter_render_failed(
+                letter_id=letter_id,
+                reason=gettext_noop("Rendering failed: %s") % type(error).__name__,
+            )
+            outcomes.append("failed")
+    return " ".join(outcomes)
 
 
 @shared_task

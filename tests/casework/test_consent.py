@@ -165,9 +165,9 @@ def test_withdrawn_consent_stops_new_letters(client, case, caseworker, template)
 
 
 def test_batch_skips_cases_without_consent(client, org, case, coordinator, template, monkeypatch):
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
     never = make_case(organisation=org, consents=())
     withdrawn = make_case(organisation=org)
     services.consent_withdraw(consent=withdrawn.consents.get(purpose=LETTERS), by=coordinator)

@@ -69,7 +69,7 @@ pytestmark = [
 
 SIZE = 24
 APP_TIMEOUT = 180
-RENDERED = re.compile(r"render_letter\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: 'ready'")
+RENDERED = re.compile(r"render_letters\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: 'ready'")
 
 
 class Stack:

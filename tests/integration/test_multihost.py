@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serial
 
 NODES = ("alpha@host-a", "beta@host-b")
 RENDERED = re.compile(
-    r"Task letters\.tasks\.render_letter\[([0-9a-f-]+)\] succeeded in [^:]*: 'ready'"
+    r"Task letters\.tasks\.render_letters\[([0-9a-f-]+)\] succeeded in [^:]*: 'ready'"
 )
 
 

@@ -227,9 +227,9 @@ def test_batch_prepare_ignores_case_ids_of_another_organisation(
     coordinator, active_cases, other_org, template_fr, ofpra, monkeypatch
 ):
     """Defence in depth: even if a foreign case id got into a batch, no letter is made for it."""
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
     foreign = Case.objects.get(organisation=other_org)
     batch = Batch.objects.create(
         organisation=coordinator.membership.organisation,

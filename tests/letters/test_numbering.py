@@ -11,7 +11,7 @@ from django.utils import timezone
 from casework.models import CaseLogEntry, Consent
 from letters import services
 from letters.models import Letter, Register
-from letters.tasks import render_letter
+from letters.tasks import render_letters
 from tests.factories import make_case, make_organisation, make_user
 from tests.helpers import approve, draft
 
@@ -29,7 +29,7 @@ def approved_letters(case, template, authority, *, author, approver, n):
 @pytest.fixture
 def no_rendering(monkeypatch):
     """Issuing without the WeasyPrint render that would follow on commit."""
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
 
 
 def stored_files(root):
@@ -203,6 +203,50 @@ def test_a_redelivered_task_renders_again_into_the_same_file(issued_letter, priv
         import hashlib
 
         assert hashlib.sha256(f.read()).hexdigest() == after.pdf_sha256
+
+
+def test_render_chunks_keep_every_letter_once_and_end_with_single_letters():
+    ids = list(range(1, 1363))
+    chunks = services.render_chunks(ids)
+    assert [i for chunk in chunks for i in chunk] == ids
+    assert max(len(chunk) for chunk in chunks) == services.RENDER_CHUNK
+    assert all(len(chunk) == 1 for chunk in chunks[-services.RENDER_TAIL :])
+    assert len(chunks) == (1362 - services.RENDER_TAIL) // services.RENDER_CHUNK + 1 + 64
+    assert services.render_chunks([7, 8]) == [[7], [8]]
+    assert services.render_chunks([]) == []
+
+
+def test_a_letter_that_fails_does_not_stop_the_others_of_its_task(
+    issued_letter, monkeypatch, private_media
+):
+    """One task renders several letters: a letter that cannot be rendered is marked failed
+    with a readable reason, and the next letters of the same task are still rendered."""
+    other = Letter.objects.get(pk=issued_letter.pk)
+    Letter.objects.filter(pk=other.pk).update(
+        render_status=Letter.RenderStatus.PENDING, render_attempts=0, pdf=""
+    )
+    real_render = services.letter_render
+
+    def render(*, letter_id, task_id):
+        if letter_id == -1:
+            raise ValueError("broken template")
+        return real_render(letter_id=letter_id, task_id=task_id)
+
+    monkeypatch.setattr(services, "letter_render", render)
+    monkeypatch.setattr(services, "letter_render_failed", lambda **kwargs: None)
+    assert render_letters.apply(args=[[-1, other.pk, 999_999]]).get() == "failed ready skipped"
+    other.refresh_from_db()
+    assert other.render_status == Letter.RenderStatus.READY
+
+
+def test_rendering_a_letter_takes_a_fixed_number_of_queries(
+    issued_letter, private_media, django_assert_max_num_queries
+):
+    Letter.objects.filter(pk=issued_letter.pk).update(
+        render_status=Letter.RenderStatus.PENDING, render_attempts=0
+    )
+    with django_assert_max_num_queries(7):
+        assert services.letter_render(letter_id=issued_letter.pk, task_id="t") == "ready"
 
 
 # --- concurrency -------------------------------------------------------------------------------

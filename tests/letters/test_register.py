@@ -25,9 +25,9 @@ def register_letters(
 ):  # fmt: skip
     """Issued letters of `case` (OFPRA, BAMF) and of `other_case` (colleague's), one revoked,
     one from last year, plus a draft and an approved letter that are not in the register."""
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
     org.signers.update(name_latin="Maria Signer")
 
     def issued(case, template, authority, author):
@@ -176,9 +176,9 @@ def test_register_forbidden_without_the_capability(client, personas, persona, fm
 
 
 def test_register_paginates(client, coordinator, case, template_fr, ofpra, caseworker, monkeypatch):
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
     letters = [draft(case, template_fr, ofpra, caseworker) for _ in range(51)]
     Letter.objects.filter(pk__in=[x.pk for x in letters]).update(
         status=Letter.Status.APPROVED,
