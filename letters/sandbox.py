@@ -26,6 +26,7 @@ from django.template.base import (
     VariableNode,
 )
 from django.template.defaulttags import CommentNode, ForNode, IfNode
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 # Every variable a template may use, with the help text shown to administrators.
@@ -244,7 +245,10 @@ def compile_template(source: str):
     if len(source) > MAX_SOURCE:
         raise TemplateError(
             _("The template is too long: %(length)s characters, at most %(max)s.")
-            % {"length": f"{len(source):,}", "max": f"{MAX_SOURCE:,}"}
+            % {
+                "length": number_format(len(source), force_grouping=True),
+                "max": number_format(MAX_SOURCE, force_grouping=True),
+            }
         )
     _check_nesting(source)
     try:
