@@ -14,12 +14,13 @@ text it writes and stops as soon as the letter passes `MAX_OUTPUT`, instead of b
 whole output and measuring it afterwards.
 """
 
+from typing import Any
+
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import (
     FilterExpression,
     Lexer,
     Node,
-    NodeList,
     TextNode,
     TokenType,
     Variable,
@@ -293,7 +294,9 @@ class _MeteredNode(Node):
         return output
 
 
-def _meter(nodelist: NodeList, budget: _OutputBudget) -> None:
+def _meter(nodelist: list[Any], budget: _OutputBudget) -> None:
+    """Put every text and variable node of the tree under the budget (in place). The parser
+    makes NodeLists; the stubs also allow a ForNode's lists to be plain lists."""
     for index, node in enumerate(nodelist):
         if isinstance(node, TextNode | VariableNode):
             nodelist[index] = _MeteredNode(node, budget)
