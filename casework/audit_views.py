@@ -4,7 +4,6 @@ references and addresses only: never a name or anything from inside a case.
 
 Kept apart from casework/views.py, which is about cases; the log holds no case content."""
 
-import csv
 from collections.abc import Iterator
 from typing import cast
 
@@ -21,6 +20,7 @@ from casework import audit
 from casework.access import capability_required
 from casework.capabilities import Capability
 from casework.models import AccessEvent, Case
+from core import csv_export
 
 User = get_user_model()
 PAGE_SIZE = 100
@@ -162,7 +162,7 @@ def access_log_csv(request):
 
 
 def _csv_rows(events, organisation_id: int) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_export.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     references = _references(organisation_id)
     for entry in events.iterator(chunk_size=2000):

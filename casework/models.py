@@ -20,6 +20,7 @@ from django_countries.fields import CountryField
 from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
 from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
+from core.uploads import name_for_type
 
 
 class Organisation(models.Model):
@@ -820,6 +821,12 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def download_name(self) -> str:
+        """The name it is downloaded and exported under: with its detected type's extension,
+        also for documents stored before the upload took it (with the uploader's)."""
+        return name_for_type(self.original_name, self.content_type)
 
 
 class CaseLogEntry(models.Model):

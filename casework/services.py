@@ -33,6 +33,7 @@ from casework.models import (
     Share,
 )
 from casework.names import reference_index
+from core.uploads import name_for_type
 from core.users import User
 
 
@@ -241,7 +242,8 @@ def document_upload(
         case=case,
         kind=kind,
         title=title,
-        original_name=upload.name[:255],
+        # The detected type's extension, never the uploader's (poly.html → poly.pdf).
+        original_name=name_for_type(upload.name[:250], content_type),
         content_type=content_type,
         size=upload.size,
         sha256=digest.hexdigest(),

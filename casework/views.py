@@ -408,7 +408,7 @@ def document_download(request, reference, document_id):
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
-        filename=document.original_name,
+        filename=document.download_name,
         content_type=document.content_type,
     )
     case.log(request.user, CaseLogEntry.Action.DOWNLOADED, document.get_kind_display())

@@ -4,27 +4,49 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
+
 # Accepted uploads, recognised by their first bytes, never by the name or the browser's word.
-_SIGNATURES: list[tuple[bytes, str, str]] = [
-    (b"%PDF-", "application/pdf", "pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"PK\x03\x04", "application/zip", "zip"),  # narrowed below to DOCX / ODT
+_SIGNATURES: list[tuple[bytes, str]] = [
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/zip"),  # narrowed below to DOCX / ODT
 ]
+# The extension a file of each accepted type is stored and downloaded with.
+EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    DOCX: "docx",
+    ODT: "odt",
+}
 
 
 def sniff_content_type(head: bytes) -> str | None:
     """The content type of an upload from its first bytes, or None if it is not accepted."""
-    for magic, content_type, _ext in _SIGNATURES:
+    for magic, content_type in _SIGNATURES:
         if head.startswith(magic):
             if content_type == "application/zip":
                 if b"[Content_Types].xml" in head and b"word/" in head:
-                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                    return DOCX
                 if b"mimetypeapplication/vnd.oasis.opendocument.text" in head:
-                    return "application/vnd.oasis.opendocument.text"
+                    return ODT
                 return None
             return content_type
     return None
+
+
+def name_for_type(name: str, content_type: str) -> str:
+    """The file name with the extension of its detected type: a PDF uploaded as `poly.html`
+    is `poly.pdf`, so that whoever downloads it opens it as what it is, never as a page (an
+    HTML file that starts with a PDF signature passes the checks as a PDF)."""
+    extension = EXTENSIONS.get(content_type)
+    if extension is None:
+        return name
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{stem}.{extension}"
 
 
 def validate_upload(upload: "UploadedFile[bytes]", *, max_bytes: int) -> str:

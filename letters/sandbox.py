@@ -3,14 +3,31 @@
 A template is Django template syntax, but it is checked before it is ever rendered: only the
 variables listed in `VARIABLES` (plain strings, dates and short lists built by
 `letters.context`, never model instances), only the filters in `FILTERS`, only the tags
-`if`/`for`/`comment`, loops only over the listed lists and nested at most two deep, and the output
-is capped. So a template can reach neither settings, nor other objects, nor files, nor run for
-ever; every refusal names the line.
+`if`/`for`/`comment`, loops only over the listed lists and nested at most two deep. So a template
+can reach neither settings, nor other objects, nor files; every refusal names the line.
+
+Nor can it run for ever or fill the memory, and that is bounded before anything runs: the
+source has a size limit, blocks a nesting limit (checked on the tokens, before Django's parser
+recurses into them), filter arguments are short and `join` only joins a list, so that no single
+value can grow much larger than the data it comes from. Rendering then counts every piece of
+text it writes and stops as soon as the letter passes `MAX_OUTPUT`, instead of building the
+whole output and measuring it afterwards.
 """
 
+from typing import Any
+
 from django.template import Context, Engine, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, TextNode, Variable, VariableNode
+from django.template.base import (
+    FilterExpression,
+    Lexer,
+    Node,
+    TextNode,
+    TokenType,
+    Variable,
+    VariableNode,
+)
 from django.template.defaulttags import CommentNode, ForNode, IfNode
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 # Every variable a template may use, with the help text shown to administrators.
@@ -73,6 +90,13 @@ FILTERS = {
 }
 FORLOOP_ATTRIBUTES = {"first", "last", "counter", "counter0", "revcounter", "revcounter0"}
 MAX_LOOP_DEPTH = 2
+# As long as the longest letter text (Letter.body); the shipped templates are under 6,000.
+MAX_SOURCE = 50_000
+# Blocks ({% if %}, {% for %}, {% comment %}) inside one another; the shipped templates use 5.
+MAX_NESTING = 10
+# A filter's argument in quotes ("—", ", ", a date format): short, so that no filter can turn
+# a short value into a long one (`join` with a long separator, `date` with a long format).
+MAX_ARGUMENT = 200
 MAX_OUTPUT = 100_000
 
 _engine = Engine(debug=True, loaders=[], builtins=[], libraries={})
@@ -107,15 +131,30 @@ def _check_expression(expr: FilterExpression, *, loop_vars: set[str], line) -> N
             raise TemplateError(
                 _("“%(name)s”: loop items have no attributes.") % {"name": name}, line
             )
-    for func, args in expr.filters:
+    for position, (func, args) in enumerate(expr.filters):
         filter_name = getattr(func, "_filter_name", func.__name__)
         if filter_name not in FILTERS:
             raise TemplateError(
                 _("The filter “%(name)s” is not allowed.") % {"name": filter_name}, line
             )
+        # Joining a string joins its characters: a long separator between the characters of
+        # an address inside two loops made gigabytes. So only a list is joined, as it stands.
+        if filter_name == "join" and not (
+            position == 0 and isinstance(var, Variable) and var.var in LISTS
+        ):
+            raise TemplateError(
+                _("“join” may only join one of: %(lists)s.") % {"lists": ", ".join(LISTS)}, line
+            )
         for _lookup, arg in args:
             if isinstance(arg, Variable) and arg.lookups is not None:
                 raise TemplateError(_("Filter arguments must be plain text in quotes."), line)
+            # A quoted argument comes resolved (a string), a number as a Variable.
+            if len(arg.var if isinstance(arg, Variable) else str(arg)) > MAX_ARGUMENT:
+                raise TemplateError(
+                    _("A filter argument may be at most %(max)d characters long.")
+                    % {"max": MAX_ARGUMENT},
+                    line,
+                )
 
 
 def _check_condition(condition, *, loop_vars, line) -> None:
@@ -153,6 +192,7 @@ def _check_nodes(nodes, source: str, *, loop_vars: set[str], depth: int) -> None
                 and isinstance(sequence.var, Variable)
                 and sequence.var.var in LISTS
                 and not sequence.filters
+                and len(node.loopvars) == 1  # the items are plain strings, not pairs
             ):
                 raise TemplateError(
                     _("A loop may only go over one of: %(lists)s.") % {"lists": ", ".join(LISTS)},
@@ -170,27 +210,112 @@ def _check_nodes(nodes, source: str, *, loop_vars: set[str], depth: int) -> None
             raise TemplateError(_("The tag “%(tag)s” is not allowed.") % {"tag": tag}, line)
 
 
+def _check_nesting(source: str) -> None:
+    """Refuse blocks nested deeper than MAX_NESTING, from the tokens alone: Django's parser
+    recurses once per level, and a 500-deep {% if %} ends in a RecursionError there. A tag
+    opens a block when the template also has its end tag; a comment's content is skipped, as
+    the parser skips it."""
+    blocks = [t for t in Lexer(source).tokenize() if t.token_type == TokenType.BLOCK]
+    names = [token.contents.split()[0] if token.contents.split() else "" for token in blocks]
+    closers = {name for name in names if name.startswith("end")}
+    depth, in_comment = 0, False
+    for token, name in zip(blocks, names, strict=True):
+        if in_comment:
+            in_comment = name != "endcomment"
+            if not in_comment:
+                depth -= 1
+        elif name.startswith("end"):
+            depth = max(depth - 1, 0)
+        elif "end" + name in closers:
+            depth += 1
+            in_comment = name == "comment"
+            if depth > MAX_NESTING:
+                raise TemplateError(
+                    _("Blocks ({%% if %%}, {%% for %%}) may be nested at most %(max)d deep.")
+                    % {"max": MAX_NESTING},
+                    token.lineno,
+                )
+
+
+def _too_deep() -> TemplateError:
+    return TemplateError(_("The template is nested too deeply (blocks or conditions)."))
+
+
 def compile_template(source: str):
     """Parse and check a template; raises TemplateError with the line on anything not allowed."""
+    if len(source) > MAX_SOURCE:
+        raise TemplateError(
+            _("The template is too long: %(length)s characters, at most %(max)s.")
+            % {
+                "length": number_format(len(source), force_grouping=True),
+                "max": number_format(MAX_SOURCE, force_grouping=True),
+            }
+        )
+    _check_nesting(source)
     try:
         template = _engine.from_string(source)
+        _check_nodes(template.nodelist, source, loop_vars=set(), depth=0)
     except TemplateSyntaxError as error:
         info = getattr(error, "template_debug", None) or {}
         message = str(error)
         if "is not a registered tag library" in message:
             message = _("Loading tag libraries ({% load %}) is not allowed.")
         raise TemplateError(message, info.get("line")) from None
-    _check_nodes(template.nodelist, source, loop_vars=set(), depth=0)
+    except RecursionError:
+        # Blocks are limited above; a condition can still nest (`not not not … x`).
+        raise _too_deep() from None
     return template
+
+
+class _OutputBudget:
+    """What is left of MAX_OUTPUT in one rendering."""
+
+    def __init__(self, limit: int):
+        self.left = limit
+
+
+class _MeteredNode(Node):
+    """A text or variable node whose output is charged to the rendering's budget: rendering
+    stops at the first piece past the cap. Loops and conditions write nothing of their own,
+    so metering these two kinds meters the whole letter, and no loop's output grows past the
+    cap (a ForNode collects its pieces in a list before joining them)."""
+
+    child_nodelists = ()
+
+    def __init__(self, node: Node, budget: _OutputBudget):
+        self.node, self.budget = node, budget
+        self.token, self.origin = node.token, node.origin  # where an error is reported
+
+    def render(self, context):
+        output = self.node.render_annotated(context)
+        self.budget.left -= len(output)
+        if self.budget.left < 0:
+            raise TemplateError(_("The letter is too long (over 100,000 characters)."))
+        return output
+
+
+def _meter(nodelist: list[Any], budget: _OutputBudget) -> None:
+    """Put every text and variable node of the tree under the budget (in place). The parser
+    makes NodeLists; the stubs also allow a ForNode's lists to be plain lists."""
+    for index, node in enumerate(nodelist):
+        if isinstance(node, TextNode | VariableNode):
+            nodelist[index] = _MeteredNode(node, budget)
+        elif isinstance(node, IfNode):
+            for _condition, branch in node.conditions_nodelists:
+                _meter(branch, budget)
+        elif isinstance(node, ForNode):
+            _meter(node.nodelist_loop, budget)
+            _meter(node.nodelist_empty, budget)
 
 
 def render_template(source: str, context: dict) -> str:
     template = compile_template(source)
-    # Autoescape off: the output is plain text, escaped later when it is put into HTML.
-    output = template.render(Context(context, autoescape=False))
-    if len(output) > MAX_OUTPUT:
-        raise TemplateError(_("The letter is too long (over 100,000 characters)."))
-    return output
+    _meter(template.nodelist, _OutputBudget(MAX_OUTPUT))
+    try:
+        # Autoescape off: the output is plain text, escaped later when it is put into HTML.
+        return template.render(Context(context, autoescape=False))
+    except RecursionError:
+        raise _too_deep() from None
 
 
 def help_text() -> str:

@@ -718,13 +718,19 @@ def batch_prepare(*, batch: Batch) -> Batch:
         now = timezone.now()
         letters, history = [], []
         for case in cases:
-            letter = letter_draft(
-                case=case,
-                template=template,
-                authority=authority,
-                by=batch.created_by,
-                batch=batch,
-            )
+            try:
+                letter = letter_draft(
+                    case=case,
+                    template=template,
+                    authority=authority,
+                    by=batch.created_by,
+                    batch=batch,
+                )
+            except ValidationError as error:
+                # The template failed for this case (its letter too long with this case's
+                # data): listed like the letters that fail the checks; the others go on.
+                batch.refused[case.reference] = error.messages
+                continue
             problems = letter_problems(letter)
             if problems:  # not issued: listed on the batch's page, the draft removed
                 batch.refused[case.reference] = problems

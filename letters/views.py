@@ -1,4 +1,3 @@
-import csv
 import hashlib
 import io
 import zipfile
@@ -24,6 +23,7 @@ from casework.access import OutOfScope, capability_required, get_case_for_user, 
 from casework.capabilities import Capability
 from casework.filters import CaseFilter
 from casework.models import Case
+from core import csv_export
 from core.pagination import CappedPaginator
 from letters import selectors, services
 from letters.access import (
@@ -388,7 +388,7 @@ def _register_csv(letters) -> HttpResponse:
 
 
 def _write_register(out, letters) -> None:
-    writer = csv.writer(out)
+    writer = csv_export.writer(out)
     writer.writerow(selectors.REGISTER_COLUMNS)
     writer.writerows(selectors.register_rows(letters))
 

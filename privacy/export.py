@@ -57,7 +57,7 @@ def client_export(*, client: Client) -> bytes:
         for case in cases_of_client.prefetch_related("grounds"):
             documents = []
             for document in case.documents.order_by("uploaded_at", "pk"):
-                path = f"documents/{document.pk}-{_safe_name(document.original_name)}"
+                path = f"documents/{document.pk}-{_safe_name(document.download_name)}"
                 documents.append(
                     {**_fields(document), "file": _add_file(archive, document.file, path)}
                 )

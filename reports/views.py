@@ -2,8 +2,6 @@
 administrators (reports.queries does the counting, the suppression and the drawing).
 Both are logged: the page as a listing, the CSV as an export."""
 
-import csv
-
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from casework import audit
 from casework.access import capability_required
 from casework.capabilities import Capability
+from core import csv_export
 from reports.queries import collect, csv_rows
 
 
@@ -29,5 +28,5 @@ def statistics_csv(request):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     # A byte-order mark, so that spreadsheet programs read the Russian labels as UTF-8.
     response.write("\ufeff")
-    csv.writer(response).writerows(csv_rows(stats))
+    csv_export.writer(response).writerows(csv_rows(stats))
     return response

@@ -644,6 +644,48 @@ def test_upload_type_comes_from_the_bytes_not_the_name_or_the_browser(
     assert download["Content-Disposition"].startswith("attachment")
 
 
+def test_an_html_file_with_a_pdf_signature_is_stored_and_downloaded_as_pdf(
+    client, case, caseworker, private_media
+):
+    """A polyglot: an HTML page whose first bytes are a PDF's passes the checks as a PDF. It
+    keeps none of the uploader's `.html`: stored as poly.pdf, downloaded as poly.pdf, as a PDF
+    attachment, so that no browser or desktop opens it as a page."""
+    polyglot = b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n"
+    client.force_login(caseworker)
+    response = client.post(
+        reverse("casework:document_upload", args=[case.reference]),
+        {
+            "kind": "evidence",
+            "title": "Polyglot",
+            "upload": SimpleUploadedFile("poly.html", polyglot, content_type="text/html"),
+        },
+    )
+    assert response.status_code == 302
+    document = Document.objects.get(case=case)
+    assert document.original_name == "poly.pdf"
+    assert document.content_type == "application/pdf"
+    download = client.get(reverse("casework:document_download", args=[case.reference, document.pk]))
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"] == 'attachment; filename="poly.pdf"'
+    assert b"".join(download.streaming_content) == polyglot
+
+
+def test_a_document_stored_with_the_uploaders_extension_downloads_with_its_types(
+    client, case, caseworker, private_media
+):
+    # Documents uploaded before the name followed the type.
+    client.force_login(caseworker)
+    client.post(
+        reverse("casework:document_upload", args=[case.reference]),
+        {"kind": "evidence", "title": "Old", "upload": SimpleUploadedFile("old.pdf", PDF)},
+    )
+    document = Document.objects.get(case=case)
+    document.original_name = "old.html"
+    document.save(update_fields=["original_name"])
+    download = client.get(reverse("casework:document_download", args=[case.reference, document.pk]))
+    assert download["Content-Disposition"] == 'attachment; filename="old.pdf"'
+
+
 # --- sharing --------------------------------------------------------------------------------
 
 

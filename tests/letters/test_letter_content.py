@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from casework import services as casework_services
-from casework.models import Authority, CaseReference, Membership
+from casework.models import Authority, CaseReference, Ground, Membership
 from letters import services
 from letters.checks import letter_problems
 from letters.defaults import TEMPLATES_DIR, parse_template_file
@@ -119,6 +119,39 @@ def test_a_batch_refuses_the_cases_whose_letter_fails_the_checks(
     assert [letter.case for letter in batch.letters.all()] == [case]
     assert batch.case_ids == [case.pk]
     assert not other_case.letters.exists()
+
+
+def test_a_batch_refuses_the_cases_whose_letter_is_too_long_and_issues_the_others(
+    case, other_case, template_fr, ofpra, coordinator, settings, django_capture_on_commit_callbacks
+):
+    """How long a letter is depends on the case (a paragraph per pair of grounds): the case
+    that takes it past the cap is refused with the sandbox's message, the batch goes on."""
+    settings.LETTERS_BATCH_TWO_PERSON_RULE = False
+    for code in Ground.Code.values:
+        Ground.objects.get_or_create(code=code)
+    case.grounds.set(Ground.objects.all())
+    other_case.grounds.set(Ground.objects.all()[:1])
+    template_fr.body += (
+        "\n\n{% for a in case.grounds %}{% for b in case.grounds %}"
+        + "Motif. " * 500
+        + "{% endfor %}{% endfor %}"
+    )
+    template_fr.save()
+    batch = Batch.objects.create(
+        organisation=case.organisation,
+        template=template_fr,
+        authority=ofpra,
+        language="fr",
+        case_ids=[case.pk, other_case.pk],
+        created_by=coordinator,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_prepare(batch=batch)
+    batch.refresh_from_db()
+    assert list(batch.refused) == [case.reference]
+    assert "too long" in " ".join(batch.refused[case.reference])
+    assert [letter.case for letter in batch.letters.all()] == [other_case]
+    assert not case.letters.exists()
 
 
 # --- the signer ----------------------------------------------------------------------------------

@@ -4,14 +4,15 @@ page and a CSV, through the case scope and never with a client's name."""
 import csv
 import datetime
 import io
+import zipfile
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from letters import services
-from letters.models import Letter, Register
-from tests.helpers import approve, draft
+from letters.models import Batch, Letter, Register
+from tests.helpers import approve, draft, store_stub_pdf
 
 REGISTER = reverse("letters:register")
 COLUMNS = ["number", "date", "case", "authority", "language", "signer", "status"]
@@ -191,3 +192,49 @@ def test_register_paginates(client, coordinator, case, template_fr, ofpra, casew
     second = client.get(REGISTER + "?page=2").text
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
     assert len(csv_rows(client.get(REGISTER + "?format=csv"))) == 52
+
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def test_a_formula_in_a_signer_name_is_neutralised_in_every_csv(
+    client, org, case, template_fr, ofpra, caseworker, coordinator, auditor, monkeypatch
+):
+    """A spreadsheet opening the register, a batch's register (alone or in its ZIP) or the
+    access log shows the signer's (or user's) `=HYPERLINK(…)` as text, not as a link."""
+    from letters.tasks import render_letter
+
+    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    org.signers.update(name_latin=FORMULA)
+    coordinator.username = FORMULA  # what the access log writes of the user
+    coordinator.save(update_fields=["username"])
+    letter = approve(
+        draft(case, template_fr, ofpra, caseworker), author=caseworker, approver=coordinator
+    )
+    services.letter_issue(letter=letter, by=coordinator)
+    batch = Batch.objects.create(
+        organisation=org,
+        template=template_fr,
+        authority=ofpra,
+        language="fr",
+        case_ids=[case.pk],
+        status=Batch.Status.FINISHED,
+        created_by=coordinator,
+    )
+    Letter.objects.filter(pk=letter.pk).update(batch=batch)
+    store_stub_pdf(Letter.objects.get(pk=letter.pk))
+
+    client.force_login(coordinator)
+    register = csv_rows(client.get(REGISTER + "?format=csv"))
+    batch_csv = csv_rows(client.get(reverse("letters:batch_csv", args=[batch.pk])))
+    response = client.get(reverse("letters:batch_zip", args=[batch.pk]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    zipped = list(csv.reader(io.StringIO(archive.read("register.csv").decode())))
+    for rows in (register, batch_csv, zipped):
+        assert rows[1][COLUMNS.index("signer")] == "'" + FORMULA
+
+    client.force_login(auditor)
+    response = client.get(reverse("casework:access_log_csv"))
+    log = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    users = {row["user"] for row in log}
+    assert "'" + FORMULA in users and FORMULA not in users

@@ -2,13 +2,22 @@
 cannot reach settings, objects or files, cannot loop to exhaustion, and every refusal is a
 readable message with the line; the admin shows it instead of saving (never a 500)."""
 
+import tracemalloc
+
 import pytest
 from django.urls import reverse
 
 from casework.models import Ground, Membership
 from letters import services
 from letters.models import Letter, LetterTemplate, LetterTemplateVersion
-from letters.sandbox import MAX_OUTPUT, TemplateError, compile_template, render_template
+from letters.sandbox import (
+    MAX_ARGUMENT,
+    MAX_OUTPUT,
+    MAX_SOURCE,
+    TemplateError,
+    compile_template,
+    render_template,
+)
 from tests.factories import make_user
 from tests.helpers import TEMPLATE_BODY
 
@@ -62,6 +71,14 @@ REFUSED = {
         ["settings.SECRET_KEY"],
     ),
     "if_filter_argument": ("{% if case.destination|default:settings %}x{% endif %}", ["quotes"]),
+    "join_on_a_string": ('{{ authority.address|join:", " }}', ["join", "case.grounds"]),
+    "join_after_a_filter": ('{{ case.grounds|first|join:"-" }}', ["join", "case.grounds"]),
+    "long_filter_argument": ('{{ case.destination|default:"' + "x" * 201 + '" }}', ["200"]),
+    "loop_with_two_variables": ("{% for a, b in case.grounds %}{% endfor %}", ["case.grounds"]),
+    "blocks_eleven_deep": (
+        "{% if case.reference %}" * 11 + "x" + "{% endif %}" * 11,
+        ["nested", "10"],
+    ),
     "syntax_error": ("{% if %}", ["if"]),
     "unclosed_loop": ("{% for g in case.grounds %}", ["for"]),
 }
@@ -136,6 +153,78 @@ def test_loops_to_exhaustion_stop_at_the_output_cap():
         render_template(source, {"case": {"grounds": [str(i) for i in range(7)]}})
     assert "too long" in excinfo.value.message
     assert MAX_OUTPUT < 7 * 7 * 3000
+
+
+# --- bounded before it runs ----------------------------------------------------------------------
+
+# Grounds as the letters write them: the longest values a loop goes over.
+GROUNDS = [f"persécution en raison de ses opinions politiques, motif n° {i}" for i in range(7)]
+LOOPS = "{%% for a in case.grounds %%}{%% for b in case.grounds %%}%s{%% endfor %%}{%% endfor %%}"
+
+
+def peak_memory(function, *args):
+    """Run `function` and return (what it raised or returned, the peak of memory it allocated)."""
+    tracemalloc.start()
+    try:
+        result = function(*args)
+    except TemplateError as error:
+        result = error
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_the_180_kb_output_bomb_is_refused_before_it_runs():
+    """The attack of the security review: a 180 kB template, two nested loops, and in them a
+    value joined with a separator of 180,000 characters (joining a string joins its
+    characters): 49 × 48 × 180,000 characters, gigabytes, before the cap was looked at. It is
+    now refused on its size alone, before it is parsed, whether saved or rendered."""
+    source = LOOPS % ('{{ authority.address|join:"' + "x" * 180_000 + '" }}')
+    assert len(source) > 180_000
+    context = {"case": {"grounds": GROUNDS}, "authority": {"address": "x" * 48}}
+    for function in (compile_template, lambda s: render_template(s, context)):
+        error, peak = peak_memory(function, source)
+        assert isinstance(error, TemplateError)
+        assert "too long" in error.message and f"{MAX_SOURCE:,}" in error.message
+        assert peak < 100_000  # bytes: the source is not even tokenized
+
+
+def test_the_largest_template_allowed_stops_at_the_output_cap_in_bounded_memory():
+    """Just under the size limit, the most a template can make of its data (a list joined with
+    the longest separator allowed, as often as fits, inside two loops) would write over a hundred
+    times the cap. Rendering stops at the first piece past the cap, having built no more than
+    the cap: its peak memory is a few hundred kilobytes, not the tens of megabytes the letter
+    would have taken."""
+    tag = '{{ case.grounds|join:"' + "x" * MAX_ARGUMENT + '" }}'
+    source = LOOPS % (tag * ((MAX_SOURCE - 100) // len(tag)))
+    compile_template(source)  # allowed…
+    context = {"case": {"grounds": GROUNDS}}
+    would_write = 49 * source.count("{{") * 6 * MAX_ARGUMENT  # 6 separators between 7 grounds
+    assert would_write > 100 * MAX_OUTPUT
+    error, peak = peak_memory(render_template, source, context)
+    assert isinstance(error, TemplateError) and "too long" in error.message  # …but stopped
+    assert peak < 4_000_000  # bytes; a 100,000-character letter takes at most 400,000
+
+
+def test_a_500_deep_if_is_a_clear_error_with_its_line():
+    source = HEAD + "{% if case.reference %}\n" * 500 + "x" + "{% endif %}" * 500
+    with pytest.raises(TemplateError) as excinfo:
+        compile_template(source)
+    assert "nested at most 10 deep" in excinfo.value.message
+    assert excinfo.value.line == 3 + 10  # the eleventh block
+
+
+def test_conditions_nested_to_exhaustion_are_a_clear_error():
+    # A chain of `not` nests in Django's condition parser, past Python's recursion limit.
+    with pytest.raises(TemplateError) as excinfo:
+        compile_template("{% if " + "not " * 3000 + "case.reference %}x{% endif %}")
+    assert "nested too deeply" in excinfo.value.message
+
+
+def test_a_comment_may_hold_anything_without_counting_as_nesting():
+    source = "{% comment %}" + "{% if x %}" * 50 + "{% endcomment %}ok"
+    assert render_template(source, {}) == "ok"
 
 
 def test_too_long_letter_at_draft_time_is_a_validation_error(case, caseworker, ofpra):
@@ -224,6 +313,45 @@ def test_admin_refuses_a_bad_body_with_its_line(client, superuser, bad):
     assert "Line 3" in response.text
     assert not LetterTemplate.objects.filter(name=ADMIN_NAME).exists()
     assert not LetterTemplateVersion.objects.filter(template__name=ADMIN_NAME).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (LOOPS % ('{{ authority.address|join:"' + "x" * 180_000 + '" }}'), "too long"),
+        ("{% if case.reference %}" * 500 + "x" + "{% endif %}" * 500, "nested at most 10 deep"),
+        ("{% if " + "not " * 3000 + "case.reference %}x{% endif %}", "nested too deeply"),
+    ],
+    ids=["180_kb_output_bomb", "500_deep_if", "3000_nots"],
+)
+def test_admin_refuses_an_unbounded_body_with_a_message(client, superuser, body, message):
+    client.force_login(superuser)
+    response = client.post(reverse("admin:letters_lettertemplate_add"), admin_data(body=body))
+    assert response.status_code == 200
+    assert message in response.text
+    assert not LetterTemplate.objects.filter(name=ADMIN_NAME).exists()
+
+
+def test_a_stored_template_that_cannot_run_is_the_drafts_message_not_a_500(
+    client, case, caseworker, ofpra
+):
+    """A template saved before the limits (or written to the database directly) is refused when
+    a letter is drafted from it: the page says why, and no letter is made."""
+    template = LetterTemplate.objects.create(
+        name="Deep",
+        kind="support",
+        language="fr",
+        body="{% if case.reference %}" * 500 + "x" + "{% endif %}" * 500,
+    )
+    client.force_login(caseworker)
+    response = client.post(
+        reverse("letters:letter_new", args=[case.reference]),
+        {"template": template.pk, "authority": ofpra.pk},
+    )
+    assert response.status_code == 200
+    assert "The template “Deep” has an error" in response.text
+    assert "nested at most 10 deep" in response.text
+    assert not Letter.objects.exists()
 
 
 def test_admin_refuses_a_bad_subject(client, superuser):
