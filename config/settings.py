@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from core.net import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # `make run` writes a .env (a generated secret key, debug on) for the embedded mode; production
@@ -27,6 +29,14 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges): the client's
+# address, for the access log, every rate limit and django-axes, is core.net.client_ip(). Empty:
+# nobody is trusted and REMOTE_ADDR is the client (loopback included).
+PRISTAN_TRUSTED_PROXIES = env.list("PRISTAN_TRUSTED_PROXIES", default=[])
+try:
+    parse_networks(PRISTAN_TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(f"PRISTAN_TRUSTED_PROXIES: {error}") from None
 
 VAR_DIR = Path(env.str("PRISTAN_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -124,6 +134,17 @@ else:
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache shared by every process and replica: rate limits count there (core.ratelimit), so
+# they hold however many gunicorn workers answer. CACHE_URL in production, e.g.
+# redis://redis:6379/1 (another database than the broker's); without it the database keeps
+# the cache in its own table, which `manage.py migrate` creates (accounts.apps).
+CACHE_TABLE = "pristan_cache"
+CACHES = {"default": env.cache_url("CACHE_URL", default=f"dbcache://{CACHE_TABLE}")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that does not answer costs a request a second or two, not TCP's minutes.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 2)
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -159,6 +180,7 @@ AXES_ENABLE_ADMIN = False  # not scoped to an organisation; the user admin's "Un
 AXES_VERBOSE = False  # its log lines name the username
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"  # a keyed hash, never the name
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "username"]
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"  # PRISTAN_TRUSTED_PROXIES, as everywhere
 OTP_TOTP_ISSUER = "Pristan"
 # Idle timeout: 30 minutes without a request (the expiry slides with every request). Absolute
 # lifetime: 12 hours after the login, whatever happens (accounts.middleware).

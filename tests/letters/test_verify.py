@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
+from core import ratelimit
 from letters import rendering, services, views
 from letters.models import CROCKFORD_ALPHABET, Letter, group_token, normalise_token
 from tests.helpers import BODY_MARKER, approve, draft
@@ -183,7 +184,7 @@ def test_upload_to_unknown_token_compares_nothing(client, issued_letter):
 def test_rate_limit(client, issued_letter, monkeypatch):
     # One fixed minute, so the test cannot straddle two rate windows.
     frozen = datetime.datetime(2026, 3, 1, 12, 0, 30, tzinfo=datetime.UTC)
-    monkeypatch.setattr(views, "timezone", SimpleNamespace(now=lambda: frozen))
+    monkeypatch.setattr(ratelimit, "timezone", SimpleNamespace(now=lambda: frozen))
     url = verify_url(issued_letter.verification_token)
     statuses = [client.get(url).status_code for _ in range(views.VERIFY_RATE)]
     assert statuses == [200] * views.VERIFY_RATE
@@ -195,7 +196,7 @@ def test_rate_limit(client, issued_letter, monkeypatch):
     assert client.get(url, REMOTE_ADDR="192.0.2.7").status_code == 200
     # The next minute is a new window.
     monkeypatch.setattr(
-        views, "timezone", SimpleNamespace(now=lambda: frozen + datetime.timedelta(minutes=1))
+        ratelimit, "timezone", SimpleNamespace(now=lambda: frozen + datetime.timedelta(minutes=1))
     )
     assert client.get(url).status_code == 200
 
@@ -674,7 +675,7 @@ def test_birth_date_answer_in_german(client, born):
 
 def test_birth_date_check_is_rate_limited(client, born, monkeypatch):
     frozen = datetime.datetime(2026, 3, 1, 12, 0, 30, tzinfo=datetime.UTC)
-    monkeypatch.setattr(views, "timezone", SimpleNamespace(now=lambda: frozen))
+    monkeypatch.setattr(ratelimit, "timezone", SimpleNamespace(now=lambda: frozen))
     answers = [
         check_birth_date(client, born, f"1996-07-{day:02d}").status_code
         for day in range(1, views.VERIFY_BIRTH_DATE_RATE + 1)
@@ -686,7 +687,7 @@ def test_birth_date_check_is_rate_limited(client, born, monkeypatch):
     # Viewing the page is still allowed, under the page's own limit.
     assert client.get(verify_url(born.verification_token)).status_code == 200
     monkeypatch.setattr(
-        views, "timezone", SimpleNamespace(now=lambda: frozen + datetime.timedelta(minutes=1))
+        ratelimit, "timezone", SimpleNamespace(now=lambda: frozen + datetime.timedelta(minutes=1))
     )
     assert "The date of birth matches." in check_birth_date(client, born, "1996-07-13").text
 
