@@ -138,8 +138,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # they hold however many gunicorn workers answer. CACHE_URL in production, e.g.
 # redis://redis:6379/1 (another database than the broker's); without it the database keeps
 # the cache in its own table, which `manage.py migrate` creates (accounts.apps).
-CACHE_TABLE = "pristan_cache"
-CACHES = {"default": env.cache_url("CACHE_URL", default=f"dbcache://{CACHE_TABLE}")}
+CACHE_URL = env.str("CACHE_URL", default="")  # empty (compose passes it so) is unset
+CACHES = {"default": env.cache_url_config(CACHE_URL or "dbcache://pristan_cache")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # A Redis that does not answer costs a request a second or two, not TCP's minutes.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
@@ -182,11 +182,15 @@ AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"  # a keyed hash, neve
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "username"]
 AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"  # PRISTAN_TRUSTED_PROXIES, as everywhere
 OTP_TOTP_ISSUER = "Pristan"
-# Idle timeout: 30 minutes without a request (the expiry slides with every request). Absolute
-# lifetime: 12 hours after the login, whatever happens (accounts.middleware).
+# Idle timeout: 30 minutes without a request that a person made (polling does not count).
+# The idle clock is kept in the session and moved, with the session saved, at most once a
+# minute; absolute lifetime: 12 hours after the login, whatever happens (accounts.middleware).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 PRISTAN_SESSION_MAX_AGE = 12 * 60 * 60
+# With a cache server (CACHE_URL), sessions are read from it and written through to the
+# database; accounts.sessions keeps them working from the database alone when it is down.
+SESSION_ENGINE = "accounts.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
