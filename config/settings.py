@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.PermissionsPolicyMiddleware",  # outermost: on every response
     "config.health.HealthCheckMiddleware",  # /health/, before host and HTTPS checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "core.middleware.NoStoreForAuthenticatedMiddleware",
     "casework.middleware.AccessDeniedLogMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -270,7 +272,14 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
 # from the field keys; only the backup and restore commands need them.
 BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# A request body larger than a document and its form is refused from its Content-Length,
+# before a byte of it is read (core.middleware.RequestSizeLimitMiddleware); the reverse proxy
+# should refuse it too (docs/deployment.md). Form fields alone: 2.5 MiB.
+PRISTAN_REQUEST_MAX_BYTES = DOCUMENT_MAX_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Every upload that passes that limit stays in memory: a scan spilled to a temporary file would
+# sit in clear on the server's disk until its blocks are reused.
+FILE_UPLOAD_MAX_MEMORY_SIZE = PRISTAN_REQUEST_MAX_BYTES
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
