@@ -16,8 +16,8 @@ def account_locked_notify(*, user_id: int, locked: bool) -> int:
     the account was locked from the public page, or, for the last administrator, that its
     sessions were ended. Returns the number of e-mails sent."""
     user = User.objects.select_related("membership").filter(pk=user_id).first()
-    membership = getattr(user, "membership", None) if user is not None else None
-    if membership is None:
+    membership = getattr(user, "membership", None)
+    if user is None or membership is None:
         return 0
     administrators = (
         User.objects.filter(

@@ -139,3 +139,24 @@ def test_two_clients_behind_one_proxy_have_their_own_limits_shared_across_proces
     assert a == [404] * (VERIFY_RATE - 20) + [429]
     assert b == [404] * (VERIFY_RATE - 5) + [429]
     assert spoofing.status_code == 404
+
+
+@pytest.mark.skipif(
+    settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.db.DatabaseCache",
+    reason="CACHE_URL is set: the cache is not a table",
+)
+@pytest.mark.django_db(transaction=True)
+def test_migrate_creates_the_database_cache_table():
+    """Wherever `migrate` runs (make run, the compose migrate service, a new test database),
+    the embedded mode's cache table is made with it."""
+    from django.core.management import call_command
+
+    table = settings.CACHES["default"]["LOCATION"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(table)}")
+
+    call_command("migrate", verbosity=0)
+
+    assert table in connection.introspection.table_names()
+    cache.set("rate:probe", 1)
+    assert cache.get("rate:probe") == 1
