@@ -202,8 +202,10 @@ def account_lock_by_username(*, username: str, request: HttpRequest) -> None:
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
     if user is None:
         return
+    already_locked = user.locked_at is not None
     locked = account_lock(user=user, request=request)
-    transaction.on_commit(lambda: _enqueue_lock_notice(user.pk, locked))
+    if not (already_locked and locked):  # one e-mail per lock, however often it is repeated
+        transaction.on_commit(lambda: _enqueue_lock_notice(user.pk, locked))
 
 
 def _enqueue_lock_notice(user_id: int, locked: bool) -> None:

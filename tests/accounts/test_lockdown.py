@@ -245,6 +245,7 @@ def test_the_administrators_are_told_by_email(
     with django_capture_on_commit_callbacks(execute=True):
         lock(Client(), "alice")
     with django_capture_on_commit_callbacks(execute=True):
+        lock(Client(), "alice")  # already locked: no second e-mail
         lock(Client(), "nobody")
 
     (mail,) = mailoutbox

@@ -105,7 +105,7 @@ def _caches(kind: str) -> dict:
     }
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("kind", ["database", "redis"])
 def test_two_clients_behind_one_proxy_have_their_own_limits_shared_across_processes(
     kind, monkeypatch
@@ -145,7 +145,7 @@ def test_two_clients_behind_one_proxy_have_their_own_limits_shared_across_proces
     settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.db.DatabaseCache",
     reason="CACHE_URL is set: the cache is not a table",
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrate_creates_the_database_cache_table():
     """Wherever `migrate` runs (make run, the compose migrate service, a new test database),
     the embedded mode's cache table is made with it."""
