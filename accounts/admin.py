@@ -76,10 +76,18 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description=_("Lock (no login until unlocked)"), permissions=["change"])
     def lock(self, request, queryset):
         users = list(queryset)
-        for user in users:
-            services.account_lock(user=user, request=request)
-        message = ngettext("%(count)d user is locked.", "%(count)d users are locked.", len(users))
-        self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+        locked = sum(services.account_lock(user=user, request=request) for user in users)
+        message = ngettext("%(count)d user is locked.", "%(count)d users are locked.", locked)
+        self.message_user(request, message % {"count": locked}, messages.SUCCESS)
+        if locked < len(users):
+            self.message_user(
+                request,
+                _(
+                    "The last active administrator of an organisation is not locked, so that "
+                    "someone can still unlock the others; their sessions have ended."
+                ),
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Unlock"), permissions=["change"])
     def unlock(self, request, queryset):

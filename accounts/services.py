@@ -1,6 +1,7 @@
 """Writes about accounts: second factors, locks, lockdowns and ending sessions. Each one that
 matters for security leaves an access-log entry (ids only)."""
 
+import logging
 import re
 import secrets
 
@@ -20,6 +21,7 @@ from casework.models import AccessEvent, Membership, Organisation
 from core.users import AnyUser
 
 Action = AccessEvent.Action
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 # No 0/o, 1/l/i: codes are copied by hand from paper.
@@ -144,26 +146,80 @@ def sessions_end_all(*, user: User, by: User, request: HttpRequest) -> None:
     user.end_all_sessions()
 
 
-def account_lock(*, user: User, request: HttpRequest) -> None:
-    """Emergency lock: no login until an administrator unlocks; every session ends now."""
+def account_lock(*, user: User, request: HttpRequest) -> bool:
+    """Emergency lock: every session of the user ends now, and no login until an administrator
+    unlocks the account. Returns whether the account is locked.
+
+    The one exception is the last active administrator of an organisation: locking them would
+    leave nobody who can unlock anyone, and the public page would let anyone who knows their
+    username do it. Their sessions end all the same, but they can log in again with their
+    password and code. (Not "reset the second factor instead": enrolling a new authenticator
+    takes only the password, so that would hand a phished password the account.)"""
     with transaction.atomic():
-        updated = User.objects.filter(pk=user.pk, locked_at=None).update(locked_at=timezone.now())
-        user.end_all_sessions()
-        if updated:
-            audit.record(
-                request, Action.LOCKDOWN, user=user, object_type="user", object_id=str(user.pk)
+        locked = not _is_last_administrator(user)
+        updated = 0
+        if locked:
+            updated = User.objects.filter(pk=user.pk, locked_at=None).update(
+                locked_at=timezone.now()
             )
+        user.end_all_sessions()
+        if updated or not locked:
+            audit.record(
+                request,
+                Action.LOCKDOWN,
+                user=user,
+                object_type="user" if locked else "sessions",
+                object_id=str(user.pk),
+            )
+    return locked
+
+
+def _is_last_administrator(user: User) -> bool:
+    """Whether `user` is the only administrator of their organisation still able to log in.
+    The organisation's administrators are locked for the rest of the transaction, so that two
+    administrators locked at the same moment cannot both be locked."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.role != Membership.Role.ADMINISTRATOR:
+        return False
+    administrators = list(
+        User.objects.select_for_update(of=("self",))
+        .filter(
+            membership__organisation_id=membership.organisation_id,
+            membership__role=Membership.Role.ADMINISTRATOR,
+        )
+        .order_by("pk")
+        .values_list("pk", "is_active", "locked_at")
+    )
+    return not any(
+        pk != user.pk and is_active and locked_at is None
+        for pk, is_active, locked_at in administrators
+    )
 
 
 def account_lock_by_username(*, username: str, request: HttpRequest) -> None:
-    """The public emergency page: lock the account if there is one; say nothing either way."""
+    """The public emergency page: lock the account if there is one, and tell the organisation's
+    administrators by e-mail (after the commit, through the queue); say nothing either way."""
     user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
-    if user is not None:
-        account_lock(user=user, request=request)
+    if user is None:
+        return
+    already_locked = user.locked_at is not None
+    locked = account_lock(user=user, request=request)
+    if not (already_locked and locked):  # one e-mail per lock, however often it is repeated
+        transaction.on_commit(lambda: _enqueue_lock_notice(user.pk, locked))
 
 
-def account_unlock(*, user: User, by: User, request: HttpRequest) -> None:
-    """Lift an emergency lock, and a django-axes lockout of the username too."""
+def _enqueue_lock_notice(user_id: int, locked: bool) -> None:
+    from accounts.tasks import send_account_locked_notice
+
+    try:
+        send_account_locked_notice.delay(user_id, locked)
+    except Exception as error:  # the broker is down: the lock holds, only the e-mail is lost
+        logger.warning("account lock notice for user %s not queued: %s", user_id, error)
+
+
+def account_unlock(*, user: User, by: User | None, request: HttpRequest | None) -> None:
+    """Lift an emergency lock, and a django-axes lockout of the username too. `by` is None
+    for `manage.py unlock_account` (the entry then has no user and no address)."""
     User.objects.filter(pk=user.pk).update(locked_at=None)
     reset(username=axes_username(None, {"username": user.get_username()}))
     audit.record(

@@ -10,12 +10,17 @@ from casework import audit
 from casework.models import AccessEvent
 
 LOGIN_AT_SESSION_KEY = "accounts_login_at"
+# When the user last did something (not polling), to the minute: the idle clock
+# (accounts.middleware).
+ACTIVE_AT_SESSION_KEY = "accounts_active_at"
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.login_time")
 def remember_login_time(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        request.session[LOGIN_AT_SESSION_KEY] = timezone.now().timestamp()
+        now = timezone.now().timestamp()
+        request.session[LOGIN_AT_SESSION_KEY] = now
+        request.session[ACTIVE_AT_SESSION_KEY] = now
 
 
 def username_hash(username: str) -> str:

@@ -17,7 +17,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
@@ -36,6 +35,7 @@ from accounts.forms import CodeForm, EmergencyLockForm, EnrolForm
 from accounts.models import OrganisationLockdown
 from casework import audit
 from casework.models import AccessEvent, Membership
+from core import ratelimit
 
 Action = AccessEvent.Action
 User = get_user_model()
@@ -326,14 +326,9 @@ def emergency_lock_view(request):
 
 
 def _emergency_lock_throttled(request) -> bool:
-    key = f"accounts:emergency-lock:{audit.client_ip(request) or '-'}"
-    cache.add(key, 0, timeout=EMERGENCY_LOCK_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=EMERGENCY_LOCK_WINDOW)
-        count = 1
-    return count > EMERGENCY_LOCK_LIMIT
+    return ratelimit.over_limit(
+        request, scope="emergency-lock", limit=EMERGENCY_LOCK_LIMIT, window=EMERGENCY_LOCK_WINDOW
+    )
 
 
 @never_cache

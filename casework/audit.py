@@ -7,30 +7,15 @@ its own fields and the previous entry's hash, so removing or altering a row brea
 """
 
 import hashlib
-import ipaddress
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from casework.models import AccessEvent
+from core.net import client_ip
 
 Action = AccessEvent.Action
 CHAIN_LOCK = 7_310_001  # an arbitrary, fixed advisory-lock id for the log's hash chain
-
-
-def client_ip(request) -> str | None:
-    """The client's address. Behind the reverse proxy (production) REMOTE_ADDR is the proxy;
-    the proxy must set X-Real-IP, which is only trusted when the request came from it."""
-    if request is None:
-        return None
-    address = request.META.get("REMOTE_ADDR") or None
-    real = request.META.get("HTTP_X_REAL_IP")
-    if real and address and ipaddress.ip_address(address).is_loopback:
-        address = real
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None
 
 
 def entry_hash(entry: AccessEvent, prev_hash: str) -> str:

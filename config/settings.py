@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from core.net import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # `make run` writes a .env (a generated secret key, debug on) for the embedded mode; production
@@ -27,6 +29,14 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges): the client's
+# address, for the access log, every rate limit and django-axes, is core.net.client_ip(). Empty:
+# nobody is trusted and REMOTE_ADDR is the client (loopback included).
+PRISTAN_TRUSTED_PROXIES = env.list("PRISTAN_TRUSTED_PROXIES", default=[])
+try:
+    parse_networks(PRISTAN_TRUSTED_PROXIES)
+except ValueError as error:
+    raise ImproperlyConfigured(f"PRISTAN_TRUSTED_PROXIES: {error}") from None
 
 VAR_DIR = Path(env.str("PRISTAN_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -60,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.PermissionsPolicyMiddleware",  # outermost: on every response
     "config.health.HealthCheckMiddleware",  # /health/, before host and HTTPS checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -76,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "core.middleware.NoStoreForAuthenticatedMiddleware",
     "casework.middleware.AccessDeniedLogMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -124,6 +136,17 @@ else:
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache shared by every process and replica: rate limits count there (core.ratelimit), so
+# they hold however many gunicorn workers answer. CACHE_URL in production, e.g.
+# redis://redis:6379/1 (another database than the broker's); without it the database keeps
+# the cache in its own table, which `manage.py migrate` creates (accounts.apps).
+CACHE_URL = env.str("CACHE_URL", default="")  # empty (compose passes it so) is unset
+CACHES = {"default": env.cache_url_config(CACHE_URL or "dbcache://pristan_cache")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that does not answer costs a request a second or two, not TCP's minutes.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 2)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 2)
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -159,12 +182,17 @@ AXES_ENABLE_ADMIN = False  # not scoped to an organisation; the user admin's "Un
 AXES_VERBOSE = False  # its log lines name the username
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"  # a keyed hash, never the name
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "username"]
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"  # PRISTAN_TRUSTED_PROXIES, as everywhere
 OTP_TOTP_ISSUER = "Pristan"
-# Idle timeout: 30 minutes without a request (the expiry slides with every request). Absolute
-# lifetime: 12 hours after the login, whatever happens (accounts.middleware).
+# Idle timeout: 30 minutes without a request that a person made (polling does not count).
+# The idle clock is kept in the session and moved, with the session saved, at most once a
+# minute; absolute lifetime: 12 hours after the login, whatever happens (accounts.middleware).
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 PRISTAN_SESSION_MAX_AGE = 12 * 60 * 60
+# With a cache server (CACHE_URL), sessions are read from it and written through to the
+# database; accounts.sessions keeps them working from the database alone when it is down.
+SESSION_ENGINE = "accounts.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
@@ -244,7 +272,14 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
 # from the field keys; only the backup and restore commands need them.
 BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# A request body larger than a document and its form is refused from its Content-Length,
+# before a byte of it is read (core.middleware.RequestSizeLimitMiddleware); the reverse proxy
+# should refuse it too (docs/deployment.md). Form fields alone: 2.5 MiB.
+PRISTAN_REQUEST_MAX_BYTES = DOCUMENT_MAX_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Every upload that passes that limit stays in memory: a scan spilled to a temporary file would
+# sit in clear on the server's disk until its blocks are reused.
+FILE_UPLOAD_MAX_MEMORY_SIZE = PRISTAN_REQUEST_MAX_BYTES
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 

@@ -5,13 +5,12 @@ import zipfile
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -23,7 +22,7 @@ from casework.access import OutOfScope, capability_required, get_case_for_user, 
 from casework.capabilities import Capability
 from casework.filters import CaseFilter
 from casework.models import Case
-from core import csv_export
+from core import csv_export, ratelimit
 from core.pagination import CappedPaginator
 from letters import selectors, services
 from letters.access import (
@@ -544,12 +543,7 @@ VERIFY_BIRTH_DATE_RATE = 5  # date-of-birth checks per minute and address, on to
 
 
 def _rate_limited(request, *, scope: str = "verify", limit: int = VERIFY_RATE) -> bool:
-    key = f"{scope}-rate:{request.META.get('REMOTE_ADDR', '')}:{timezone.now():%Y%m%d%H%M}"
-    cache.add(key, 0, timeout=120)
-    try:
-        return cache.incr(key) > limit
-    except ValueError:
-        return False
+    return ratelimit.over_limit(request, scope=scope, limit=limit, window=60)
 
 
 # The statuses a verification page answers for; anything else is "not found".

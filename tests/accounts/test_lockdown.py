@@ -1,6 +1,8 @@
 """Emergency locks: a user locks their own account from a public page; an administrator locks
 the whole organisation to administrators."""
 
+import io
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -188,3 +190,140 @@ def test_only_administrators_reach_the_lockdown_page(client, personas, persona):
         == 403
     )
     assert not OrganisationLockdown.objects.exists()
+
+
+# --- The lock cannot be turned against the organisation ------------------------------------------
+
+
+def test_the_public_lock_is_refused_for_the_last_administrator(admin_user):
+    """Locking the only administrator would leave nobody to unlock anyone: the public page ends
+    their sessions (harmless, and what a stolen laptop needs) but they can log in again."""
+    stolen_laptop, anyone = Client(), Client()
+    stolen_laptop.force_login(admin_user)
+
+    answer = lock(anyone, "boss")
+
+    assert answer.status_code == 200
+    assert normalised(answer) == normalised(lock(Client(), "nobody"))
+    admin_user.refresh_from_db()
+    assert admin_user.locked_at is None
+    assert not signed_in(stolen_laptop)
+    log_in(Client(), admin_user)
+    entry = AccessEvent.objects.get(action=Action.LOCKDOWN)
+    assert (entry.user, entry.object_type) == (admin_user, "sessions")
+
+
+def test_an_administrator_with_an_active_colleague_is_locked(admin_user, org):
+    colleague = make_user(organisation=org, role=Membership.Role.ADMINISTRATOR, username="deputy")
+
+    lock(Client(), "boss")
+    lock(Client(), "deputy")  # now the last one who can log in
+
+    admin_user.refresh_from_db()
+    colleague.refresh_from_db()
+    assert admin_user.locked_at is not None
+    assert colleague.locked_at is None
+
+
+def test_a_deactivated_administrator_does_not_count(admin_user, org):
+    make_user(organisation=org, role=Membership.Role.ADMINISTRATOR, is_active=False)
+
+    lock(Client(), "boss")
+
+    admin_user.refresh_from_db()
+    assert admin_user.locked_at is None
+
+
+def test_the_administrators_are_told_by_email(
+    user, admin_user, org, other_org, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_user(organisation=other_org, role=Membership.Role.ADMINISTRATOR, username="elsewhere")
+    without_email = make_user(organisation=org, role=Membership.Role.ADMINISTRATOR)
+    without_email.email = ""
+    without_email.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lock(Client(), "alice")
+    with django_capture_on_commit_callbacks(execute=True):
+        lock(Client(), "alice")  # already locked: no second e-mail
+        lock(Client(), "nobody")
+
+    (mail,) = mailoutbox
+    assert mail.to == [admin_user.email]
+    assert "alice" in mail.subject and "locked" in mail.subject
+    assert "Unlock" in mail.body
+    assert f"/admin/accounts/user/{user.pk}/change/" in mail.body
+
+
+def test_the_last_administrator_is_told_their_sessions_ended(
+    admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    admin_user.language = "ru"
+    admin_user.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lock(Client(), "boss")
+
+    (mail,) = mailoutbox
+    assert mail.to == [admin_user.email]
+    assert "boss" in mail.subject
+    assert "сеанс" in mail.subject  # in the administrator's language
+
+
+def test_the_admin_lock_spares_the_last_administrator_too(client, user, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "lock", "_selected_action": [user.pk, admin_user.pk]},
+        follow=True,
+    )
+
+    user.refresh_from_db()
+    admin_user.refresh_from_db()
+    assert user.locked_at is not None
+    assert admin_user.locked_at is None
+    assert "1 user is locked." in response.content.decode()
+
+
+def test_unlock_account_command_unlocks_and_is_logged(user):
+    from django.core.management import call_command
+
+    lock(Client(), "alice")
+    for _ in range(5):  # and a lockout after wrong passwords
+        password_step(Client(), "alice", password="wrong-password-123")
+
+    call_command("unlock_account", "alice", stdout=io.StringIO())
+
+    user.refresh_from_db()
+    assert user.locked_at is None
+    entry = AccessEvent.objects.get(action=Action.SECURITY, object_type="account_unlock")
+    assert (entry.user, entry.object_id, entry.ip) == (None, str(user.pk), None)
+    log_in(Client(), user)
+
+
+def test_unlock_account_command_names_an_unknown_username(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="nobody"):
+        call_command("unlock_account", "nobody")
+
+
+def test_the_emergency_limit_is_per_client_behind_the_proxy(user, settings):
+    settings.PRISTAN_TRUSTED_PROXIES = ["10.0.0.2"]
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+
+    def lock_from(address, username):
+        return proxy.post(
+            reverse("accounts:emergency_lock"),
+            {"username": username, "confirm": "on"},
+            HTTP_X_FORWARDED_FOR=address,
+        )
+
+    for n in range(10):
+        assert lock_from("198.51.100.1", f"someone{n}").status_code == 200
+    assert lock_from("198.51.100.1", "alice").status_code == 429
+
+    assert lock_from("198.51.100.2", "alice").status_code == 200
+    user.refresh_from_db()
+    assert user.locked_at is not None

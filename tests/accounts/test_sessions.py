@@ -2,6 +2,7 @@
 cookies and caching."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -245,3 +246,123 @@ def test_two_factor_cannot_be_configured_away():
         )
         cookie = "__Host-sessionid" if debug == "0" else "sessionid"
         assert result.stdout.split() == ["True", "True", cookie]
+
+
+# --- The idle clock: polling does not move it, and it is saved at most once a minute ---------
+
+
+def _expiry(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_polling_does_not_extend_the_idle_timeout(client, user, clock):
+    log_in(client, user)
+    for _ in range(14):  # a page left open, polling every 2 minutes for 28 minutes
+        clock.advance(minutes=2)
+        response = client.get(reverse("casework:case_list"), headers={"Pristan-Poll": "1"})
+        assert response.status_code == 200
+
+    clock.advance(minutes=3)
+
+    assert not signed_in(client)
+
+
+def test_the_idle_clock_is_enforced_whatever_the_store_expiry(client, user, clock):
+    from accounts.signals import ACTIVE_AT_SESSION_KEY
+
+    log_in(client, user)
+    session = client.session
+    session[ACTIVE_AT_SESSION_KEY] = (timezone.now() - timedelta(minutes=31)).timestamp()
+    session.save()  # the stored session itself is fresh
+
+    response = client.get(reverse("casework:case_list"))
+
+    assert response["Location"].startswith(reverse("login"))
+    assert not signed_in(client)
+    entry = AccessEvent.objects.get(object_type="session_end")
+    assert (entry.user, entry.object_id) == (user, "idle")
+
+
+def test_the_session_is_saved_only_when_the_idle_clock_moves_a_minute(client, user, clock):
+    log_in(client, user)
+    saved = _expiry(client)
+
+    clock.advance(seconds=50)
+    assert signed_in(client)
+    assert _expiry(client) == saved  # not saved: the clock moved less than a minute
+
+    clock.advance(seconds=20)
+    assert signed_in(client)
+    assert _expiry(client) == saved + timedelta(seconds=70)
+
+    clock.advance(seconds=90)
+    client.get(reverse("casework:case_list"), headers={"Pristan-Poll": "1"})
+    assert _expiry(client) == saved + timedelta(seconds=70)  # a poll saves nothing
+
+
+def test_every_polling_element_says_so():
+    """Each hx-trigger="every …" in the templates sends the polling header, or its requests
+    would keep an abandoned session alive."""
+    tags = [
+        (path, tag)
+        for path in (BASE_DIR / "templates").rglob("*.html")
+        for tag in re.findall(r"<[^<>]*hx-trigger=\"every [^<>]*>", path.read_text())
+    ]
+
+    assert tags  # the letter and batch pages poll
+    for path, tag in tags:
+        assert 'hx-headers=\'{"Pristan-Poll": "1"}\'' in tag, path
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "engine", "backend"),
+    [
+        ("", "django.contrib.sessions.backends.db", "django.core.cache.backends.db.DatabaseCache"),
+        (
+            "redis://redis:6379/1",
+            "accounts.sessions",
+            "django.core.cache.backends.redis.RedisCache",
+        ),
+    ],
+)
+def test_with_a_cache_server_sessions_use_the_cached_database_engine(cache_url, engine, backend):
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from django.contrib.sessions.backends.cached_db import SessionStore; "
+        "from django.utils.module_loading import import_string; "
+        "store = import_string(settings.SESSION_ENGINE + '.SessionStore'); "
+        "print(settings.SESSION_ENGINE, settings.CACHES['default']['BACKEND'], "
+        "issubclass(store, SessionStore), settings.SESSION_SAVE_EVERY_REQUEST)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=_production_env(CACHE_URL=cache_url),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    cached = str(engine == "accounts.sessions")
+    assert result.stdout.split() == [engine, backend, cached, "False"]
+
+
+def test_a_cache_server_that_does_not_answer_leaves_sessions_working(user, settings):
+    """accounts.sessions against a Redis nobody listens on: login, pages and logout carry on
+    from the database (Django's own cached_db would fail every signed-in page)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    settings.SESSION_ENGINE = "accounts.sessions"
+    client = Client()
+
+    log_in(client, user)
+    assert signed_in(client)
+    client.post(reverse("logout"))
+
+    assert not signed_in(client)
