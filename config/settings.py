@@ -44,9 +44,9 @@ INSTALLED_APPS = [
     "django_countries",
     "django_filters",
     "django_htmx",
+    # django-otp's framework only: the devices are accounts.TOTPDevice and RecoveryCodeDevice,
+    # which keep the seed encrypted and the codes hashed (its otp_totp and otp_static do not).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "axes",
     # Dependencies run one way: core (a plain package) <- casework <- accounts, letters
     # <- privacy, reports, ops, demo (README, "Where things live").

@@ -154,7 +154,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(user):
 
 
 def test_security_page_and_new_recovery_codes(client, user):
-    from django_otp.plugins.otp_static.models import StaticToken
+    from accounts.models import RecoveryCode
 
     log_in(client, user)
     page = client.get(reverse("accounts:security"))
@@ -164,7 +164,7 @@ def test_security_page_and_new_recovery_codes(client, user):
     response = client.post(reverse("accounts:recovery_codes"))
 
     assert response.status_code == 200
-    assert StaticToken.objects.filter(device__user=user).count() == 10
+    assert RecoveryCode.objects.filter(device__user=user).count() == 10
     assert "no-store" in response["Cache-Control"]
 
 
