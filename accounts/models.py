@@ -19,7 +19,9 @@ from django_otp.util import random_hex
 from core.fields import EncryptedTextField, crypto_id_field
 
 
-class User(AbstractUser):
+# django-otp has no type information: the stubs cannot type the reverse managers of the device
+# models (user.totpdevice_set, user.recoverycodedevice_set).
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     # Part of the session hash: raising it ends every session of the user at once ("log out
     # everywhere", emergency lockdown), the way a password change does.
     session_generation = models.PositiveIntegerField(default=0, editable=False)

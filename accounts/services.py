@@ -47,7 +47,11 @@ def format_recovery_code(code: str) -> str:
 
 
 def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+    # django-otp is untyped: its querysets are Any to mypy.
+    device: TOTPDevice | None = (
+        TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+    )
+    return device
 
 
 def totp_device_for_enrolment(user: User) -> TOTPDevice:

@@ -236,13 +236,13 @@ def test_migration_encrypts_existing_seeds_and_hashes_existing_codes(client, use
     device = "id, user_id, name, confirmed, throttling_failure_count, created_at"
     when = "2026-01-02 03:04:05"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO otp_totp_totpdevice ({device}, {key}, step, t0, digits, tolerance, "
-            "drift, last_t) VALUES (7, %s, 'phone', %s, 0, %s, %s, 30, 0, 6, 1, 0, -1)",
-            [user.pk, True, when, seed],
+        totp = (
+            f"INSERT INTO otp_totp_totpdevice ({device}, {key}, step, t0, digits, tolerance, "  # noqa: S608
+            "drift, last_t) VALUES (7, %s, 'phone', %s, 0, %s, %s, 30, 0, 6, 1, 0, -1)"
         )
+        cursor.execute(totp, [user.pk, True, when, seed])
         cursor.execute(
-            f"INSERT INTO otp_static_staticdevice ({device}) VALUES (7, %s, 'codes', %s, 0, %s)",
+            f"INSERT INTO otp_static_staticdevice ({device}) VALUES (7, %s, 'codes', %s, 0, %s)",  # noqa: S608
             [user.pk, True, when],
         )
         cursor.execute(
