@@ -49,7 +49,7 @@ def seed_forms(device: TOTPDevice) -> list[bytes]:
     ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_totp_seeds_and_recovery_codes_are_absent_from_a_database_dump(tmp_path):
     user = make_user(
         organisation=make_organisation(),
