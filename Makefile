@@ -118,8 +118,8 @@ compilemessages:
 # Letters print PRISTAN_PUBLIC_URL (QR code, verification link): unless the environment or .env
 # sets it, it is the address this server answers at, for the demo seeded here and the worker.
 run: system-deps venv dotenv compilemessages
-	$(PY) manage.py migrate --noinput
-	@url=$$(sed -n 's/^PRISTAN_PUBLIC_URL=//p' .env | tail -n 1 | tr -d "\"'"); \
+	umask 077 && $(PY) manage.py migrate --noinput
+	@umask 077; url=$$(sed -n 's/^PRISTAN_PUBLIC_URL=//p' .env | tail -n 1 | tr -d "\"'"); \
 	export PRISTAN_PUBLIC_URL="$${PRISTAN_PUBLIC_URL:-$${url:-http://$(HOST):$(PORT)}}"; \
 	if $(PY) manage.py help seed_demo >/dev/null 2>&1; then \
 		$(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password '$(DEMO_PASSWORD)'); \

@@ -3,18 +3,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import User
 from casework.models import Membership, Organisation
 
-# Device admins would show every user's TOTP secret and recovery codes to administrators; the
-# user admin's "reset two-factor" action is all an administrator needs.
-for _model in (TOTPDevice, StaticDevice):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
+# The second-factor devices (accounts.TOTPDevice, RecoveryCodeDevice) have no admin: the user
+# admin's "reset two-factor" action is all an administrator needs.
 
 
 class MembershipInline(admin.StackedInline):

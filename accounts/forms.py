@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -44,6 +44,23 @@ class EnrolForm(forms.Form):
         if not code.isdigit() or len(code) != 6:
             raise forms.ValidationError(_("Enter the 6 digits the app shows."))
         return code
+
+
+class NewRecoveryCodesForm(EnrolForm):
+    """New recovery codes replace the old ones: whoever asks proves again that they hold the
+    password and the phone, so that someone at an unlocked computer cannot make codes of their
+    own (accounts.views.recovery_codes_view checks both)."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    field_order = ["password", "code"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("autofocus", None)
 
 
 class EmergencyLockForm(forms.Form):

@@ -11,11 +11,15 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.backends import axes_username
-from accounts.models import OrganisationLockdown, User
+from accounts.models import (
+    OrganisationLockdown,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    TOTPDevice,
+    User,
+)
 from casework import audit
 from casework.models import AccessEvent, Membership, Organisation
 from core.users import AnyUser
@@ -45,7 +49,11 @@ def format_recovery_code(code: str) -> str:
 
 
 def totp_device(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+    # django-otp is untyped: its querysets are Any to mypy.
+    device: TOTPDevice | None = (
+        TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("id").first()
+    )
+    return device
 
 
 def totp_device_for_enrolment(user: User) -> TOTPDevice:
@@ -58,8 +66,7 @@ def totp_device_for_enrolment(user: User) -> TOTPDevice:
 
 def recovery_codes_remaining(user: User) -> int:
     # django-otp is untyped: its querysets are Any to mypy.
-    count: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
-    return count
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 def code_device(user: User, code: str) -> Device | None:
@@ -67,7 +74,7 @@ def code_device(user: User, code: str) -> Device | None:
     recovery code."""
     if re.fullmatch(r"\d{6}", code):
         return totp_device(user)
-    return StaticDevice.objects.filter(user=user, confirmed=True).first()
+    return RecoveryCodeDevice.objects.filter(user=user, confirmed=True).first()
 
 
 def code_verify(*, device: Device, code: str) -> bool:
@@ -103,17 +110,20 @@ def totp_confirm(*, device: TOTPDevice, request: HttpRequest) -> list[str]:
 
 @transaction.atomic
 def recovery_codes_create(*, user: User, request: HttpRequest | None = None) -> list[str]:
-    """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones."""
-    device, _created = StaticDevice.objects.get_or_create(
+    """Replace the user's recovery codes with RECOVERY_CODE_COUNT new ones, returned in clear
+    this once: only their salted hashes are stored."""
+    device, _created = RecoveryCodeDevice.objects.get_or_create(
         user=user, name=RECOVERY_NAME, defaults={"confirmed": True}
     )
-    StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
-    device.token_set.all().delete()
+    RecoveryCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.codes.all().delete()
     codes = [
         "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
         for _ in range(RECOVERY_CODE_COUNT)
     ]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, digest=RecoveryCode.digest_of(code)) for code in codes
+    )
     if request is not None:
         audit.record(
             request,
@@ -130,7 +140,7 @@ def two_factor_reset(*, user: User, by: User, request: HttpRequest) -> None:
     """Forget the user's authenticator and recovery codes (a lost phone): they enrol again at
     their next login. Their sessions end, since none is verified by a device any more."""
     TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    RecoveryCodeDevice.objects.filter(user=user).delete()
     user.end_all_sessions()
     audit.record(
         request, Action.SECURITY, user=by, object_type="two_factor_reset", object_id=str(user.pk)

@@ -12,7 +12,7 @@ import segno
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -31,7 +31,7 @@ from django.views.i18n import set_language as i18n_set_language
 
 from accounts import services
 from accounts.backends import AccountBackend
-from accounts.forms import CodeForm, EmergencyLockForm, EnrolForm
+from accounts.forms import CodeForm, EmergencyLockForm, EnrolForm, NewRecoveryCodesForm
 from accounts.models import OrganisationLockdown
 from casework import audit
 from casework.models import AccessEvent, Membership
@@ -266,15 +266,38 @@ def security_view(request):
     return render(request, "accounts/security.html", context)
 
 
-@require_POST
 @never_cache
+@sensitive_post_parameters("password", "code")
 def recovery_codes_view(request):
-    codes = services.recovery_codes_create(user=request.user, request=request)
-    return render(
-        request,
-        "accounts/recovery_codes.html",
-        {"codes": _display(codes), "next": resolve_url("accounts:security")},
-    )
+    """New recovery codes, for the password and a current code from the app: a session alone
+    (an unlocked computer) is not enough. A wrong password counts as a failed login (django-axes,
+    through authenticate()), a wrong code as a wrong second factor."""
+    user = request.user
+    device = services.totp_device(user)
+    form = NewRecoveryCodesForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        password_ok = (
+            authenticate(
+                request, username=user.get_username(), password=form.cleaned_data["password"]
+            )
+            == user
+        )
+        if not password_ok:
+            form.add_error("password", _("This password is not right."))
+        elif device is not None and services.is_throttled(device):
+            form.add_error("code", _("Too many wrong codes: wait a minute, then try again."))
+        elif device is None or not services.code_verify(
+            device=device, code=form.cleaned_data["code"]
+        ):
+            _code_failed(request, user, form)
+        else:
+            codes = services.recovery_codes_create(user=user, request=request)
+            return render(
+                request,
+                "accounts/recovery_codes.html",
+                {"codes": _display(codes), "next": resolve_url("accounts:security")},
+            )
+    return render(request, "accounts/recovery_codes_new.html", {"form": form})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

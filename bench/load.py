@@ -326,9 +326,9 @@ def prepare_users(n: int, per_user: int) -> tuple[list[dict], object]:
     from django.contrib.auth import get_user_model
     from django.db import transaction
     from django.db.models import Count
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts import services as account_services
+    from accounts.models import TOTPDevice
     from casework.models import Assignment, Case, Consent, Membership, Organisation
 
     User = get_user_model()

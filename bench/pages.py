@@ -91,7 +91,8 @@ def login(username: str):
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import TOTPDevice
 
     user = get_user_model().objects.get(username=username)
     client = Client()

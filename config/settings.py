@@ -5,6 +5,7 @@ filesystem transport, so a laptop runs the whole product without servers. DATABA
 CELERY_BROKER_URL switch to PostgreSQL and Redis.
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,25 @@ except ValueError as error:
 VAR_DIR = Path(env.str("PRISTAN_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+
+def _private_dir(path: Path) -> None:
+    """Mode 0700, also for a folder an older version made 0755 (unless someone else owns it)."""
+    with contextlib.suppress(PermissionError):
+        path.chmod(0o700)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The SQLite database made empty with mode 0600 before SQLite first opens it: SQLite gives
+    its -wal and -shm files the database's mode, whatever the umask. Files an older version
+    made 0644 are tightened."""
+    if not path.parent.is_dir():  # ":memory:", or a folder still to be made
+        return
+    path.touch(mode=0o600, exist_ok=True)
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            file.chmod(0o600)
+
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -54,9 +74,9 @@ INSTALLED_APPS = [
     "django_countries",
     "django_filters",
     "django_htmx",
+    # django-otp's framework only: the devices are accounts.TOTPDevice and RecoveryCodeDevice,
+    # which keep the seed encrypted and the codes hashed (its otp_totp and otp_static do not).
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "axes",
     # Dependencies run one way: core (a plain package) <- casework <- accounts, letters
     # <- privacy, reports, ops, demo (README, "Where things live").
@@ -127,6 +147,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # The embedded mode keeps everything under var/: the database (ciphertext, but also who
+    # worked on which case and when), the queue, the encrypted files. Only this user may read it.
+    _private_dir(VAR_DIR)
+    _private_sqlite_file(Path(DATABASES["default"]["NAME"]))
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -247,7 +271,13 @@ if env.str("PRISTAN_STORAGE", default="filesystem") == "s3":
 else:
     _default_storage = {
         "BACKEND": "core.storage.EncryptedFileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+        # Readable by the application's user only (Django's default for files is 0644).
+        "OPTIONS": {
+            "location": PRIVATE_MEDIA_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
     }
 STORAGES = {
     "default": _default_storage,

@@ -33,10 +33,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts.models import RecoveryCodeDevice, TOTPDevice
 from casework import services
 from casework.models import (
     Assignment,
@@ -267,10 +266,11 @@ class DemoBuilder:
         return rows, generated
 
     def _second_factor(self, user, *, reset: bool) -> tuple[str, list[str]]:
-        """The user's authenticator URI and two unused recovery codes (created when missing)."""
+        """The user's authenticator URI and two new recovery codes; none when the user already
+        has codes (only their hashes are stored: they were printed when they were made)."""
         if reset:
             TOTPDevice.objects.filter(user=user).delete()
-            StaticDevice.objects.filter(user=user).delete()
+            RecoveryCodeDevice.objects.filter(user=user).delete()
         device = account_services.totp_device(user)
         self.second_factors_kept |= device is not None
         if device is None:
@@ -278,14 +278,10 @@ class DemoBuilder:
             device = TOTPDevice.objects.create(
                 user=user, name=account_services.TOTP_NAME, confirmed=True
             )
-        codes = list(
-            StaticToken.objects.filter(device__user=user, device__confirmed=True)
-            .order_by("id")
-            .values_list("token", flat=True)
-        )
-        self.second_factors_kept |= bool(codes)
-        if not codes:
-            codes = account_services.recovery_codes_create(user=user)
+        if account_services.recovery_codes_remaining(user):
+            self.second_factors_kept = True
+            return device.config_url, []
+        codes = account_services.recovery_codes_create(user=user)
         return device.config_url, [account_services.format_recovery_code(c) for c in codes[:2]]
 
     # --- planning ---------------------------------------------------------------------------

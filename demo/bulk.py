@@ -25,10 +25,9 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
-from accounts.models import User
+from accounts.models import TOTPDevice, User
 from casework.models import (
     Assignment,
     Authority,

@@ -18,6 +18,8 @@
 # process behind, which must be stopped with it (two beats would run every schedule twice).
 # Usage: scripts/run-dev.sh HOST PORT
 set -euo pipefail
+# Whatever the server and the worker create (the queue, beat's schedule, uploads) is private.
+umask 077
 
 host=${1:-127.0.0.1}
 port=${2:-8000}

@@ -5,10 +5,9 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.models import RecoveryCode, TOTPDevice
 from accounts.signals import username_hash
 from casework.models import AccessEvent, Membership
 from tests.accounts.helpers import (
@@ -102,7 +101,7 @@ def test_a_recovery_code_works_once(client, user):
 
     assert response.status_code == 200
     assert not signed_in(client)
-    assert StaticToken.objects.filter(device__user=user).count() == 9
+    assert RecoveryCode.objects.filter(device__user=user).count() == 9
 
 
 def test_a_user_without_authenticator_enrols_after_the_password(client, user):

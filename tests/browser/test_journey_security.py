@@ -9,9 +9,9 @@ from base64 import b32decode
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from accounts.models import TOTPDevice
 from casework import services
 from casework.models import Case, Membership
 from tests.browser.helpers import (

@@ -8,9 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import RecoveryCode, TOTPDevice
 from casework.models import Membership
 from demo.data import STAFF
 from tests.accounts.helpers import code_step, password_step, signed_in
@@ -23,7 +22,7 @@ PASSWORD = "demo-pass-2026"
 
 
 def keys() -> dict[str, str]:
-    return dict(TOTPDevice.objects.values_list("user__username", "key"))
+    return {d.user.username: d.key for d in TOTPDevice.objects.select_related("user")}
 
 
 def test_every_demo_user_gets_an_authenticator_and_recovery_codes(settings):
@@ -32,7 +31,7 @@ def test_every_demo_user_gets_an_authenticator_and_recovery_codes(settings):
     for spec in STAFF:
         device = TOTPDevice.objects.get(user__username=spec.username)
         assert device.confirmed
-        assert StaticToken.objects.filter(device__user__username=spec.username).count() == 10
+        assert RecoveryCode.objects.filter(device__user__username=spec.username).count() == 10
         assert device.config_url in out
     assert out.count("otpauth://totp/Pristan%3A") == len(STAFF)
 

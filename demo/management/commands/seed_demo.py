@@ -84,7 +84,10 @@ class Command(BaseCommand):
         for username, (uri, codes) in builder.second_factors.items():
             w(f"  {username}")
             w(f"    {uri}")
-            w(f"    recovery codes: {'  '.join(codes)}")
+            if codes:
+                w(f"    recovery codes: {'  '.join(codes)}")
+            else:
+                w("    recovery codes: as printed when they were made (only hashes are kept)")
         if password is None and builder.second_factors_kept:
             w("Existing authenticators and recovery codes were kept (--password makes new ones).")
         w("")
