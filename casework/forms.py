@@ -141,6 +141,7 @@ class CaseForm(forms.ModelForm):
             del self.fields["letter_name"]  # a new client's names are not saved yet
             return
         field.queryset = client.names.filter(script="latn")
+        field.label_from_instance = lambda name: name.full_name  # str() names no one
         field.empty_label = _("ICAO transliteration")
         transliteration = icao_name(client)
         parts: list[str | Promise] = []

@@ -14,12 +14,23 @@ from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
 from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
+
+
+def numbered(obj: models.Model, detail: object = "") -> str:
+    """What `__str__` returns for rows that hold client data: the kind of row, its id and at
+    most a label from a fixed list ("Event #3 (Hearing)"), never their content. Django admin
+    writes str() of every object it adds, changes or deletes, and of every inline row, into
+    its history (django_admin_log) in clear, and shows it in messages and page titles; screens
+    that need a name or a title ask for it explicitly."""
+    text = f"{capfirst(obj._meta.verbose_name)} #{obj.pk}"
+    return f"{text} ({detail})" if detail else text
 
 
 class Organisation(models.Model):
@@ -275,7 +286,7 @@ class Client(models.Model):
         verbose_name_plural = _("clients")
 
     def __str__(self) -> str:
-        return self.pseudonym
+        return numbered(self)
 
     @property
     def legal_name(self) -> str:
@@ -315,7 +326,7 @@ class ClientName(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.full_name
+        return numbered(self, self.get_kind_display())
 
     @property
     def full_name(self) -> str:
@@ -350,7 +361,7 @@ class ContactChannel(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}"
+        return numbered(self, self.get_kind_display())
 
 
 class Relative(models.Model):
@@ -378,7 +389,7 @@ class Relative(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.get_relation_display()}"
+        return numbered(self, self.get_relation_display())
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -610,7 +621,7 @@ class CaseReference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.get_kind_display())
+        return numbered(self, self.get_kind_display())
 
 
 class CaseStatement(models.Model):
@@ -637,7 +648,7 @@ class CaseStatement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case} · {self.language}"
+        return numbered(self, self.language)
 
 
 class Assignment(models.Model):
@@ -760,7 +771,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return numbered(self, self.get_kind_display())
 
     @property
     def is_overdue(self) -> bool:
@@ -782,7 +793,7 @@ class Note(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.case} · {self.created_at:%Y-%m-%d}"
+        return numbered(self)
 
 
 def _document_path(instance: "Document", filename: str) -> str:
@@ -819,7 +830,7 @@ class Document(models.Model):
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self) -> str:
-        return self.title
+        return numbered(self, self.get_kind_display())
 
 
 class CaseLogEntry(models.Model):
@@ -891,6 +902,7 @@ class AccessEvent(models.Model):
         LOCKDOWN = "lockdown", _("Lockdown")
         ERASE = "erase", _("Erased")
         SECURITY = "security", _("Security change")
+        DELETE = "delete", _("Deleted")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
