@@ -10,6 +10,7 @@ from django.db import models
 from casework import audit
 from casework.access import user_can
 from casework.capabilities import Capability
+from casework.forms import PseudonymChoiceField, SpellingChoiceField
 from casework.models import (
     AccessEvent,
     Assignment,
@@ -44,7 +45,8 @@ class AccessLoggedAdmin(admin.ModelAdmin):
     logged_type = ""
 
     def _record(self, request, action: str, obj=None) -> None:
-        audit.record(request, action, obj, object_type=self.logged_type or self.opts.model_name)
+        object_type = self.logged_type or self.opts.model_name or ""
+        audit.record(request, action, obj, object_type=object_type)
 
     def read_action(self, request, obj) -> str:
         """What opening the change page of `obj` counts as (VIEW, or REVEAL of special data)."""
@@ -122,14 +124,12 @@ class CaseScopedAdmin(AccessLoggedAdmin):
             kwargs["queryset"] = Case.objects.visible_to(request.user)
         elif db_field.related_model is Client:
             kwargs["queryset"] = Client.objects.visible_to(request.user)
+            kwargs["form_class"] = PseudonymChoiceField
         elif db_field.related_model is User:
             kwargs["queryset"] = _org_users(request)
         elif db_field.related_model is Authority:
             kwargs["queryset"] = Authority.objects.for_organisation(_organisation_id(request))
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.related_model is Client and field is not None:
-            field.label_from_instance = lambda client: client.pseudonym  # str() is an id
-        return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         visible = Case.objects.visible_to(request.user)
@@ -369,6 +369,7 @@ class CaseAdmin(CaseScopedAdmin):
             # The spellings of this case's client only (the form's object is not known here:
             # the choices are narrowed in get_form).
             kwargs["queryset"] = ClientName.objects.none()
+            kwargs["form_class"] = SpellingChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -376,7 +377,6 @@ class CaseAdmin(CaseScopedAdmin):
         if obj is not None and "letter_name" in form.base_fields:
             field = form.base_fields["letter_name"]
             field.queryset = ClientName.objects.filter(client_id=obj.client_id, script="latn")
-            field.label_from_instance = lambda name: name.full_name  # str() is an id
         return form
 
     def save_formset(self, request, form, formset, change):

@@ -1,8 +1,9 @@
 """The canary: a client whose name, orientation, note and document carry unique marker strings
 goes through intake, a note, an upload, an issued letter rendered by a real worker, and edits
 in Django admin (names changed, added and deleted inline, an event added and renamed, a
-document renamed and deleted: the admin's history must not keep them). Then the whole database (pg_dump, or the SQLite files), the storage folder, every key in the Redis
-broker (or the filesystem queue) and the captured logs are searched: no marker may appear."""
+document renamed and deleted: the admin's history must not keep them). Then the whole
+database (pg_dump, or the SQLite files), the storage folder, every key in the Redis broker (or
+the filesystem queue) and the captured logs are searched: no marker may appear."""
 
 import json
 import logging
