@@ -1,20 +1,39 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.models import User
+from casework import audit
 from casework.models import Membership, Organisation
 
 # The second-factor devices (accounts.TOTPDevice, RecoveryCodeDevice) have no admin: the user
 # admin's "reset two-factor" action is all an administrator needs.
 
 
+# Changes that decide what an account may do or see: each one is a SECURITY entry in the access
+# log (object type "user_<field>" or "membership_<field>", the account's id).
+USER_SECURITY_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+MEMBERSHIP_SECURITY_FIELDS = ("organisation", "role", "special_category_access")
+
+
+def _record_security(request, what: str, user_id) -> None:
+    audit.record(request, audit.Action.SECURITY, object_type=what, object_id=str(user_id))
+
+
 class MembershipInline(admin.StackedInline):
     model = Membership
     can_delete = False
+
+    def get_min_num(self, request, obj=None, **kwargs):
+        # An organisation's administrator never sees accounts without a membership: one they
+        # add joins their organisation in the same form.
+        return 0 if request.user.is_superuser else 1
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organisation":
@@ -40,16 +59,66 @@ class UserAdmin(BaseUserAdmin):
     ]
 
     def get_queryset(self, request):
-        # An administrator manages the users of their own organisation (and new, unattached
-        # accounts they are about to add), not those of other organisations on the server.
+        # An administrator manages the users of their own organisation, not those of other
+        # organisations on the server; accounts without a membership (new, or left over) are
+        # for superusers only, who attach them.
         membership = getattr(request.user, "membership", None)
         qs = super().get_queryset(request)
-        if membership is None:
-            return qs.none()
-        return qs.filter(
-            models.Q(membership__organisation=membership.organisation_id)
-            | models.Q(membership__isnull=True)
-        )
+        own = models.Q(membership__organisation=membership.organisation_id if membership else None)
+        if request.user.is_superuser:
+            return qs.filter(own | models.Q(membership__isnull=True))
+        return qs.filter(own) if membership else qs.none()
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, "is_superuser"]
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser's account (password, second factor, flags) is a superuser's to change.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            _record_security(request, "user_created", obj.pk)
+            return
+        for name in USER_SECURITY_FIELDS:
+            if name in form.changed_data:
+                _record_security(request, f"user_{name}", obj.pk)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not Membership:
+            return
+        for membership in formset.new_objects:
+            _record_security(request, "membership_created", membership.user_id)
+        for membership, changed in formset.changed_objects:
+            for name in MEMBERSHIP_SECURITY_FIELDS:
+                if name in changed:
+                    _record_security(request, f"membership_{name}", membership.user_id)
+
+    def log_deletions(self, request, queryset):
+        for user in queryset:
+            _record_security(request, "user_deleted", user.pk)
+        return super().log_deletions(request, queryset)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's view saves the form and redirects; whether it did shows in the stored hash.
+        user = self.get_object(request, unquote(id))
+        response = super().user_change_password(request, id, form_url)
+        if (
+            user is not None
+            and not User.objects.filter(pk=user.pk, password=user.password).exists()
+        ):
+            _record_security(request, "user_password", user.pk)
+        return response
 
     @admin.display(description=_("role"), ordering="membership__role")
     def role(self, obj):
@@ -108,3 +177,20 @@ class UserAdmin(BaseUserAdmin):
             len(users),
         )
         self.message_user(request, message % {"count": len(users)}, messages.SUCCESS)
+
+
+# Groups carry model permissions for every organisation on the server: superusers only.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -2,12 +2,15 @@
 rest of the app, and special-category fields follow the same capability."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.db import models
 
 from casework import audit
 from casework.access import user_can
 from casework.capabilities import Capability
+from casework.forms import PseudonymChoiceField, SpellingChoiceField
 from casework.models import (
     AccessEvent,
     Assignment,
@@ -33,8 +36,85 @@ from casework.names import reference_index
 User = get_user_model()
 
 
-class CaseScopedAdmin(admin.ModelAdmin):
-    """Rows reachable only through a case the admin user may see (`case_path` leads to it)."""
+class AccessLoggedAdmin(admin.ModelAdmin):
+    """Admin pages that show case data write the access log as the app's pages do, ids only:
+    lists and searches, the object's pages (change, history, delete confirmation),
+    autocomplete, and every addition, change and deletion made here. `logged_type` names the
+    object type in the log (the model's name by default)."""
+
+    logged_type = ""
+
+    def _record(self, request, action: str, obj=None) -> None:
+        object_type = self.logged_type or self.opts.model_name or ""
+        audit.record(request, action, obj, object_type=object_type)
+
+    def read_action(self, request, obj) -> str:
+        """What opening the change page of `obj` counts as (VIEW, or REVEAL of special data)."""
+        return audit.Action.VIEW
+
+    def _record_read(self, request, object_id: str, action: str | None = None) -> None:
+        # Only a GET shows the stored object; a POST is logged as the change it makes.
+        if request.method != "GET":
+            return
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            self._record(request, action or self.read_action(request, obj), obj)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        searched = request.GET.get(SEARCH_VAR, "").strip()
+        # Like the app's lists: that there was a search, never what was searched for.
+        self._record(request, audit.Action.SEARCH if searched else audit.Action.LIST)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        self._record_read(request, object_id)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        self._record_read(request, object_id, audit.Action.VIEW)
+        return response
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        self._record_read(request, object_id, audit.Action.VIEW)
+        return response
+
+    def get_search_results(self, request, queryset, search_term):
+        # The admin's autocomplete (AdminSite.autocomplete_view) has no hook of its own: it
+        # asks this model admin for its queryset and search results, once per request.
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "autocomplete":
+            self._record(request, audit.Action.SEARCH if search_term else audit.Action.LIST)
+        return super().get_search_results(request, queryset, search_term)
+
+    def log_addition(self, request, obj, message):
+        self._record(request, audit.Action.CREATE, obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._record(request, audit.Action.CHANGE, obj)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._record(request, audit.Action.DELETE, obj)
+        return super().log_deletions(request, queryset)
+
+
+def _organisation_id(request) -> int | None:
+    membership = getattr(request.user, "membership", None)
+    return membership.organisation_id if membership else None
+
+
+class CaseScopedAdmin(AccessLoggedAdmin):
+    """Rows reachable only through a case the admin user may see (`case_path` leads to it).
+
+    Rows that carry their organisation (cases, clients) stay in the administrator's: the
+    field is not in the form (a forged POST cannot move a row into another organisation) and
+    is set on save. Only superusers choose it."""
 
     case_path = "case"
 
@@ -44,8 +124,11 @@ class CaseScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Case.objects.visible_to(request.user)
         elif db_field.related_model is Client:
             kwargs["queryset"] = Client.objects.visible_to(request.user)
+            kwargs["form_class"] = PseudonymChoiceField
         elif db_field.related_model is User:
             kwargs["queryset"] = _org_users(request)
+        elif db_field.related_model is Authority:
+            kwargs["queryset"] = Authority.objects.for_organisation(_organisation_id(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
@@ -55,12 +138,25 @@ class CaseScopedAdmin(admin.ModelAdmin):
             return qs.filter(pk__in=visible.values("pk"))
         return qs.filter(**{f"{self.case_path}__in": visible})
 
+    def _keeps_organisation(self, request) -> bool:
+        has_field = any(f.name == "organisation" for f in self.opts.concrete_fields)
+        return has_field and not request.user.is_superuser
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or ())
+        return [*exclude, "organisation"] if self._keeps_organisation(request) else exclude
+
+    def save_model(self, request, obj, form, change):
+        if self._keeps_organisation(request):
+            obj.organisation_id = _organisation_id(request)
+        super().save_model(request, obj, form, change)
+
 
 def _org_users(request):
-    membership = getattr(request.user, "membership", None)
-    if membership is None:
+    organisation_id = _organisation_id(request)
+    if organisation_id is None:
         return User.objects.none()
-    return User.objects.filter(membership__organisation=membership.organisation_id)
+    return User.objects.filter(membership__organisation=organisation_id)
 
 
 class OrgUsersInlineMixin:
@@ -74,13 +170,23 @@ class OrgUsersInlineMixin:
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    """An organisation's administrators edit their own; only superusers see every
+    organisation on the server, add one or delete one."""
+
     list_display = ["name", "short_name", "email"]
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        membership = getattr(request.user, "membership", None)
         qs = super().get_queryset(request)
-        return qs.filter(pk=membership.organisation_id) if membership else qs.none()
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk=_organisation_id(request))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class SharedOrOwnAdmin(admin.ModelAdmin):
@@ -133,10 +239,16 @@ class AuthorityAdmin(SharedOrOwnAdmin):
 
 @admin.register(Ground)
 class GroundAdmin(admin.ModelAdmin):
+    """The grounds are shared by every organisation (and coded into templates and
+    statistics): only superusers change their labels; none are added or deleted."""
+
     list_display = ["code", "__str__"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -169,17 +281,14 @@ class ClientAdmin(CaseScopedAdmin):
         return Client.objects.visible_to(request.user)
 
     def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj))
         if user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY):
-            return ()
-        return Client.SPECIAL_CATEGORY_FIELDS
+            return exclude
+        return [*exclude, *Client.SPECIAL_CATEGORY_FIELDS]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        client = self.get_object(request, object_id)
-        if client is not None and request.method == "GET":
-            special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
-            audit.record(request, audit.Action.REVEAL if special else audit.Action.VIEW, client)
-        return response
+    def read_action(self, request, obj) -> str:
+        special = user_can(request.user, Capability.VIEW_SPECIAL_CATEGORY)
+        return audit.Action.REVEAL if special else audit.Action.VIEW
 
     def has_add_permission(self, request):
         return False  # clients are recorded through intake, with their first case
@@ -226,7 +335,7 @@ class CaseAdmin(CaseScopedAdmin):
     case_path = ""
     list_display = [
         "reference",
-        "client",
+        "pseudonym",
         "kind",
         "status",
         "risk",
@@ -251,11 +360,16 @@ class CaseAdmin(CaseScopedAdmin):
     def get_queryset(self, request):
         return Case.objects.visible_to(request.user).select_related("client")
 
+    @admin.display(description=Client._meta.get_field("pseudonym").verbose_name)
+    def pseudonym(self, obj):
+        return obj.client.pseudonym
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "letter_name":
             # The spellings of this case's client only (the form's object is not known here:
             # the choices are narrowed in get_form).
             kwargs["queryset"] = ClientName.objects.none()
+            kwargs["form_class"] = SpellingChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -266,8 +380,8 @@ class CaseAdmin(CaseScopedAdmin):
         return form
 
     def save_formset(self, request, form, formset, change):
-        """References need their blind index, statements their author: what the app's
-        services do (casework.services.reference_save, statement_save)."""
+        """References need their blind index, statements their author, new events who added
+        them: what the app's services do (casework.services.reference_save, statement_save)."""
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
             obj.delete()
@@ -276,6 +390,8 @@ class CaseAdmin(CaseScopedAdmin):
                 obj.value_index = reference_index(obj.value)
             elif isinstance(obj, CaseStatement):
                 obj.updated_by = request.user
+            elif isinstance(obj, Event) and obj.pk is None:
+                obj.created_by = request.user
             obj.save()
         formset.save_m2m()
 
@@ -289,12 +405,13 @@ class EventAdmin(CaseScopedAdmin):
     list_filter = ["kind", "is_deadline", "done"]
     search_fields = ["case__reference", "title"]
     date_hierarchy = "date"
-    raw_id_fields = ["case"]
+    autocomplete_fields = ["case"]  # searched by reference; the search is logged
+    readonly_fields = ["created_by"]
 
 
 @admin.register(Note)
 class NoteAdmin(CaseScopedAdmin):
-    list_display = ["__str__", "author", "created_at"]
+    list_display = ["__str__", "case", "author", "created_at"]
     search_fields = ["case__reference"]
     readonly_fields = ["case", "author", "created_at"]
 
@@ -340,11 +457,12 @@ _ACCESS_EVENT_FIELDS = (*_ACCESS_EVENT_COLUMNS, "organisation_id", "path_name", 
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(admin.ModelAdmin):
+class AccessEventAdmin(AccessLoggedAdmin):
     """The access log, read-only and limited to the admin's organisation. The database refuses
     changes anyway; here nothing even offers them. The page in the app (/audit/) is the one to
-    use for filtering by user or case."""
+    use for filtering by user or case. Reading it is logged, as reading /audit/ is."""
 
+    logged_type = "access_log"
     list_display = _ACCESS_EVENT_COLUMNS
     list_filter = ["action"]
     list_select_related = ["user"]

@@ -126,6 +126,10 @@ def _references(organisation_id: int, case_ids=None) -> dict[int, str]:
 
 @capability_required(Capability.VIEW_ACCESS_LOG)
 def access_log(request):
+    # Reading the log is itself logged: a filter by user or case counts as a search.
+    filtered = any(value for name, value in request.GET.items() if name != "page")
+    action = audit.Action.SEARCH if filtered else audit.Action.LIST
+    audit.record(request, action, object_type="access_log")
     form, events = _filtered(request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     references = _references(form.organisation_id, (e.case_id for e in page.object_list))

@@ -117,6 +117,20 @@ ContactFormSet = inlineformset_factory(
 )
 
 
+class SpellingChoiceField(forms.ModelChoiceField):
+    """One of a client's names, shown as spelled (str() of a name is only its id)."""
+
+    def label_from_instance(self, obj: ClientName) -> str:
+        return obj.full_name
+
+
+class PseudonymChoiceField(forms.ModelChoiceField):
+    """A client, shown by pseudonym (str() of a client is only its id)."""
+
+    def label_from_instance(self, obj: Client) -> str:
+        return obj.pseudonym
+
+
 class CaseForm(forms.ModelForm):
     """The case's details. `client` (when the case exists) gives the choices of the Latin
     spelling for letters: the client's Latin-script names, or empty for the ICAO
@@ -166,6 +180,7 @@ class CaseForm(forms.ModelForm):
             "letter_name",
         ]
         widgets = {"opened_at": DateInput(), "summary": forms.Textarea(attrs={"rows": 4})}
+        field_classes = {"letter_name": SpellingChoiceField}
 
     def clean_opened_at(self):
         value = self.cleaned_data["opened_at"]

@@ -14,6 +14,7 @@ from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -21,6 +22,16 @@ from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
 from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
 from core.uploads import name_for_type
+
+
+def numbered(obj: models.Model, detail: object = "") -> str:
+    """What `__str__` returns for rows that hold client data: the kind of row, its id and at
+    most a label from a fixed list ("Event #3 (Hearing)"), never their content. Django admin
+    writes str() of every object it adds, changes or deletes, and of every inline row, into
+    its history (django_admin_log) in clear, and shows it in messages and page titles; screens
+    that need a name or a title ask for it explicitly."""
+    text = f"{capfirst(obj._meta.verbose_name)} #{obj.pk}"
+    return f"{text} ({detail})" if detail else text
 
 
 class Organisation(models.Model):
@@ -276,7 +287,7 @@ class Client(models.Model):
         verbose_name_plural = _("clients")
 
     def __str__(self) -> str:
-        return self.pseudonym
+        return numbered(self)
 
     @property
     def legal_name(self) -> str:
@@ -316,7 +327,7 @@ class ClientName(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.full_name
+        return numbered(self, self.get_kind_display())
 
     @property
     def full_name(self) -> str:
@@ -351,7 +362,7 @@ class ContactChannel(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}"
+        return numbered(self, self.get_kind_display())
 
 
 class Relative(models.Model):
@@ -379,7 +390,7 @@ class Relative(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.get_relation_display()}"
+        return numbered(self, self.get_relation_display())
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -611,7 +622,7 @@ class CaseReference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.get_kind_display())
+        return numbered(self, self.get_kind_display())
 
 
 class CaseStatement(models.Model):
@@ -638,7 +649,7 @@ class CaseStatement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case} · {self.language}"
+        return numbered(self, self.language)
 
 
 class Assignment(models.Model):
@@ -761,7 +772,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return numbered(self, self.get_kind_display())
 
     @property
     def is_overdue(self) -> bool:
@@ -783,7 +794,7 @@ class Note(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.case} · {self.created_at:%Y-%m-%d}"
+        return numbered(self)
 
 
 def _document_path(instance: "Document", filename: str) -> str:
@@ -820,7 +831,7 @@ class Document(models.Model):
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self) -> str:
-        return self.title
+        return numbered(self, self.get_kind_display())
 
     @property
     def download_name(self) -> str:
@@ -898,6 +909,7 @@ class AccessEvent(models.Model):
         LOCKDOWN = "lockdown", _("Lockdown")
         ERASE = "erase", _("Erased")
         SECURITY = "security", _("Security change")
+        DELETE = "delete", _("Deleted")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

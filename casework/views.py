@@ -177,7 +177,9 @@ def case_detail(request, reference):
         "grounds": case.grounds.all(),
         "references": sorted(case.references.all(), key=_reference_order),
         **_statements(case),
-        "letter_name": case.letter_name or selectors.icao_name(client),
+        "letter_name": case.letter_name.full_name
+        if case.letter_name
+        else selectors.icao_name(client),
         "status_form": StatusForm(case=case),
         "note_form": NoteForm(),
         "event_form": EventForm(),

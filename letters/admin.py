@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries as django_countries
 
-from casework.admin import SharedOrOwnAdmin
+from casework.admin import AccessLoggedAdmin, SharedOrOwnAdmin
 from casework.models import Authority, Case, CaseReference
 from letters import services
 from letters.models import (
@@ -145,7 +145,7 @@ class LetterTemplateAdmin(SharedOrOwnAdmin):
         )
 
 
-class ScopedLetterAdmin(admin.ModelAdmin):
+class ScopedLetterAdmin(AccessLoggedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
 
@@ -175,7 +175,7 @@ class LetterAdmin(ScopedLetterAdmin):
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(AccessLoggedAdmin):
     list_display = ["pk", "kind", "template", "authority", "status", "created_by", "created_at"]
     list_filter = ["kind", "status"]
     # Read-only: a status changed here would skip the second person's approval of a batch.
@@ -191,7 +191,7 @@ class BatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(DownloadLogEntry)
-class DownloadLogEntryAdmin(admin.ModelAdmin):
+class DownloadLogEntryAdmin(AccessLoggedAdmin):
     list_display = ["at", "letter", "user"]
     list_select_related = ["letter", "user"]
 

@@ -4,6 +4,7 @@ import itertools
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from django_otp.oath import TOTP
 
@@ -70,6 +71,20 @@ def make_user(*, organisation, role, username=None, special=False, **extra):
         user=user, organisation=organisation, role=role, special_category_access=special
     )
     return user
+
+
+def make_org_administrator(*, organisation, username=None):
+    """An organisation's administrator as a server with several organisations has them: staff
+    with the model permissions of the admin, not a superuser."""
+    user = make_user(
+        organisation=organisation,
+        role=Membership.Role.ADMINISTRATOR,
+        username=username,
+        is_staff=True,
+    )
+    apps = ["accounts", "auth", "casework", "letters"]
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=apps))
+    return User.objects.get(pk=user.pk)  # without the cached permissions
 
 
 def make_case(

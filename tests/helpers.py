@@ -7,11 +7,13 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.forms import MultiWidget
 from django.test import Client as TestClient
+from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from casework.forms import CaseForm, ClientForm, ClientNameFormSet, ContactFormSet
-from casework.models import Authority, Case, Client
+from casework.models import Authority, Case, Client, Consent
 from letters import services as letter_services
 from letters.models import Letter
 from tests.factories import make_totp_device
@@ -50,6 +52,11 @@ def form_data(form) -> dict[str, Any]:
             if value:
                 data[bound.html_name] = "on"
             continue
+        if isinstance(field.widget, MultiWidget) and not isinstance(value, list | tuple):
+            # e.g. the admin's date and time boxes for one DateTimeField
+            for i, part in enumerate(field.widget.decompress(value)):
+                data[f"{bound.html_name}_{i}"] = "" if part is None else part.isoformat()
+            continue
         if value is None:
             data[bound.html_name] = ""
         elif isinstance(value, list | tuple):
@@ -67,6 +74,15 @@ def formset_data(formset) -> dict[str, Any]:
     data = form_data(formset.management_form)
     for form in formset.forms:
         data.update(form_data(form))
+    return data
+
+
+def admin_change_data(response) -> dict[str, Any]:
+    """What a browser submits for a Django admin add or change page as `response` (a GET)
+    rendered it: the form and every inline formset, unchanged."""
+    data = form_data(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        data.update(formset_data(inline.formset))
     return data
 
 
@@ -165,3 +181,64 @@ def seed(*args) -> str:
     out = StringIO()
     call_command("seed_demo", "--allow-production", *args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+# --- Django admin -------------------------------------------------------------------------------
+
+
+def _post_admin(client: TestClient, url: str, data: dict[str, Any]) -> None:
+    response = client.post(url, data)
+    context = response.context or {}
+    errors = context.get("errors") if context else None
+    assert response.status_code == 302, (url, errors and list(errors))
+
+
+def admin_edits(client: TestClient, *, case: Case, by, marker: str) -> None:
+    """Edits through Django admin that put `marker` into client data the admin's history could
+    name: the client's names changed, deleted and added (inline), an event added (inline) and
+    renamed on its own page, the case's latest document renamed and then deleted. `client` is
+    logged in as `by`, a superuser of the case's organisation; the client has two names."""
+    client_url = reverse("admin:casework_client_change", args=[case.client_id])
+    data = admin_change_data(client.get(client_url))
+    added = int(data["names-TOTAL_FORMS"])
+    data["names-0-family_name"] = f"{marker}-changed"
+    data["names-1-DELETE"] = "on"
+    data["names-TOTAL_FORMS"] = str(added + 1)
+    data.update(
+        {
+            f"names-{added}-kind": "alias",
+            f"names-{added}-script": "latn",
+            f"names-{added}-family_name": f"{marker}-added",
+        }
+    )
+    _post_admin(client, client_url, data)
+
+    # The consent inline wants to know who recorded each consent.
+    Consent.objects.filter(case=case, recorded_by=None).update(recorded_by=by)
+    case_url = reverse("admin:casework_case_change", args=[case.pk])
+    data = admin_change_data(client.get(case_url))
+    added = int(data["events-TOTAL_FORMS"])
+    data["events-TOTAL_FORMS"] = str(added + 1)
+    data.update(
+        {
+            f"events-{added}-kind": "hearing",
+            f"events-{added}-title": f"{marker}-event",
+            f"events-{added}-date": "2026-05-04",
+        }
+    )
+    _post_admin(client, case_url, data)
+
+    event = case.events.latest("pk")
+    event_url = reverse("admin:casework_event_change", args=[event.pk])
+    data = admin_change_data(client.get(event_url))
+    data["title"] = f"{marker}-event-renamed"
+    _post_admin(client, event_url, data)
+
+    document = case.documents.latest("pk")
+    document_url = reverse("admin:casework_document_change", args=[document.pk])
+    data = admin_change_data(client.get(document_url))
+    data["title"] = f"{marker}-document"
+    _post_admin(client, document_url, data)
+    _post_admin(
+        client, reverse("admin:casework_document_delete", args=[document.pk]), {"post": "yes"}
+    )

@@ -8,15 +8,19 @@ from django.urls import reverse
 from casework import services
 from casework.admin import ClientAdmin
 from casework.models import (
+    Authority,
+    Case,
     CaseLogEntry,
     Client,
+    Consent,
     Document,
     Event,
+    Ground,
     Membership,
     Note,
 )
-from tests.factories import make_case, make_event, make_note, make_user
-from tests.helpers import PDF
+from tests.factories import make_case, make_event, make_note, make_org_administrator, make_user
+from tests.helpers import PDF, admin_change_data
 
 Role = Membership.Role
 
@@ -281,3 +285,93 @@ def test_references_added_in_the_admin_are_found_by_search(client, superadmin, o
     )
     [reference] = CaseReference.objects.filter(case=ours)
     assert reference.value_index == reference_index("2401234")
+
+
+# --- one organisation per administrator -------------------------------------------------------
+
+
+@pytest.fixture
+def org_admin(org):
+    return make_org_administrator(organisation=org, username="orgadmin")
+
+
+def test_case_and_client_forms_offer_no_organisation(client, org_admin, ours):
+    client.force_login(org_admin)
+    for model, obj in [("case", ours), ("client", ours.client)]:
+        response = client.get(reverse(f"admin:casework_{model}_change", args=[obj.pk]))
+        assert response.status_code == 200
+        assert "organisation" not in response.context["adminform"].form.fields
+        assert b"Another NGO" not in response.content
+
+
+def test_superusers_still_choose_the_organisation(client, superadmin, ours, other_org):
+    client.force_login(superadmin)
+    response = client.get(reverse("admin:casework_case_change", args=[ours.pk]))
+    field = response.context["adminform"].form.fields["organisation"]
+    assert other_org in field.queryset
+
+
+@pytest.mark.parametrize("model", ["case", "client"])
+def test_cross_organisation_move_refused(client, org_admin, ours, other_org, model):
+    """A forged POST that puts the case (or client) into another organisation changes
+    nothing of the organisation; the rest of the form is saved."""
+    obj = ours if model == "case" else ours.client
+    Consent.objects.filter(case=ours).update(recorded_by=org_admin)
+    client.force_login(org_admin)
+    url = reverse(f"admin:casework_{model}_change", args=[obj.pk])
+    data = admin_change_data(client.get(url))
+    data["organisation"] = str(other_org.pk)
+    data["risk" if model == "case" else "languages"] = "high"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    obj.refresh_from_db()
+    assert obj.organisation_id == ours.organisation_id
+    assert (obj.risk if model == "case" else obj.languages) == "high"
+    assert not Case.objects.filter(organisation=other_org).exists()
+    assert not Client.objects.filter(organisation=other_org).exists()
+
+
+def test_case_admin_offers_only_authorities_of_the_organisation(client, org_admin, ours, other_org):
+    theirs = Authority.objects.create(
+        code="their-office", short_name="Their office", name="Their office",
+        kind=Authority.Kind.ASYLUM_OFFICE, country="FR", language="fr", organisation=other_org,
+    )  # fmt: skip
+    client.force_login(org_admin)
+    response = client.get(reverse("admin:casework_case_change", args=[ours.pk]))
+    authorities = response.context["adminform"].form.fields["authority"].queryset
+    assert theirs not in authorities
+    assert authorities.filter(code="ofpra").exists()  # shared reference data
+
+
+def test_organisations_are_added_by_superusers_only(client, org_admin, superadmin, org, other_org):
+    client.force_login(org_admin)
+    assert client.get(reverse("admin:casework_organisation_add")).status_code == 403
+    response = client.post(reverse("admin:casework_organisation_add"), {"name": "Mine too"})
+    assert response.status_code == 403
+    listing = client.get(reverse("admin:casework_organisation_changelist"))
+    assert b"Another NGO" not in listing.content
+    response = client.post(
+        reverse("admin:casework_organisation_delete", args=[org.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+
+    client.force_login(superadmin)
+    assert client.get(reverse("admin:casework_organisation_add")).status_code == 200
+    listing = client.get(reverse("admin:casework_organisation_changelist"))
+    assert b"Another NGO" in listing.content
+
+
+def test_grounds_are_changed_by_superusers_only(client, org_admin, superadmin):
+    ground = Ground.objects.get(code="political")
+    url = reverse("admin:casework_ground_change", args=[ground.pk])
+    client.force_login(org_admin)
+    response = client.get(url)
+    assert response.status_code == 200 and not response.context["has_change_permission"]
+    assert client.post(url, {"code": "military"}).status_code == 403
+    ground.refresh_from_db()
+    assert ground.code == "political"
+
+    client.force_login(superadmin)
+    assert client.get(url).context["has_change_permission"]

@@ -1,7 +1,9 @@
 """The canary: a client whose name, orientation, note and document carry unique marker strings
-goes through intake, a note, an upload and an issued letter rendered by a real worker. Then
-the whole database (pg_dump, or the SQLite files), the storage folder, every key in the Redis
-broker (or the filesystem queue) and the captured logs are searched: no marker may appear."""
+goes through intake, a note, an upload, an issued letter rendered by a real worker, and edits
+in Django admin (names changed, added and deleted inline, an event added and renamed, a
+document renamed and deleted: the admin's history must not keep them). Then the whole
+database (pg_dump, or the SQLite files), the storage folder, every key in the Redis broker (or
+the filesystem queue) and the captured logs are searched: no marker may appear."""
 
 import json
 import logging
@@ -18,6 +20,7 @@ from casework.models import Authority, Case, Consent, Membership
 from letters import services
 from letters.models import Letter, LetterTemplate
 from tests.factories import make_organisation, make_user
+from tests.helpers import admin_edits
 from tests.integration.helpers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -29,6 +32,7 @@ MARKERS = [
     "CANARY-NOTE-7Q",
     "CANARY-DOCUMENT-7Q",
     "CANARY-CITY-7Q",
+    "CANARY-ADMIN-7Q",
 ]
 
 
@@ -169,6 +173,13 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
     with Letter.objects.get(pk=letter.pk).pdf.open("rb") as f:
         assert f.read().startswith(b"%PDF")
     assert "Kanareechkina" in Letter.objects.get(pk=letter.pk).body
+
+    # An administrator edits the client, the case, an event and the document in Django admin.
+    administrator = make_user(
+        organisation=org, role=Membership.Role.ADMINISTRATOR, is_staff=True, is_superuser=True
+    )
+    client.force_login(administrator)
+    admin_edits(client, case=case, by=administrator, marker="CANARY-ADMIN-7Q")
 
     # ...and yet it is nowhere in clear.
     places = {

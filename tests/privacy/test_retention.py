@@ -45,6 +45,7 @@ from privacy import export
 from privacy.admin import PrivacyClientAdmin as ClientAdmin
 from privacy.tasks import erase_expired_cases
 from tests.factories import make_case, make_event, make_note, make_user
+from tests.helpers import admin_edits
 
 Role = Membership.Role
 TODAY = timezone.localdate
@@ -538,3 +539,18 @@ def test_admin_history_of_the_client_is_erased(marked, superadmin, media):
     assert LogEntry.objects.filter(content_type=content_type).exists()
     retention.client_erase(client=marked["client"], by=superadmin, reason="request")
     assert not LogEntry.objects.filter(content_type=content_type).exists()
+
+
+def test_admin_history_of_every_erased_row_goes(client, marked, superadmin, media):
+    client.force_login(superadmin)
+    admin_edits(client, case=marked["case"], by=superadmin, marker="Q7ERASED")
+    document = ContentType.objects.get_for_model(Document)
+    assert LogEntry.objects.exclude(content_type=document).count() == 4  # client, case, event
+
+    retention.client_erase(client=marked["client"], by=superadmin, reason="request")
+
+    assert not LogEntry.objects.exclude(content_type=document).exists()
+    # The document deleted in the admin is no longer tied to the case: its entries hold its id.
+    assert {e.object_repr for e in LogEntry.objects.all()} == {
+        f"Document #{marked['document'].pk} (Evidence)"
+    }
