@@ -201,6 +201,7 @@ def record(
     membership = getattr(user, "membership", None) if user is not None else None
     match = getattr(request, "resolver_match", None) if request is not None else None
     organisation_id = membership.organisation_id if membership else None
+    chain = organisation_id or NO_ORGANISATION
     key_id, key = _keys()[0]
     entry = AccessEvent(
         at=timezone.now(),
@@ -212,7 +213,7 @@ def record(
         case_id=case_id,
         ip=client_ip(request),
         path_name=(match.view_name if match else "")[:80],
-        chain=organisation_id or NO_ORGANISATION,
+        chain=chain,
         key_id=key_id,
     )
     with transaction.atomic():
@@ -223,15 +224,18 @@ def record(
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s::int4, %s::int4)",
-                    [CHAIN_LOCK, entry.chain % 2**31],
+                    [CHAIN_LOCK, chain % 2**31],
                 )
         last = (
-            AccessEvent.objects.filter(chain=entry.chain, seq__isnull=False)
+            AccessEvent.objects.filter(chain=chain, seq__isnull=False)
             .order_by("-seq")
             .values_list("seq", "hash")
             .first()
         )
-        entry.seq, entry.prev_hash = (last[0] + 1, last[1]) if last else (1, _legacy_head())
+        if last:
+            entry.seq, entry.prev_hash = (last[0] or 0) + 1, last[1]
+        else:
+            entry.seq, entry.prev_hash = 1, _legacy_head()
         entry.hash = entry_hash(entry, entry.prev_hash, key)
         entry.save(force_insert=True)
     return entry
@@ -254,7 +258,7 @@ def heads() -> list[Anchor]:
             .first()
         )
         if last:
-            found.append(Anchor(chain, *last))
+            found.append(Anchor(chain, last[0] or 0, last[1]))
     return found
 
 
@@ -320,7 +324,7 @@ def verify_chain(*, anchors: Iterable[Anchor] = ()) -> Report:
             report.problems.append(f"Chain {chain}, entry {entry.pk} (no. {entry.seq}): {problem}.")
             broken = True
             continue
-        report.heads[entry.chain] = Anchor(entry.chain, entry.seq, entry.hash)
+        report.heads[entry.chain or 0] = Anchor(entry.chain or 0, seq, entry.hash)
         prev = entry.hash
         seq += 1
         report.checked += 1
