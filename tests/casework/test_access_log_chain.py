@@ -331,7 +331,7 @@ def test_an_edited_legacy_entry_is_detected(caseworker):
     assert f"Entry {old[1].pk} (from before the log was keyed)" in problem
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_upgraded_database_verifies_and_stays_append_only(org, caseworker):
     """Migrating a log written by the unkeyed code: its entries verify, new ones chain on."""
     executor = MigrationExecutor(connection)
@@ -493,7 +493,7 @@ def _append_in_thread(user, done: threading.Event, failures: list) -> threading.
 
 
 @postgresql_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_appends_of_two_organisations_do_not_wait_for_each_other(caseworker, other_caseworker):
     """One organisation's append holds its transaction (and its chain's lock) open; another
     organisation's append completes meanwhile. A colleague's append in the first organisation
