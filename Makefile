@@ -20,7 +20,8 @@ DEMO_PASSWORD ?=
 TOOL_SETTINGS := config.settings_test
 
 .PHONY: help run test lint typecheck lock migrations-check system-deps system-deps-test venv dotenv \
-	compilemessages node-deps clean distclean bench-pages bench-letters bench-load bench-backup
+	compilemessages node-deps clean distclean bench-pages bench-letters bench-load bench-backup \
+	bench-accesslog
 
 help:
 	@echo "make run               start Pristan at http://$(HOST):$(PORT)/ (SQLite + local worker, demo data)"
@@ -33,6 +34,7 @@ help:
 	@echo "make bench-letters     letter pipeline vs raw WeasyPrint, 1,362 letters (PostgreSQL + Redis)"
 	@echo "make bench-load        50 caseworkers (locust) against gunicorn + PostgreSQL + Redis + a worker"
 	@echo "make bench-backup      backup and restore of 10,000 cases and 500 files"
+	@echo "make bench-accesslog   access-log appends/s with 1, 2, 4, 8 writers (PostgreSQL)"
 	@echo "make system-deps       apt-get install the missing Debian packages (root only)"
 	@echo "make clean             remove caches, build outputs and var/test (keeps .venv and your data in var/)"
 	@echo "make distclean         clean, and remove .venv too (var/ with your data is kept)"
@@ -103,6 +105,10 @@ dotenv:
 	@if ! grep -q '^FIELD_ENCRYPTION_KEYS=' .env; then \
 		$(PY) scripts/generate-keys.py >> .env; \
 		echo "run: added FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY to .env (back them up: without them the data cannot be read)"; \
+	fi
+	@if ! grep -q '^ACCESS_LOG_KEY=' .env; then \
+		$(PY) scripts/generate-keys.py --access-log-key >> .env; \
+		echo "run: added ACCESS_LOG_KEY to .env (it keys the access log: keep it with the other keys)"; \
 	fi
 
 # compilemessages fails when there is no locale directory at all, so only run it when there
@@ -179,6 +185,9 @@ bench-load: venv
 
 bench-backup: venv
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_backup_bench} $(PY) bench/backup.py $(BENCH_ARGS)
+
+bench-accesslog: venv
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_accesslog_bench} $(PY) bench/accesslog.py $(BENCH_ARGS)
 
 # --- Cleaning ----------------------------------------------------------------------------
 

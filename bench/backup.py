@@ -113,7 +113,7 @@ def main() -> None:
 
     archive = VAR / "bench.pristan-backup"
     backup_s, backup_rss, backup_log = run(["backup", str(archive)], source)
-    print(backup_log.strip().splitlines()[-1], flush=True)
+    print(next(line for line in backup_log.splitlines() if "Backup written" in line), flush=True)
     restore_s, restore_rss, restore_log = run(["restore", str(archive)], target)
     print(restore_log.strip().splitlines()[-1], flush=True)
     run(["verify_access_log"], target)

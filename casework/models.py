@@ -890,7 +890,8 @@ class CaseLogEntry(models.Model):
 class AccessEvent(models.Model):
     """The access log: who did what to which object, when and from where. Ids only, never
     content. Append-only: the database refuses UPDATE and DELETE on this table (see the
-    migration), and each row carries a hash chained to the previous one."""
+    migration), and each row carries a keyed hash chained to the previous row of its
+    organisation's chain (casework.audit)."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
@@ -926,6 +927,11 @@ class AccessEvent(models.Model):
     case_id = models.BigIntegerField(null=True, db_index=True)
     ip = models.GenericIPAddressField(null=True)
     path_name = models.CharField(max_length=80, blank=True)
+    # The chain (the organisation, 0 without one) and the entry's number in it; both empty for
+    # the entries written before the log was keyed (casework.audit, "legacy").
+    chain = models.BigIntegerField(null=True)
+    seq = models.BigIntegerField(null=True)
+    key_id = models.CharField(max_length=8, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
 
@@ -933,6 +939,14 @@ class AccessEvent(models.Model):
         verbose_name = _("access log entry")
         verbose_name_plural = _("access log")
         ordering = ["-id"]
+        constraints = [
+            # Also the index of the append's "last entry of this chain" lookup.
+            models.UniqueConstraint(
+                fields=["chain", "seq"],
+                condition=models.Q(seq__isnull=False),
+                name="casework_accessevent_chain_seq",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"

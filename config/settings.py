@@ -301,6 +301,9 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
 # Backups (ops.backup, manage.py backup/restore): base64 32-byte keys, newest first, apart
 # from the field keys; only the backup and restore commands need them.
 BACKUP_KEY = env.list("BACKUP_KEY", default=[])
+# The access log's HMAC keys (casework.audit): base64 32-byte keys, newest first; keep every key
+# that signed entries. Unset, a key derived from SEARCH_INDEX_KEY signs (README, Security model).
+ACCESS_LOG_KEY = env.list("ACCESS_LOG_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # A request body larger than a document and its form is refused from its Content-Length,
 # before a byte of it is read (core.middleware.RequestSizeLimitMiddleware); the reverse proxy
@@ -400,6 +403,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casework.tasks.erase_expired_cases",
         "schedule": 24 * 60 * 60,
     },
+    # The newest hash of each access-log chain, out of the database's reach (casework.audit).
+    "anchor-access-log": {
+        "task": "casework.tasks.log_access_log_anchors",
+        "schedule": 5 * 60,
+    },
+    "email-access-log-anchors": {
+        "task": "casework.tasks.send_access_log_anchors",
+        "schedule": 24 * 60 * 60,
+    },
 }
 
 # Email (Django 6.1 mailers). DJANGO_EMAIL_BACKEND is "smtp" (the default in production),
@@ -428,7 +440,7 @@ elif _email_backend.endswith("filebased.EmailBackend"):
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="pristan@localhost")
 
-LOGGING = {
+LOGGING: dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -439,8 +451,19 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
         # django-axes names usernames in its INFO and WARNING lines.
         "axes": {"level": "ERROR"},
+        "pristan.audit": {"level": "INFO"},
     },
 }
+# The access log's anchor lines also go to a syslog server, e.g. /dev/log or logs.example.org:514
+# (UDP): a copy the application's own host cannot take back.
+_anchor_syslog = env.str("PRISTAN_ANCHOR_SYSLOG", default="")
+if _anchor_syslog:
+    _host, _, _port = _anchor_syslog.rpartition(":")
+    LOGGING["handlers"]["anchor_syslog"] = {
+        "class": "logging.handlers.SysLogHandler",
+        "address": (_host, int(_port)) if _host and _port.isdigit() else _anchor_syslog,
+    }
+    LOGGING["loggers"]["pristan.audit"]["handlers"] = ["anchor_syslog"]  # and the console (root)
 
 # Retention: a closed case is kept this many days after closing (its "keep until" date), then
 # the daily job casework.tasks.erase_expired_cases erases it, and its client once every case of

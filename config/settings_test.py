@@ -11,6 +11,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 # Fixed test keys (never used anywhere else).
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=")
 os.environ.setdefault("SEARCH_INDEX_KEY", "test-search-index-key")
+os.environ.setdefault("ACCESS_LOG_KEY", "dGVzdC1hY2Nlc3MtbG9nLWtleS0wMDAwMDAwMDAwMDA=")
 os.environ.setdefault("BACKUP_KEY", "dGVzdC1iYWNrdXAta2V5LTAwMDAwMDAwMDAwMDAwMDA=")
 os.environ.setdefault(
     "PRISTAN_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test")

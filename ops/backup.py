@@ -6,8 +6,9 @@ The archive is a gzip-compressed tar stream, encrypted as it is written (`Encryp
                                       with SQLite's online backup API (consistent in WAL mode)
     files/<name>                      every file of the default storage, its stored bytes as
                                       they are (already encrypted with the field keys)
-    manifest.json                     format, created_at, engine, applied migrations, and the
-                                      size and SHA-256 of the database and of every file
+    manifest.json                     format, created_at, engine, applied migrations, the
+                                      size and SHA-256 of the database and of every file, and
+                                      the access log's anchors (casework.audit)
 
 Nothing is decrypted on the way: the database keeps its ciphertext and the files theirs, so the
 archive and BACKUP_KEY together still reveal no client data without FIELD_ENCRYPTION_KEYS.
@@ -140,6 +141,7 @@ class Summary:
     created_at: str = ""
     migrations_to_apply: list[str] = dataclasses.field(default_factory=list)
     access_log: str = ""
+    access_log_anchors: list[str] = dataclasses.field(default_factory=list)
     missing_files: int = 0
     field_keys_ok: bool | None = None
 
@@ -163,6 +165,9 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
     with tempfile.TemporaryDirectory(prefix="pristan-backup-") as tmp:
         member = DATABASE_MEMBERS[vendor]
         dump = Path(tmp) / member
+        # Taken before the dump, so that the dump holds every anchored entry: verified after a
+        # restore, and kept with the archive, a copy of the log's heads away from the server.
+        summary.access_log_anchors = [str(anchor) for anchor in audit.heads()]
         progress(f"Dumping the {ENGINE_NAMES[vendor]} database…")
         database = dump_postgresql(dump) if vendor == "postgresql" else dump_sqlite(dump)
         migrations = applied_migrations()
@@ -207,6 +212,7 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
                 "database": database,
                 "migrations": migrations,
                 "files": files,
+                "access_log_anchors": summary.access_log_anchors,
             }
             data = json.dumps(manifest, indent=1).encode()
             tar.addfile(_tarinfo(MANIFEST, len(data), now.timestamp()), io.BytesIO(data))
@@ -400,16 +406,20 @@ def restore_backup(
                     storage.delete(name)
             raise
     summary.migrations_to_apply = pending_migrations(manifest["migrations"])
-    summary.access_log, summary.field_keys_ok = _check_restored()
+    summary.access_log_anchors = manifest.get("access_log_anchors", [])
+    summary.access_log, summary.field_keys_ok = _check_restored(summary.access_log_anchors)
     return summary
 
 
-def _check_restored() -> tuple[str, bool | None]:
-    """The access log's chain, and whether the configured field keys read the restored data."""
+def _check_restored(anchors: list[str]) -> tuple[str, bool | None]:
+    """The access log (its chains, and the anchors the archive was made with), and whether the
+    configured field keys read the restored data."""
     try:
-        checked, broken = audit.verify_chain()
+        report = audit.verify_chain(anchors=audit.parse_anchors(" ".join(anchors)))
         chain = (
-            f"{checked} entries, chain OK" if broken is None else f"chain BROKEN at entry {broken}"
+            f"{report.checked + report.legacy} entries, chain OK"
+            if report.ok
+            else "chain BROKEN: " + " ".join(report.problems)
         )
     except Exception as error:  # an older schema: verify_access_log after migrating
         chain = f"not checked ({error.__class__.__name__})"

@@ -371,6 +371,8 @@ def test_round_trip_restores_everything_and_the_archive_reveals_nothing(
     assert names[-1] == "manifest.json"
     assert manifest["engine"] == connection.vendor
     assert "casework.0003_access_log_append_only" in manifest["migrations"]
+    # The access log's anchors, a copy of its heads away from the server, checked on restore.
+    assert manifest["access_log_anchors"] == [str(a) for a in audit.heads()] != []
     assert {f["name"] for f in manifest["files"]} == {
         data["document"].file.name,
         data["letter"].pdf.name,
@@ -397,7 +399,7 @@ def test_round_trip_restores_everything_and_the_archive_reveals_nothing(
 
     checked = target.manage("shell", "-v", "0", "-c", CHECK_RESTORED)
     assert checked.returncode == 0, checked.stderr
-    assert "chain OK" in checked.stdout
+    assert "access log OK" in checked.stdout
     result = json.loads(checked.stdout.strip().splitlines()[-1])
     assert CANARY_NAME in result["names"] and CANARY_LATIN in result["names"]
     assert result == {**result, "phone": CANARY_PHONE, "document": True, "letter": True}
@@ -508,7 +510,7 @@ def test_backup_to_standard_output_can_be_piped(storage_root, empty_installation
     assert replaced.returncode == 0, replaced.stderr
     assert table_rows(connection.vendor, empty_installation.database) == source_rows
     verified = empty_installation.manage("verify_access_log")
-    assert verified.returncode == 0 and "chain OK" in verified.stdout
+    assert verified.returncode == 0 and "access log OK" in verified.stdout
 
 
 def _source_database_url() -> str:

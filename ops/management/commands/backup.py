@@ -64,6 +64,10 @@ class Command(BaseCommand):
                 f"{backup.human_size(summary.archive_bytes)}, backup key {summary.key_id}."
             )
         )
+        # Also in the manifest; printed so that the job's own log keeps a copy (verify_access_log
+        # --anchors-file reads these lines as they are).
+        for anchor in summary.access_log_anchors:
+            self.stderr.write(f"Access log anchor {anchor}")
 
     @staticmethod
     def _run(out, key, progress) -> backup.Summary:
