@@ -1,9 +1,18 @@
 from celery import shared_task
+from django.utils import timezone
 
 from casework.reminders import deadline_reminders_send
+from casework.services import daily_run_claim
 
 
 @shared_task
-def send_deadline_reminders() -> int:
-    """Daily digest of each caseworker's deadlines (scheduled in CELERY_BEAT_SCHEDULE)."""
-    return deadline_reminders_send()
+def send_deadline_reminders() -> int | None:
+    """Daily digest of each caseworker's deadlines (scheduled in CELERY_BEAT_SCHEDULE), sent once
+    a day however often the task is sent: None when today's digest has gone already."""
+    today = timezone.localdate()
+    run = daily_run_claim(job="deadline-reminders", day=today)
+    if run is None:
+        return None
+    sent = deadline_reminders_send(today=today)
+    run.finish()
+    return sent
