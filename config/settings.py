@@ -141,6 +141,10 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+if _SCHEDULER:
+    # Beat reads and writes nothing; any query is an error ("settings.DATABASES is improperly
+    # configured"), not an empty SQLite file on a read-only disk.
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
