@@ -950,3 +950,28 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class DailyRun(models.Model):
+    """A scheduled daily job that ran (or is running) for a day. The unique (job, day) makes
+    each daily job run once a day whatever sends it: a second scheduler, a restarted one that
+    catches up, or an operator running it by hand (casework.services.daily_run_claim)."""
+
+    job = models.CharField(max_length=60)
+    day = models.DateField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("daily job run")
+        verbose_name_plural = _("daily job runs")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "day"], name="daily_run_once_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day:%Y-%m-%d}"
+
+    def finish(self) -> None:
+        self.finished_at = timezone.now()
+        self.save(update_fields=["finished_at"])

@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from casework.models import (
     ClientName,
     Consent,
     ContactChannel,
+    DailyRun,
     Document,
     Event,
     Ground,
@@ -308,3 +309,15 @@ def statement_save(*, case: Case, language: str, text: str, by: User) -> CaseSta
     detail = _("%(language)s: added") if adding else _("%(language)s: changed")
     case.log(by, CaseLogEntry.Action.STATEMENT, detail % {"language": language_name})
     return statement
+
+
+def daily_run_claim(*, job: str, day: date) -> DailyRun | None:
+    """Claim a daily job for a day: the new run, or None when it has already run (or is
+    running) for that day, so the caller does nothing. The row is committed at once, before the
+    job's work, so that a concurrent caller sees it. A job that fails half-way stays claimed: a
+    digest half-sent is not sent again to those who had it; tomorrow's run does the rest."""
+    try:
+        with transaction.atomic():
+            return DailyRun.objects.create(job=job, day=day)
+    except IntegrityError:
+        return None

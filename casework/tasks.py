@@ -1,13 +1,22 @@
 from celery import shared_task
+from django.utils import timezone
 
 from casework.audit_anchors import anchors_log, anchors_send
 from casework.reminders import deadline_reminders_send
+from casework.services import daily_run_claim
 
 
 @shared_task
-def send_deadline_reminders() -> int:
-    """Daily digest of each caseworker's deadlines (scheduled in CELERY_BEAT_SCHEDULE)."""
-    return deadline_reminders_send()
+def send_deadline_reminders() -> int | None:
+    """Daily digest of each caseworker's deadlines (scheduled in CELERY_BEAT_SCHEDULE), sent once
+    a day however often the task is sent: None when today's digest has gone already."""
+    today = timezone.localdate()
+    run = daily_run_claim(job="deadline-reminders", day=today)
+    if run is None:
+        return None
+    sent = deadline_reminders_send(today=today)
+    run.finish()
+    return sent
 
 
 @shared_task
@@ -17,6 +26,12 @@ def log_access_log_anchors() -> int:
 
 
 @shared_task
-def send_access_log_anchors() -> int:
-    """Daily: each organisation's access-log anchor to its administrators and auditors."""
-    return anchors_send()
+def send_access_log_anchors() -> int | None:
+    """Daily: each organisation's access-log anchor to its administrators and auditors, once a
+    day however often the task is sent (None when today's have gone already)."""
+    run = daily_run_claim(job="access-log-anchors", day=timezone.localdate())
+    if run is None:
+        return None
+    sent = anchors_send()
+    run.finish()
+    return sent

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -17,17 +18,35 @@ from django.utils.translation import gettext_lazy as _
 from core.net import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class _SecretFiles(environ.FileAwareMapping):
+    """The environment, where NAME_FILE (a file, e.g. a compose secret under /run/secrets)
+    stands for NAME, so that secrets never sit in `docker inspect` or a process's environment.
+    The file's final newline is not part of the value (`echo secret > file` writes one)."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key).rstrip("\r\n")
+
+
 env = environ.Env()
+env.ENVIRON = _SecretFiles()
 # `make run` writes a .env (a generated secret key, debug on) for the embedded mode; production
 # sets real environment variables instead, which take precedence.
 if not env.bool("PRISTAN_IGNORE_DOTENV", default=False):
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str(
-    "DJANGO_SECRET_KEY",
-    default="insecure-development-key-only-for-debug" if DEBUG else environ.Env.NOTSET,
-)
+# The scheduler (Celery beat) only puts task names on the queue at set times: it reads no client
+# data, so docker-compose.yml gives it no keys and no database, and this role lets it start
+# without them. Every other process (web, worker, manage.py) refuses to start without them, and
+# config.wsgi and config.celery refuse to serve or work under this role.
+PRISTAN_ROLE = env.str("PRISTAN_ROLE", default="")
+_SCHEDULER = PRISTAN_ROLE == "scheduler"
+if DEBUG:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="" if _SCHEDULER else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges): the client's
@@ -158,6 +177,10 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+if _SCHEDULER:
+    # Beat reads and writes nothing; any query is an error ("settings.DATABASES is improperly
+    # configured"), not an empty SQLite file on a read-only disk.
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache shared by every process and replica: rate limits count there (core.ratelimit), so
@@ -293,7 +316,7 @@ STORAGES = {
 # `python manage.py generate_keys` prints new ones. There is no way to run without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 SEARCH_INDEX_KEY = env.str("SEARCH_INDEX_KEY", default="")
-if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
+if not _SCHEDULER and (not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY):
     raise ImproperlyConfigured(
         "FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY must be set (see README, Security model); "
         "`make run` writes development keys to .env."
@@ -390,18 +413,24 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Daily jobs run at fixed local hours (TIME_ZONE), not "24 hours after beat started": a
+# restarted scheduler neither moves them nor skips a day (beat's schedule file, on a volume in
+# docker-compose.yml, remembers the last run and catches up a missed one). Each daily job runs at
+# most once per day whatever sends it (casework.services.daily_run_claim), so a second beat or a
+# caught-up run sends no second digest.
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-letters": {
         "task": "letters.tasks.requeue_stuck_letters",
         "schedule": 60,
     },
-    "deadline-reminders": {
-        "task": "casework.tasks.send_deadline_reminders",
-        "schedule": 24 * 60 * 60,
-    },
     "erase-expired-cases": {
         "task": "casework.tasks.erase_expired_cases",
-        "schedule": 24 * 60 * 60,
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "deadline-reminders": {
+        "task": "casework.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=7, minute=0),
     },
     # The newest hash of each access-log chain, out of the database's reach (casework.audit).
     "anchor-access-log": {
@@ -410,7 +439,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "email-access-log-anchors": {
         "task": "casework.tasks.send_access_log_anchors",
-        "schedule": 24 * 60 * 60,
+        "schedule": crontab(hour=6, minute=45),
     },
 }
 

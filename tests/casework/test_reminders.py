@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from celery.schedules import crontab
 from django.utils import timezone
 
-from casework.models import Membership
+from casework.models import DailyRun, Membership
 from casework.reminders import HORIZON_DAYS, deadline_reminders_send
 from casework.tasks import send_deadline_reminders
 from tests.factories import make_case, make_event, make_user
@@ -127,6 +128,21 @@ def test_today_can_be_given(outbox, caseworker, assigned):
 def test_celery_task_sends_the_digest(outbox, caseworker, assigned):
     assert send_deadline_reminders.apply().get() == 1
     assert len(outbox) == 1
+
+
+def test_the_digest_is_sent_once_a_day_however_often_the_task_runs(outbox, caseworker, assigned):
+    """Two schedulers, or a restarted one catching up, send the task twice: one digest."""
+    assert send_deadline_reminders.apply().get() == 1
+    assert send_deadline_reminders.apply().get() is None
+    assert len(outbox) == 1
+    run = DailyRun.objects.get(job="deadline-reminders")
+    assert run.day == timezone.localdate() and run.finished_at is not None
+
+
+def test_the_digest_is_scheduled_at_a_fixed_local_hour(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["deadline-reminders"]
+    assert entry["task"] == "casework.tasks.send_deadline_reminders"
+    assert entry["schedule"] == crontab(hour=7, minute=0)
 
 
 def test_lawyer_with_a_share_gets_no_digest(outbox, org, lawyer, case):

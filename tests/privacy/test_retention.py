@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery.schedules import crontab
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -31,6 +32,7 @@ from casework.models import (
     ClientName,
     Consent,
     ContactChannel,
+    DailyRun,
     Document,
     Event,
     Membership,
@@ -233,10 +235,11 @@ def test_the_default_retention_period_is_five_years(case, coordinator):
     assert case.retention_until == TODAY() + timedelta(days=5 * 365)
 
 
-def test_the_job_is_scheduled_daily(settings):
+def test_the_job_is_scheduled_daily_at_a_fixed_local_hour(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["erase-expired-cases"]
     assert entry["task"] == "casework.tasks.erase_expired_cases"
-    assert entry["schedule"] == 24 * 60 * 60
+    assert entry["schedule"] == crontab(hour=3, minute=30)
+    assert settings.CELERY_TIMEZONE == settings.TIME_ZONE
 
 
 # The scheduled job ---------------------------------------------------------------------------
@@ -278,8 +281,28 @@ def test_the_job_erases_only_expired_cases(org, media):
     assert AccessEvent.objects.filter(action=AccessEvent.Action.ERASE).count() == 3
 
     # Idempotent: nothing left to do, nothing written.
-    assert erase_expired_cases() == {"cases": 0, "clients": 0, "failed": 0}
+    assert retention.cases_erase_expired() == {"cases": 0, "clients": 0, "failed": 0}
     assert AccessEvent.objects.filter(action=AccessEvent.Action.ERASE).count() == 3
+
+
+def test_the_job_runs_once_a_day_however_often_it_is_sent(org, media):
+    """A second scheduler, or one restarted that catches up, sends the task again the same
+    day: the second run does nothing, the next day's run does its work."""
+    closed_case(org, days=-1)
+    assert erase_expired_cases() == {"cases": 1, "clients": 1, "failed": 0}
+    second = closed_case(org, days=-1)  # expired since (say, by an edit in the admin)
+
+    assert erase_expired_cases() is None
+
+    second.refresh_from_db()
+    assert second.erased_at is None
+    run = DailyRun.objects.get(job="erase-expired-cases")
+    assert run.day == TODAY() and run.finished_at is not None
+    assert AccessEvent.objects.filter(action=AccessEvent.Action.ERASE).count() == 2
+
+    # Tomorrow's run is a new day.
+    DailyRun.objects.filter(pk=run.pk).update(day=TODAY() - timedelta(days=1))
+    assert erase_expired_cases() == {"cases": 1, "clients": 1, "failed": 0}
 
 
 def test_the_client_goes_when_the_last_case_expires(org, media):
