@@ -53,6 +53,21 @@ CHAIN_LOCK = 7_310_001
 NO_ORGANISATION = 0  # the chain of entries without an organisation
 
 
+@dataclasses.dataclass(frozen=True)
+class Anchor:
+    """A chain's newest entry, as written outside the database: `chain:seq:hash`."""
+
+    chain: int
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.chain}:{self.seq}:{self.hash}"
+
+
+ANCHOR_PATTERN = re.compile(r"(?<![\w:])(\d+):(\d+):([0-9a-f]{64})(?![\w:])")
+
+
 def parse_anchors(text: str) -> list[Anchor]:
     """Every `chain:seq:hash` in a text: a line of the server log, the daily email or a backup's
     summary can be given as it is."""

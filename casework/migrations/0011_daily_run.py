@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0008_organisation_scope'),
+        ('casework', '0010_access_log_keyed_chains'),
     ]
 
     operations = [

@@ -32,7 +32,7 @@ def sqlite_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('casework', '0008_organisation_scope'),
+        ('casework', '0009_admin_log_ids_only'),
     ]
 
     operations = [
