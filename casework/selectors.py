@@ -1,15 +1,27 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from casework.capabilities import Capability
-from casework.models import Case, Client, ClientName, Event, Membership, Organisation
+from casework.models import (
+    Case,
+    CaseProcedure,
+    ChecklistEntry,
+    ChecklistItem,
+    Client,
+    ClientName,
+    Document,
+    Event,
+    Membership,
+    Organisation,
+)
 from casework.names import icao_9303
 from core.users import User
 
@@ -86,3 +98,54 @@ def icao_name(client: Client) -> str:
     legal = [n for n in names if n.script == "cyrl" and n.kind == ClientName.Kind.LEGAL]
     cyrillic = legal or [n for n in names if n.script == "cyrl"]
     return icao_9303(cyrillic[0].full_name) if cyrillic else ""
+
+
+@dataclass
+class ChecklistRow:
+    item: ChecklistItem
+    state: str
+    documents: list[Document]
+
+    @property
+    def state_label(self) -> str:
+        return str(ChecklistEntry.State(self.state).label)
+
+
+def case_checklists(case: Case) -> list[tuple[CaseProcedure, list[ChecklistRow]]]:
+    """Each procedure of the case with its checklist: every item, its state (missing until
+    someone says otherwise) and the documents linked to it."""
+    case_procedures = case.procedures.select_related("procedure").prefetch_related(
+        "procedure__items",
+        Prefetch("entries", queryset=ChecklistEntry.objects.prefetch_related("documents")),
+    )
+    result = []
+    for case_procedure in case_procedures:
+        entries = {entry.item_id: entry for entry in case_procedure.entries.all()}
+        rows = []
+        for item in case_procedure.procedure.items.all():
+            entry = entries.get(item.pk)
+            rows.append(
+                ChecklistRow(
+                    item=item,
+                    state=entry.state if entry else ChecklistEntry.State.MISSING,
+                    documents=list(entry.documents.all()) if entry else [],
+                )
+            )
+        result.append((case_procedure, rows))
+    return result
+
+
+def enclosures(case: Case, language: str) -> list[str]:
+    """What a letter in `language` lists as enclosed: the items the case has, of its
+    procedures in that language, as letters name them, each once, in checklist order."""
+    entries = (
+        ChecklistEntry.objects.filter(
+            case_procedure__case=case,
+            case_procedure__procedure__language=language,
+            state=ChecklistEntry.State.HAVE,
+        )
+        .exclude(item__enclosure="")
+        .order_by("case_procedure__added_at", "case_procedure_id", "item__position", "item_id")
+        .values_list("item__enclosure", flat=True)
+    )
+    return list(dict.fromkeys(entries))
