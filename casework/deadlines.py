@@ -18,6 +18,7 @@ import holidays
 from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.utils.translation import ngettext
 
 from casework.models import Authority, Case, DeadlineRule, Event
@@ -123,15 +124,24 @@ def _period(rule: DeadlineRule) -> str:
     return ngettext("%(n)d calendar day", "%(n)d calendar days", n) % {"n": n}
 
 
+# How each start reads in the explanation, with its date.
+START_PHRASES = {
+    DeadlineRule.Start.NOTIFICATION: gettext_noop("from notification on %(date)s"),
+    DeadlineRule.Start.SERVICE: gettext_noop("from service on %(date)s"),
+    DeadlineRule.Start.DECISION: gettext_noop("from the decision of %(date)s"),
+    DeadlineRule.Start.ARRIVAL: gettext_noop("from arrival on %(date)s"),
+}
+
+
 def explanation(rule: DeadlineRule, start: date, due: Due) -> str:
     """How the deadline was reached, in the active language: "CNDA appeal — 1 month from
-    notification on 3 March 2027 (rule: CESEDA art. L532-1)". Default rule names are in the
+    notification on March 3, 2027 (rule: CESEDA art. L532-1)". Default rule names are in the
     translation catalogue (casework.defaults); an administrator's own are shown as written."""
-    text = _("%(name)s — %(period)s from %(start)s on %(date)s (rule: %(source)s)") % {
+    text = _("%(name)s — %(period)s %(start)s (rule: %(source)s)") % {
         "name": _(rule.name),
         "period": _period(rule),
-        "start": DeadlineRule.Start(rule.starts_from).label,
-        "date": formats.date_format(start, "DATE_FORMAT"),
+        "start": _(START_PHRASES[DeadlineRule.Start(rule.starts_from)])
+        % {"date": formats.date_format(start, "DATE_FORMAT")},
         "source": rule.source,
     }
     if due.moved_from:
@@ -142,11 +152,14 @@ def explanation(rule: DeadlineRule, start: date, due: Due) -> str:
 
 
 def sync_computed(event: Event, *, by) -> list[Event]:
-    """Create, update or remove the deadline computed from `event` by its rule. A computed
-    deadline someone has changed by hand is theirs: it is left as it is. Returns the computed
-    deadlines that changed (created or updated), for the case's history."""
+    """Create, update or remove the deadline computed from `event` by its rule. Once someone
+    has changed that deadline by hand it is theirs: the event no longer touches it or makes
+    another. Returns the computed deadlines that changed (created or updated), for the case's
+    history."""
+    if event.computed.filter(changed_by_hand=True).exists():
+        return []  # the user has taken the deadline over
     rule = rule_for(event)
-    computed = list(event.computed.filter(changed_by_hand=False))
+    computed = list(event.computed.all())
     if rule is None:
         for deadline in computed:
             deadline.delete()

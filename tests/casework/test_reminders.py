@@ -117,7 +117,7 @@ def test_each_assignee_gets_their_own_and_unassigned_people_none(
     outbox, personas, case, other_case
 ):
     make_event(case=case, days=1)
-    make_event(case=other_case, days=2)
+    make_event(case=other_case, days=3)
 
     assert deadline_reminders_send() == 3
 
