@@ -1,5 +1,6 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -135,17 +136,28 @@ def case_checklists(case: Case) -> list[tuple[CaseProcedure, list[ChecklistRow]]
     return result
 
 
-def enclosures(case: Case, language: str) -> list[str]:
-    """What a letter in `language` lists as enclosed: the items the case has, of its
-    procedures in that language, as letters name them, each once, in checklist order."""
-    entries = (
+def enclosures_by_case(case_ids: Iterable[int]) -> dict[tuple[int, str], list[str]]:
+    """What letters list as enclosed, by (case id, letter language): the checklist items each
+    case has, of its procedures in that language, as letters name them, each once, in
+    checklist order. One query for any number of cases (a batch issues hundreds)."""
+    rows = (
         ChecklistEntry.objects.filter(
-            case_procedure__case=case,
-            case_procedure__procedure__language=language,
-            state=ChecklistEntry.State.HAVE,
+            case_procedure__case_id__in=list(case_ids), state=ChecklistEntry.State.HAVE
         )
         .exclude(item__enclosure="")
         .order_by("case_procedure__added_at", "case_procedure_id", "item__position", "item_id")
-        .values_list("item__enclosure", flat=True)
+        .values_list(
+            "case_procedure__case_id", "case_procedure__procedure__language", "item__enclosure"
+        )
     )
-    return list(dict.fromkeys(entries))
+    result: dict[tuple[int, str], list[str]] = {}
+    for case_id, language, enclosure in rows:
+        items = result.setdefault((case_id, language), [])
+        if enclosure not in items:
+            items.append(enclosure)
+    return result
+
+
+def enclosures(case: Case, language: str) -> list[str]:
+    """What a letter in `language` on this case lists as enclosed (enclosures_by_case)."""
+    return enclosures_by_case([case.pk]).get((case.pk, language), [])

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from casework import selectors as casework_selectors
 from casework.models import Authority, Case, CaseLogEntry, Consent, Organisation
 from casework.services import consent_is_active
 from core.users import User
@@ -372,6 +373,8 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
             withdrawn_on=None,
         ).values_list("case_id", flat=True)
     )
+    # What each letter lists as enclosed is frozen now, with its text: one query for all.
+    enclosed = casework_selectors.enclosures_by_case({x.case_id for x in letters})
     issued, history = result.letters, []
     for original, sequence in zip(letters, numbers, strict=True):
         letter = locked[original.pk]
@@ -395,6 +398,7 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
         letter.issued_at, letter.issued_by = now, by
         letter.render_status = Letter.RenderStatus.PENDING
         letter.updated_at = now
+        letter.enclosures = "\n".join(enclosed.get((letter.case_id, letter.language), []))
         history.append(
             CaseLogEntry(
                 case_id=letter.case_id,
@@ -435,6 +439,7 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
             "issued_by",
             "render_status",
             "updated_at",
+            "enclosures",
         ],
         batch_size=500,
     )
