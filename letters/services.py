@@ -439,10 +439,13 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
             "issued_by",
             "render_status",
             "updated_at",
-            "enclosures",
         ],
         batch_size=500,
     )
+    # Encrypted, so written by save(), not bulk_update(): only the letters that enclose anything.
+    for letter in issued:
+        if letter.enclosures:
+            letter.save(update_fields=["enclosures"])
     CaseLogEntry.objects.bulk_create(history, batch_size=500)
 
     def after_commit() -> None:
