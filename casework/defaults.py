@@ -10,14 +10,14 @@ are written.
 
 from datetime import date
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 CHECKED_ON = date(2026, 12, 3)
-CONFIRM = N_("Fictional-use default: confirm with your lawyers before relying on it.")
+CONFIRM = gettext_noop("Fictional-use default: confirm with your lawyers before relying on it.")
 
 DEADLINE_RULES = [
     {
-        "name": N_("CNDA appeal"),
+        "name": gettext_noop("CNDA appeal"),
         "event_kind": "decision",
         "country": "FR",
         "authority_kind": "asylum_office",
@@ -32,7 +32,7 @@ DEADLINE_RULES = [
         "CPC). A request for legal aid may change the time limit. " + CONFIRM,
     },
     {
-        "name": N_("Action at the Verwaltungsgericht"),
+        "name": gettext_noop("Action at the Verwaltungsgericht"),
         "event_kind": "decision",
         "country": "DE",
         "authority_kind": "asylum_office",
@@ -46,7 +46,7 @@ DEADLINE_RULES = [
         "rule with the court's region. " + CONFIRM,
     },
     {
-        "name": N_("Action at the Verwaltungsgericht (manifestly unfounded)"),
+        "name": gettext_noop("Action at the Verwaltungsgericht (manifestly unfounded)"),
         "event_kind": "decision",
         "country": "DE",
         "authority_kind": "asylum_office",
@@ -60,7 +60,7 @@ DEADLINE_RULES = [
         "VwGO innerhalb einer Woche nach Bekanntgabe. " + CONFIRM,
     },
     {
-        "name": N_("One-year asylum filing deadline"),
+        "name": gettext_noop("One-year asylum filing deadline"),
         "event_kind": "arrival",
         "country": "US",
         "period": 12,
@@ -74,7 +74,7 @@ DEADLINE_RULES = [
         "Exceptions for changed or extraordinary circumstances (INA § 208(a)(2)(D)). " + CONFIRM,
     },
     {
-        "name": N_("Appeal to the Board of Immigration Appeals"),
+        "name": gettext_noop("Appeal to the Board of Immigration Appeals"),
         "event_kind": "decision",
         "country": "US",
         "authority_kind": "immigration_court",
@@ -89,7 +89,7 @@ DEADLINE_RULES = [
         "or legal holiday. " + CONFIRM,
     },
     {
-        "name": N_("Appeal to the First-tier Tribunal"),
+        "name": gettext_noop("Appeal to the First-tier Tribunal"),
         "event_kind": "decision",
         "country": "GB",
         "subdivision": "ENG",
@@ -109,75 +109,99 @@ DEADLINE_RULES = [
 # Each procedure: its checklist as (name shown to staff, as letters list it, note).
 PROCEDURES = [
     {
-        "name": N_("OFPRA asylum claim"),
+        "name": gettext_noop("OFPRA asylum claim"),
         "country": "FR",
         "language": "fr",
         "note": CONFIRM,
         "items": [
-            (N_("Asylum claim certificate"), "Copie de l'attestation de demande d'asile", ""),
-            (N_("OFPRA application form, signed"), "", N_("Filled in and signed in French.")),
-            (N_("Passport or identity document"), "Copie du passeport", ""),
-            (N_("Two identity photos"), "", ""),
             (
-                N_("Evidence of persecution, translated"),
+                gettext_noop("Asylum claim certificate"),
+                "Copie de l'attestation de demande d'asile",
+                "",
+            ),
+            (
+                gettext_noop("OFPRA application form, signed"),
+                "",
+                gettext_noop("Filled in and signed in French."),
+            ),
+            (gettext_noop("Passport or identity document"), "Copie du passeport", ""),
+            (gettext_noop("Two identity photos"), "", ""),
+            (
+                gettext_noop("Evidence of persecution, translated"),
                 "Pièces justificatives traduites en français",
-                N_("Summonses, court papers, medical certificates, press articles."),
+                gettext_noop("Summonses, court papers, medical certificates, press articles."),
             ),
-            (N_("Letter of support"), "Lettre de soutien", ""),
+            (gettext_noop("Letter of support"), "Lettre de soutien", ""),
         ],
     },
     {
-        "name": N_("CNDA appeal"),
+        "name": gettext_noop("CNDA appeal"),
         "country": "FR",
         "language": "fr",
         "note": CONFIRM,
         "items": [
-            (N_("OFPRA decision"), "Copie de la décision de l'OFPRA", ""),
+            (gettext_noop("OFPRA decision"), "Copie de la décision de l'OFPRA", ""),
             (
-                N_("Proof of the date of notification"),
+                gettext_noop("Proof of the date of notification"),
                 "Preuve de la date de notification",
-                N_("The envelope or the acknowledgement of receipt: the time limit runs from it."),
+                gettext_noop(
+                    "The envelope or the acknowledgement of receipt: the time limit runs from it."
+                ),
             ),
-            (N_("Legal aid request"), "Demande d'aide juridictionnelle", ""),
-            (N_("New evidence, translated"), "Pièces nouvelles traduites en français", ""),
+            (gettext_noop("Legal aid request"), "Demande d'aide juridictionnelle", ""),
+            (
+                gettext_noop("New evidence, translated"),
+                "Pièces nouvelles traduites en français",
+                "",
+            ),
         ],
     },
     {
-        "name": N_("BAMF hearing"),
+        "name": gettext_noop("BAMF hearing"),
         "country": "DE",
         "language": "de",
         "note": CONFIRM,
         "items": [
-            (N_("Residence permit for asylum seekers"), "Kopie der Aufenthaltsgestattung", ""),
-            (N_("Passport or identity document"), "Kopie des Reisepasses", ""),
             (
-                N_("Medical certificate"),
-                "Ärztliche Bescheinigung",
-                N_("A qualified medical certificate (§ 60a Abs. 2c AufenthG) where health matters."),
+                gettext_noop("Residence permit for asylum seekers"),
+                "Kopie der Aufenthaltsgestattung",
+                "",
             ),
-            (N_("Evidence of persecution, translated"), "Beweismittel mit Übersetzung", ""),
-            (N_("Letter of support"), "Unterstützungsschreiben", ""),
+            (gettext_noop("Passport or identity document"), "Kopie des Reisepasses", ""),
+            (
+                gettext_noop("Medical certificate"),
+                "Ärztliche Bescheinigung",
+                gettext_noop(
+                    "A qualified medical certificate (§ 60a Abs. 2c AufenthG) where health matters."
+                ),
+            ),
+            (
+                gettext_noop("Evidence of persecution, translated"),
+                "Beweismittel mit Übersetzung",
+                "",
+            ),
+            (gettext_noop("Letter of support"), "Unterstützungsschreiben", ""),
         ],
     },
     {
-        "name": N_("USCIS Form I-589 filing"),
+        "name": gettext_noop("USCIS Form I-589 filing"),
         "country": "US",
         "language": "en",
         "note": CONFIRM,
         "items": [
             (
-                N_("Form I-589, signed"),
+                gettext_noop("Form I-589, signed"),
                 "Form I-589, Application for Asylum and for Withholding of Removal",
                 "",
             ),
-            (N_("Passport-style photo"), "Passport-style photograph", ""),
-            (N_("Passport and Form I-94"), "Copy of passport and Form I-94", ""),
-            (N_("Applicant's declaration"), "Declaration of the applicant", ""),
-            (N_("Country conditions evidence"), "Country conditions evidence", ""),
+            (gettext_noop("Passport-style photo"), "Passport-style photograph", ""),
+            (gettext_noop("Passport and Form I-94"), "Copy of passport and Form I-94", ""),
+            (gettext_noop("Applicant's declaration"), "Declaration of the applicant", ""),
+            (gettext_noop("Country conditions evidence"), "Country conditions evidence", ""),
             (
-                N_("Certified translations"),
+                gettext_noop("Certified translations"),
                 "Certified English translations",
-                N_("Every document not in English, with the translator's certificate."),
+                gettext_noop("Every document not in English, with the translator's certificate."),
             ),
         ],
     },
