@@ -55,7 +55,9 @@ def calendar_feed_manage(request):
     """Make a new address (the old one stops working) or revoke the feed."""
     if request.POST.get("action") == "revoke":
         if feeds.calendar_feed_revoke(user=request.user, request=request):
-            messages.success(request, _("Your calendar feed is revoked: its address no longer works."))
+            messages.success(
+                request, _("Your calendar feed is revoked: its address no longer works.")
+            )
         return redirect("accounts:security")
     token = feeds.calendar_feed_create(user=request.user, request=request)
     url = request.build_absolute_uri(reverse("accounts:calendar_feed", args=[token]))

@@ -18,8 +18,7 @@ import holidays
 from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from casework.models import Authority, Case, DeadlineRule, Event
 
@@ -64,9 +63,7 @@ def due_date(rule: DeadlineRule, start: date) -> Due:
                 left -= 1
     else:
         end = start + timedelta(days=rule.period)
-    if not rule.next_working_day or is_working_day(
-        end, country=country, subdivision=subdivision
-    ):
+    if not rule.next_working_day or is_working_day(end, country=country, subdivision=subdivision):
         return Due(end)
     moved = end
     while not is_working_day(moved, country=country, subdivision=subdivision):

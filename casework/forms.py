@@ -278,7 +278,16 @@ class RelativeForm(forms.ModelForm):
 class EventForm(forms.ModelForm):
     class Meta:
         model = Event
-        fields = ["kind", "title", "date", "time", "location", "authority", "outcome", "is_deadline"]
+        fields = [
+            "kind",
+            "title",
+            "date",
+            "time",
+            "location",
+            "authority",
+            "outcome",
+            "is_deadline",
+        ]
         widgets = {"date": DateInput(), "time": TimeInput()}
         help_texts = {
             "date": _(
@@ -301,7 +310,9 @@ class EventForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("kind") == Event.Kind.DECISION and not cleaned.get("outcome"):
-            self.add_error("outcome", _("Say what the decision was: appeal deadlines depend on it."))
+            self.add_error(
+                "outcome", _("Say what the decision was: appeal deadlines depend on it.")
+            )
         elif cleaned.get("kind") != Event.Kind.DECISION:
             cleaned["outcome"] = ""
         return cleaned

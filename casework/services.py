@@ -357,7 +357,9 @@ def case_procedure_add(*, case: Case, procedure: Procedure, by: User) -> CasePro
         case=case, procedure=procedure, defaults={"added_by": by}
     )
     if created:
-        case.log(by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: added") % {"name": _(procedure.name)})
+        case.log(
+            by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: added") % {"name": _(procedure.name)}
+        )
     return case_procedure
 
 

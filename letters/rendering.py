@@ -33,8 +33,8 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from letters import formatting
 from casework import selectors as casework_selectors
+from letters import formatting
 from letters.context import (
     ENCLOSURES_MARKER,
     FACTS_MARKER,

@@ -27,7 +27,9 @@ def _make_feed(client: Client, user) -> str:
     client.force_login(user)
     response = client.post(reverse("accounts:calendar_feed_manage"), {"action": "create"})
     assert response.status_code == 200
-    url = re.search(r'value="(http://testserver(/accounts/calendar/[^"]+/))"', response.content.decode())
+    url = re.search(
+        r'value="(http://testserver(/accounts/calendar/[^"]+/))"', response.content.decode()
+    )
     assert url, "the new address is shown"
     return url[2]
 
@@ -60,9 +62,7 @@ def test_the_feed_has_the_reference_kind_and_time_and_no_name_title_or_place(
     for secret in [*CLIENT_NAMES, TITLE, PLACE, "Appeal for", case.client.pseudonym]:
         assert secret not in text, secret
     calendar = icalendar.Calendar.from_ical(response.content)
-    entries = sorted(
-        (str(e["summary"]), e.decoded("dtstart")) for e in calendar.walk("VEVENT")
-    )
+    entries = sorted((str(e["summary"]), e.decoded("dtstart")) for e in calendar.walk("VEVENT"))
     hearing, deadline = events
     assert [summary for summary, _ in entries] == [
         f"{case.reference} · Appeal deadline",

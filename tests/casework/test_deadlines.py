@@ -99,9 +99,7 @@ def test_months_end_on_the_last_day_of_a_shorter_month():
 
 
 def test_working_days_skip_weekends_and_the_countrys_holidays(db):
-    rule = DeadlineRule(
-        name="Test", country="FR", period=5, unit=DeadlineRule.Unit.WORKING_DAYS
-    )
+    rule = DeadlineRule(name="Test", country="FR", period=5, unit=DeadlineRule.Unit.WORKING_DAYS)
     # From Wednesday 7 July 2027: 8, 9, 12, 13, (14 is the Fête nationale) 15.
     assert deadlines.due_date(rule, date(2027, 7, 7)).date == date(2027, 7, 15)
 
