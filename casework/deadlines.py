@@ -10,6 +10,7 @@ holidays of the rule's country (and region), from the `holidays` library.
 """
 
 import calendar
+import datetime
 import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,10 +44,10 @@ def add_months(start: date, months: int) -> date:
 
 @dataclass(frozen=True)
 class Due:
-    date: date
+    date: datetime.date
     # The date the period itself ended on, when that was not a working day and the rule moved
     # the deadline to the next one.
-    moved_from: date | None = None
+    moved_from: datetime.date | None = None
 
 
 def due_date(rule: DeadlineRule, start: date) -> Due:
