@@ -1,7 +1,7 @@
 """Accessibility in a real browser: axe-core (node_modules/axe-core, from package-lock.json) finds
 no serious or critical violation on the dashboard, the case list, a case page, a letter draft, the
-register, a checklist, the security page and the login page, in English and in Russian; and the login form and the case-list
-filters work with the keyboard alone.
+register, a checklist, the security page and the login page, in English and in Russian; and the
+login form and the case-list filters work with the keyboard alone.
 
 axe-core is injected as an inline script, which the pages' CSP forbids: only the axe contexts
 bypass the CSP (bypass_csp=True); every other browser test runs under the real policy. The full

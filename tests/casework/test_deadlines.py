@@ -18,7 +18,7 @@ from casework.models import (
     Event,
     Procedure,
 )
-from tests.factories import make_case, make_organisation
+from tests.factories import make_case, make_event, make_organisation
 
 Outcome = Event.Outcome
 
@@ -309,3 +309,22 @@ def test_a_shared_rule_is_the_same_for_every_organisation(rules, org):
     assert set(DeadlineRule.objects.for_organisation(org.pk)) == set(
         DeadlineRule.objects.for_organisation(other.pk)
     )
+
+
+def test_the_dashboard_marks_each_deadline_by_how_near_it_is(client, case, caseworker):
+    for days in (-1, 0, 1, 3, 6, 12):
+        make_event(case=case, days=days)
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:dashboard"), headers={"accept-language": "en"})
+    text = page.content.decode()
+    # Colour and words together: the class carries the colour, the badge says it.
+    for urgency, words in [
+        ("overdue", "overdue"),
+        ("today", "due today"),
+        ("1", "tomorrow"),
+        ("3", "in 3 days"),
+        ("7", "in 6 days"),
+        ("14", "in 12 days"),
+    ]:
+        assert f"deadline-{urgency}" in text, urgency
+        assert words in text, words
