@@ -221,3 +221,23 @@ class RecoveryCode(models.Model):
     def matches(self, code: str) -> bool:
         """Constant-time comparison (Django's hasher)."""
         return _hasher.verify(code, self.digest)
+
+
+class CalendarFeed(models.Model):
+    """A user's personal calendar feed: its secret address, of which only a hash is kept, so
+    that a database dump gives nobody the feed. Making a new address replaces this row;
+    revoking deletes it (accounts.feeds)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d})"

@@ -32,7 +32,7 @@ from django.views.i18n import set_language as i18n_set_language
 from accounts import services
 from accounts.backends import AccountBackend
 from accounts.forms import CodeForm, EmergencyLockForm, EnrolForm, NewRecoveryCodesForm
-from accounts.models import OrganisationLockdown
+from accounts.models import CalendarFeed, OrganisationLockdown
 from casework import audit
 from casework.models import AccessEvent, Membership
 from core import ratelimit
@@ -262,6 +262,7 @@ def security_view(request):
         "recovery_remaining": services.recovery_codes_remaining(user),
         "is_administrator": services.is_administrator(user),
         "lockdown": lockdown,
+        "calendar_feed": CalendarFeed.objects.filter(user=user).first(),
     }
     return render(request, "accounts/security.html", context)
 

@@ -19,15 +19,18 @@ from casework.models import (
     CaseLogEntry,
     CaseReference,
     CaseStatement,
+    ChecklistItem,
     Client,
     ClientName,
     Consent,
     ContactChannel,
+    DeadlineRule,
     Document,
     Event,
     Ground,
     Note,
     Organisation,
+    Procedure,
     Relative,
     Share,
 )
@@ -237,6 +240,45 @@ class AuthorityAdmin(SharedOrOwnAdmin):
     prepopulated_fields = {"code": ["short_name"]}
 
 
+class OwnAuthoritiesMixin:
+    """Authority choices of a shared-or-own row: the shared ones and the organisation's own."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Authority:
+            membership = getattr(request.user, "membership", None)
+            kwargs["queryset"] = Authority.objects.for_organisation(
+                membership.organisation_id if membership else None
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(DeadlineRule)
+class DeadlineRuleAdmin(OwnAuthoritiesMixin, SharedOrOwnAdmin):
+    list_display = ["name", "country", "event_kind", "authority_kind", "outcome", "period", "unit"]
+    list_display += ["source", "checked_on", "active", "organisation"]
+    list_filter = ["country", "event_kind", "active"]
+    search_fields = ["name", "source"]
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 1
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(SharedOrOwnAdmin):
+    list_display = ["name", "country", "language", "active", "organisation"]
+    list_filter = ["country", "language", "active"]
+    search_fields = ["name"]
+    inlines = [ChecklistItemInline]
+
+    def get_inline_instances(self, request, obj=None):
+        # A shared procedure's items are the superusers' to change, like the procedure itself.
+        if obj is not None and not self.has_change_permission(request, obj):
+            return []
+        return super().get_inline_instances(request, obj)
+
+
 @admin.register(Ground)
 class GroundAdmin(admin.ModelAdmin):
     """The grounds are shared by every organisation (and coded into templates and
@@ -400,13 +442,15 @@ class CaseAdmin(CaseScopedAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(CaseScopedAdmin):
+class EventAdmin(OwnAuthoritiesMixin, CaseScopedAdmin):
     list_display = ["title", "case", "kind", "date", "is_deadline", "done"]
     list_filter = ["kind", "is_deadline", "done"]
     search_fields = ["case__reference", "title"]
     date_hierarchy = "date"
     autocomplete_fields = ["case"]  # searched by reference; the search is logged
-    readonly_fields = ["created_by"]
+    # The event a deadline was computed from: a choice among all events would list other
+    # cases' titles.
+    readonly_fields = ["created_by", "source", "rule"]
 
 
 @admin.register(Note)

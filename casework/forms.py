@@ -16,6 +16,7 @@ from casework.models import (
     Case,
     CaseReference,
     CaseStatement,
+    ChecklistEntry,
     Client,
     ClientName,
     ContactChannel,
@@ -24,6 +25,7 @@ from casework.models import (
     Ground,
     Membership,
     Note,
+    Procedure,
     Relative,
 )
 from casework.names import normalise_reference
@@ -291,14 +293,44 @@ class RelativeForm(forms.ModelForm):
 class EventForm(forms.ModelForm):
     class Meta:
         model = Event
-        fields = ["kind", "title", "date", "time", "location", "is_deadline"]
+        fields = [
+            "kind",
+            "title",
+            "date",
+            "time",
+            "location",
+            "authority",
+            "outcome",
+            "is_deadline",
+        ]
         widgets = {"date": DateInput(), "time": TimeInput()}
         help_texts = {
+            "date": _(
+                "For a decision: the day it was notified or served, from which time limits "
+                "run. For an arrival: the day of arrival."
+            ),
+            "outcome": _("For a decision: deadlines to appeal depend on it."),
             "is_deadline": _(
                 "Appeal deadlines, submissions and expiry of stay are always deadlines, "
                 "ticked or not."
-            )
+            ),
         }
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        authority = cast(forms.ModelChoiceField, self.fields["authority"])
+        authority.queryset = Authority.objects.for_organisation(case.organisation_id)
+        authority.empty_label = _("The case's authority")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Event.Kind.DECISION and not cleaned.get("outcome"):
+            self.add_error(
+                "outcome", _("Say what the decision was: appeal deadlines depend on it.")
+            )
+        elif cleaned.get("kind") != Event.Kind.DECISION:
+            cleaned["outcome"] = ""
+        return cleaned
 
     def clean_date(self):
         value = self.cleaned_data["date"]
@@ -306,6 +338,69 @@ class EventForm(forms.ModelForm):
         if not (today - timedelta(days=5 * 366) <= value <= today + timedelta(days=5 * 366)):
             raise forms.ValidationError(_("Enter a date within five years of today."))
         return value
+
+
+class ProcedureAddForm(forms.Form):
+    procedure = forms.ModelChoiceField(label=_("Procedure"), queryset=Procedure.objects.none())
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        taken = case.procedures.values("procedure_id")
+        procedure = cast(forms.ModelChoiceField, self.fields["procedure"])
+        procedure.queryset = (
+            Procedure.objects.for_organisation(case.organisation_id)
+            .filter(active=True)
+            .exclude(pk__in=taken)
+        )
+
+
+class ChecklistForm(forms.Form):
+    """One case procedure's checklist: per item its state and the case's documents that
+    answer it. Without the documents capability (volunteers) the documents are not in the form
+    at all, and the links already made are kept."""
+
+    def __init__(self, *args, entries, items, documents, with_documents: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        self.with_documents = with_documents
+        by_item = {entry.item_id: entry for entry in entries}
+        for item in self.items:
+            entry = by_item.get(item.pk)
+            self.fields[f"state_{item.pk}"] = forms.ChoiceField(
+                label=item.name,
+                choices=ChecklistEntry.State.choices,
+                initial=entry.state if entry else ChecklistEntry.State.MISSING,
+                widget=forms.RadioSelect,
+            )
+            if with_documents:
+                self.fields[f"documents_{item.pk}"] = forms.ModelMultipleChoiceField(
+                    label=_("Documents"),
+                    queryset=documents,
+                    required=False,
+                    initial=[d.pk for d in entry.documents.all()] if entry else [],
+                    widget=forms.CheckboxSelectMultiple,
+                )
+
+    def rows(self):
+        """(item, state field, documents field or None) for the template."""
+        return [
+            (
+                item,
+                self[f"state_{item.pk}"],
+                self[f"documents_{item.pk}"] if self.with_documents else None,
+            )
+            for item in self.items
+        ]
+
+    def states(self) -> dict[int, tuple[str, list | None]]:
+        """item id → (state, documents or None when the form has none)."""
+        return {
+            item.pk: (
+                self.cleaned_data[f"state_{item.pk}"],
+                list(self.cleaned_data[f"documents_{item.pk}"]) if self.with_documents else None,
+            )
+            for item in self.items
+        }
 
 
 class NoteForm(forms.ModelForm):

@@ -740,7 +740,15 @@ class Event(models.Model):
         STAY_EXPIRY = "stay_expiry", _("Right to stay expires")
         SUBMISSION = "submission", _("Submission deadline")
         DECISION = "decision", _("Decision received")
+        ARRIVAL = "arrival", _("Arrival in the country")
         OTHER = "other", _("Other")
+
+    class Outcome(models.TextChoices):
+        """What a decision said: deadline rules may depend on it (DeadlineRule.outcome)."""
+
+        REFUSED = "refused", _("Refused")
+        MANIFESTLY_UNFOUNDED = "manifestly_unfounded", _("Refused as manifestly unfounded")
+        GRANTED = "granted", _("Granted")
 
     DEADLINE_KINDS = (Kind.APPEAL_DEADLINE, Kind.STAY_EXPIRY, Kind.SUBMISSION)
 
@@ -753,6 +761,27 @@ class Event(models.Model):
     crypto_id = crypto_id_field()
     is_deadline = models.BooleanField(_("deadline"), default=False)
     done = models.BooleanField(_("done"), default=False)
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("authority"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who decided or where it happens. Empty: the case's authority."),
+    )
+    outcome = models.CharField(
+        _("outcome of the decision"), max_length=30, choices=Outcome.choices, blank=True
+    )
+    # A deadline computed from another event (a decision, an arrival) by a DeadlineRule: kept in
+    # step with that event until someone changes it by hand (casework.deadlines).
+    source = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="computed"
+    )
+    rule = models.ForeignKey(
+        "DeadlineRule", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_by_hand = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -777,6 +806,137 @@ class Event(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_deadline and not self.done and self.date < timezone.localdate()
+
+    @property
+    def days_left(self) -> int:
+        return (self.date - timezone.localdate()).days
+
+    @property
+    def urgency(self) -> str:
+        """How near an open deadline is, for the dashboard's marks: "overdue", "today",
+        "1", "3", "7", "14" (at most that many days left) or "" (further off)."""
+        days = self.days_left
+        if days < 0:
+            return "overdue"
+        if days == 0:
+            return "today"
+        return next((str(n) for n in REMINDER_DAYS[::-1] if days <= n), "")
+
+
+# The daily digest names an open deadline when it is this many days away (and every day once
+# it is due): reminders that grow more urgent as the day comes (casework.reminders).
+REMINDER_DAYS = (14, 7, 3, 1)
+
+
+class DeadlineRuleQuerySet(models.QuerySet["DeadlineRule"]):
+    def for_organisation(self, organisation_id: int | None) -> "DeadlineRuleQuerySet":
+        """The rules an organisation counts with: the shared defaults and its own."""
+        return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
+
+
+class DeadlineRule(models.Model):
+    """A time limit that follows an event: "from a refusal by OFPRA, the appeal to the CNDA is
+    due one month after notification". Data that administrators keep, with its legal source and
+    the date it was last checked; casework.deadlines computes the dates.
+
+    A rule applies to an event of its kind whose authority (the event's, else the case's) is
+    in its country and matches whatever else it names (the authority, the authority's kind,
+    the decision's outcome). When several apply, the most specific one wins."""
+
+    class Unit(models.TextChoices):
+        DAYS = "days", _("calendar days")
+        MONTHS = "months", _("months")
+        WORKING_DAYS = "working_days", _("working days")
+
+    class Start(models.TextChoices):
+        """What the event's date is, in the explanation ("1 month from notification on …")."""
+
+        NOTIFICATION = "notification", _("notification")
+        SERVICE = "service", _("service")
+        DECISION = "decision", _("the decision")
+        ARRIVAL = "arrival", _("arrival")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deadline_rules",
+        help_text=_("Empty: shared by every organisation."),
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("What is due, e.g. “CNDA appeal”.")
+    )
+    event_kind = models.CharField(
+        _("counted from an event of kind"), max_length=20, choices=Event.Kind.choices
+    )
+    country = CountryField(
+        _("country"), help_text=_("Where the authority is; its public holidays count.")
+    )
+    subdivision = models.CharField(
+        _("region for public holidays"),
+        max_length=10,
+        blank=True,
+        help_text=_("e.g. BE for Berlin; empty: the holidays of the whole country."),
+    )
+    authority_kind = models.CharField(
+        _("authority kind"), max_length=20, choices=Authority.Kind.choices, blank=True
+    )
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("authority"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    outcome = models.CharField(
+        _("outcome of the decision"),
+        max_length=30,
+        choices=Event.Outcome.choices,
+        blank=True,
+        help_text=_("Empty: any event of the kind, except a decision that grants."),
+    )
+    period = models.PositiveSmallIntegerField(_("period"))
+    unit = models.CharField(_("unit"), max_length=20, choices=Unit.choices)
+    starts_from = models.CharField(
+        _("counted from"), max_length=20, choices=Start.choices, default=Start.NOTIFICATION
+    )
+    deadline_kind = models.CharField(
+        _("kind of the deadline"),
+        max_length=20,
+        choices=Event.Kind.choices,
+        default=Event.Kind.APPEAL_DEADLINE,
+    )
+    next_working_day = models.BooleanField(
+        _("moves to the next working day"),
+        default=True,
+        help_text=_(
+            "A deadline that falls on a weekend or a public holiday moves to the next working "
+            "day, where the jurisdiction's rules say so."
+        ),
+    )
+    source = models.CharField(
+        _("legal source"), max_length=300, help_text=_("e.g. CESEDA art. L532-1")
+    )
+    checked_on = models.DateField(_("checked on"))
+    note = models.TextField(
+        _("note"),
+        blank=True,
+        help_text=_("Exceptions and caveats; confirm every rule with your lawyers."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = DeadlineRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline rule")
+        verbose_name_plural = _("deadline rules")
+        ordering = ["country", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Note(models.Model):
@@ -840,6 +1000,125 @@ class Document(models.Model):
         return name_for_type(self.original_name, self.content_type)
 
 
+class ProcedureQuerySet(models.QuerySet["Procedure"]):
+    def for_organisation(self, organisation_id: int | None) -> "ProcedureQuerySet":
+        """The procedures an organisation works with: the shared defaults and its own."""
+        return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
+
+
+class Procedure(models.Model):
+    """A procedure a case goes through (an OFPRA claim, a CNDA appeal…) and the documents it
+    needs: its checklist. Shared by every organisation or an organisation's own."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="procedures",
+        help_text=_("Empty: shared by every organisation."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    country = CountryField(_("country"))
+    language = models.CharField(
+        _("language of the enclosure list"),
+        max_length=2,
+        choices=settings.LETTER_LANGUAGES,
+        help_text=_("Letters in this language list the documents the case has."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = ProcedureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("procedure")
+        verbose_name_plural = _("procedures")
+        ordering = ["country", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistItem(models.Model):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    name = models.CharField(_("document"), max_length=200)
+    enclosure = models.CharField(
+        _("as letters list it"),
+        max_length=200,
+        blank=True,
+        help_text=_("In the procedure's language; empty: never listed as an enclosure."),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["procedure", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseProcedure(models.Model):
+    """A procedure the case goes through; its checklist is kept in ChecklistEntry rows (an item
+    without one is still missing)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="procedures")
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("procedure of a case")
+        verbose_name_plural = _("procedures of cases")
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "procedure"], name="unique_case_procedure"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.procedure}"
+
+
+class ChecklistEntry(models.Model):
+    class State(models.TextChoices):
+        MISSING = "missing", _("Missing")
+        HAVE = "have", _("Have")
+        NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+    case_procedure = models.ForeignKey(
+        CaseProcedure, on_delete=models.CASCADE, related_name="entries"
+    )
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.MISSING
+    )
+    documents = models.ManyToManyField(
+        Document, verbose_name=_("documents"), blank=True, related_name="checklist_entries"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("checklist entry")
+        verbose_name_plural = _("checklist entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case_procedure", "item"], name="unique_checklist_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_procedure} · {self.item}"
+
+
 class CaseLogEntry(models.Model):
     """What was done on a case, by whom and when. Never the content itself: names of changed
     fields and status codes only, so that the history holds no personal data of its own."""
@@ -862,6 +1141,9 @@ class CaseLogEntry(models.Model):
         LETTER = "letter", _("Letter")
         REFERENCE = "reference", _("Procedure reference")
         STATEMENT = "statement", _("Statement for letters")
+        EVENT_CHANGED = "event_changed", _("Event changed")
+        EVENT_DELETED = "event_deleted", _("Event deleted")
+        CHECKLIST = "checklist", _("Checklist")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="log_entries")
     actor = models.ForeignKey(

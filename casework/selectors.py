@@ -1,15 +1,28 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from casework.capabilities import Capability
-from casework.models import Case, Client, ClientName, Event, Membership, Organisation
+from casework.models import (
+    Case,
+    CaseProcedure,
+    ChecklistEntry,
+    ChecklistItem,
+    Client,
+    ClientName,
+    Document,
+    Event,
+    Membership,
+    Organisation,
+)
 from casework.names import icao_9303
 from core.users import User
 
@@ -86,3 +99,65 @@ def icao_name(client: Client) -> str:
     legal = [n for n in names if n.script == "cyrl" and n.kind == ClientName.Kind.LEGAL]
     cyrillic = legal or [n for n in names if n.script == "cyrl"]
     return icao_9303(cyrillic[0].full_name) if cyrillic else ""
+
+
+@dataclass
+class ChecklistRow:
+    item: ChecklistItem
+    state: str
+    documents: list[Document]
+
+    @property
+    def state_label(self) -> str:
+        return str(ChecklistEntry.State(self.state).label)
+
+
+def case_checklists(case: Case) -> list[tuple[CaseProcedure, list[ChecklistRow]]]:
+    """Each procedure of the case with its checklist: every item, its state (missing until
+    someone says otherwise) and the documents linked to it."""
+    case_procedures = case.procedures.select_related("procedure").prefetch_related(
+        "procedure__items",
+        Prefetch("entries", queryset=ChecklistEntry.objects.prefetch_related("documents")),
+    )
+    result = []
+    for case_procedure in case_procedures:
+        entries = {entry.item_id: entry for entry in case_procedure.entries.all()}
+        rows = []
+        for item in case_procedure.procedure.items.all():
+            entry = entries.get(item.pk)
+            rows.append(
+                ChecklistRow(
+                    item=item,
+                    state=entry.state if entry else ChecklistEntry.State.MISSING,
+                    documents=list(entry.documents.all()) if entry else [],
+                )
+            )
+        result.append((case_procedure, rows))
+    return result
+
+
+def enclosures_by_case(case_ids: Iterable[int]) -> dict[tuple[int, str], list[str]]:
+    """What letters list as enclosed, by (case id, letter language): the checklist items each
+    case has, of its procedures in that language, as letters name them, each once, in
+    checklist order. One query for any number of cases (a batch issues hundreds)."""
+    rows = (
+        ChecklistEntry.objects.filter(
+            case_procedure__case_id__in=list(case_ids), state=ChecklistEntry.State.HAVE
+        )
+        .exclude(item__enclosure="")
+        .order_by("case_procedure__added_at", "case_procedure_id", "item__position", "item_id")
+        .values_list(
+            "case_procedure__case_id", "case_procedure__procedure__language", "item__enclosure"
+        )
+    )
+    result: dict[tuple[int, str], list[str]] = {}
+    for case_id, language, enclosure in rows:
+        items = result.setdefault((case_id, language), [])
+        if enclosure not in items:
+            items.append(enclosure)
+    return result
+
+
+def enclosures(case: Case, language: str) -> list[str]:
+    """What a letter in `language` on this case lists as enclosed (enclosures_by_case)."""
+    return enclosures_by_case([case.pk]).get((case.pk, language), [])

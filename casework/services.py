@@ -11,14 +11,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework import selectors
+from casework import deadlines, selectors
 from casework.capabilities import Capability
 from casework.models import (
     Assignment,
     Case,
     CaseLogEntry,
+    CaseProcedure,
     CaseReference,
     CaseStatement,
+    ChecklistEntry,
     Client,
     ClientName,
     Consent,
@@ -30,6 +32,7 @@ from casework.models import (
     Membership,
     Note,
     Organisation,
+    Procedure,
     Relative,
     Share,
 )
@@ -199,12 +202,50 @@ def relative_add(*, case: Case, relative: Relative, by: User) -> Relative:
 
 @transaction.atomic
 def event_add(*, case: Case, event: Event, by: User) -> Event:
+    """Record an event; a decision or an arrival that a deadline rule covers brings its
+    computed deadline with it (casework.deadlines)."""
     event.case = case
     event.created_by = by
     event.is_deadline = event.is_deadline or event.kind in Event.DEADLINE_KINDS
     event.save()
     case.log(by, CaseLogEntry.Action.EVENT, event.get_kind_display())
+    _log_computed(case, deadlines.sync_computed(event, by=by), by=by)
     return event
+
+
+@transaction.atomic
+def event_update(*, event: Event, changed_fields: list[str], by: User) -> Event:
+    """Save an edited event. Its computed deadline follows it; a computed deadline that is
+    itself edited becomes the user's, and no longer follows its source."""
+    if event.source_id is not None and changed_fields:
+        event.changed_by_hand = True
+    event.is_deadline = event.is_deadline or event.kind in Event.DEADLINE_KINDS
+    event.save()
+    case = event.case
+    if changed_fields:
+        case.log(by, CaseLogEntry.Action.EVENT_CHANGED, event.get_kind_display())
+    _log_computed(case, deadlines.sync_computed(event, by=by), by=by)
+    return event
+
+
+@transaction.atomic
+def event_delete(*, event: Event, by: User) -> None:
+    """Delete an event and the deadline computed from it, unless someone changed that one by
+    hand (it then stays, on its own)."""
+    case = event.case
+    event.computed.filter(changed_by_hand=False).delete()
+    kind = event.get_kind_display()
+    event.delete()
+    case.log(by, CaseLogEntry.Action.EVENT_DELETED, kind)
+
+
+def _log_computed(case: Case, computed: list[Event], *, by: User) -> None:
+    for deadline in computed:
+        case.log(
+            by,
+            CaseLogEntry.Action.EVENT,
+            _("%(kind)s: computed") % {"kind": deadline.get_kind_display()},
+        )
 
 
 @transaction.atomic
@@ -321,3 +362,62 @@ def daily_run_claim(*, job: str, day: date) -> DailyRun | None:
             return DailyRun.objects.create(job=job, day=day)
     except IntegrityError:
         return None
+
+
+@transaction.atomic
+def case_procedure_add(*, case: Case, procedure: Procedure, by: User) -> CaseProcedure:
+    if procedure.organisation_id not in (None, case.organisation_id):
+        raise ValidationError(_("Choose a procedure of the case's organisation."))
+    case_procedure, created = CaseProcedure.objects.get_or_create(
+        case=case, procedure=procedure, defaults={"added_by": by}
+    )
+    if created:
+        case.log(
+            by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: added") % {"name": _(procedure.name)}
+        )
+    return case_procedure
+
+
+@transaction.atomic
+def case_procedure_remove(*, case_procedure: CaseProcedure, by: User) -> None:
+    """The procedure leaves the case with its checklist; the documents themselves stay."""
+    case = case_procedure.case
+    name = _(case_procedure.procedure.name)
+    case_procedure.delete()
+    case.log(by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: removed") % {"name": name})
+
+
+@transaction.atomic
+def checklist_save(
+    *,
+    case_procedure: CaseProcedure,
+    states: dict[int, tuple[str, list[Document] | None]],
+    by: User,
+) -> None:
+    """Write a checklist: item id → (state, the case's documents that answer it, or None to
+    keep the links as they are). Documents of another case are refused."""
+    case = case_procedure.case
+    items = {item.pk: item for item in case_procedure.procedure.items.all()}
+    entries = {entry.item_id: entry for entry in case_procedure.entries.all()}
+    changed = False
+    for item_id, (state, documents) in states.items():
+        if item_id not in items:
+            raise ValidationError(_("This item is not on the procedure's checklist."))
+        if documents is not None and any(d.case_id != case.pk for d in documents):
+            raise ValidationError(_("Only the case's own documents can be linked."))
+        entry = entries.get(item_id)
+        if entry is None:
+            entry = ChecklistEntry(case_procedure=case_procedure, item=items[item_id])
+        before = (entry.state, {d.pk for d in entry.documents.all()} if entry.pk else set())
+        after = (state, {d.pk for d in documents} if documents is not None else before[1])
+        if entry.pk and before == after:
+            continue
+        entry.state = state
+        entry.updated_by = by
+        entry.save()
+        if documents is not None:
+            entry.documents.set(documents)
+        changed = True
+    if changed:
+        name = _(case_procedure.procedure.name)
+        case.log(by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: changed") % {"name": name})

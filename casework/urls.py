@@ -19,7 +19,24 @@ urlpatterns = [
     path("cases/<str:reference>/consent/", views.case_consent, name="case_consent"),
     path("cases/<str:reference>/relatives/new/", views.relative_add, name="relative_add"),
     path("cases/<str:reference>/events/new/", views.event_add, name="event_add"),
+    path("cases/<str:reference>/events/<int:event_id>/", views.event_edit, name="event_edit"),
     path("cases/<str:reference>/events/<int:event_id>/done/", views.event_done, name="event_done"),
+    path(
+        "cases/<str:reference>/events/<int:event_id>/delete/",
+        views.event_delete,
+        name="event_delete",
+    ),
+    path("cases/<str:reference>/procedures/new/", views.procedure_add, name="procedure_add"),
+    path(
+        "cases/<str:reference>/procedures/<int:case_procedure_id>/",
+        views.checklist_edit,
+        name="checklist_edit",
+    ),
+    path(
+        "cases/<str:reference>/procedures/<int:case_procedure_id>/remove/",
+        views.procedure_remove,
+        name="procedure_remove",
+    ),
     path("cases/<str:reference>/notes/new/", views.note_add, name="note_add"),
     path("cases/<str:reference>/references/new/", views.reference_add, name="reference_add"),
     path(

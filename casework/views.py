@@ -19,12 +19,14 @@ from casework.forms import (
     CaseForm,
     CaseReferenceForm,
     CaseStatementForm,
+    ChecklistForm,
     ClientForm,
     ClientNameFormSet,
     ContactFormSet,
     DocumentForm,
     EventForm,
     NoteForm,
+    ProcedureAddForm,
     RelativeForm,
     ShareForm,
     StatusForm,
@@ -182,7 +184,7 @@ def case_detail(request, reference):
         else selectors.icao_name(client),
         "status_form": StatusForm(case=case),
         "note_form": NoteForm(),
-        "event_form": EventForm(),
+        "checklists": selectors.case_checklists(case),
         "relative_form": RelativeForm(),
         "document_form": DocumentForm(),
         "today": timezone.localdate(),
@@ -357,11 +359,102 @@ def relative_add(request, reference):
 
 
 def event_add(request, reference):
-    def save(case, form):
-        services.event_add(case=case, event=form.save(commit=False), by=request.user)
-        return _("Event added.")
+    return _event_form(request, reference, None)
 
-    return _case_subform(request, reference, EventForm, _("Add an event or deadline"), save)
+
+def event_edit(request, reference, event_id):
+    return _event_form(request, reference, event_id)
+
+
+def _event_form(request, reference, event_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    event = get_object_or_404(case.events, pk=event_id) if event_id else None
+    form = EventForm(request.POST or None, instance=event, case=case)
+    if request.method == "POST" and form.is_valid():
+        if event is None:
+            event = services.event_add(case=case, event=form.save(commit=False), by=request.user)
+            messages.success(request, _("Event added."))
+        else:
+            services.event_update(
+                event=form.save(commit=False), changed_fields=_changed(form), by=request.user
+            )
+            messages.success(request, _("Event saved."))
+        computed = event.computed.filter(changed_by_hand=False).first()
+        if computed is not None:
+            messages.info(request, _("Deadline computed: %(title)s") % {"title": computed.title})
+        audit.record(request, audit.Action.CHANGE, case)
+        return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
+    title = _("Change an event") if event else _("Add an event or deadline")
+    return render(
+        request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
+    )
+
+
+@require_POST
+def event_delete(request, reference, event_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    event = get_object_or_404(case.events, pk=event_id)
+    services.event_delete(event=event, by=request.user)
+    audit.record(request, audit.Action.CHANGE, case)
+    messages.success(request, _("Event deleted."))
+    return redirect("casework:case_detail", reference=case.reference)
+
+
+def procedure_add(request, reference):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    form = ProcedureAddForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.case_procedure_add(
+            case=case, procedure=form.cleaned_data["procedure"], by=request.user
+        )
+        audit.record(request, audit.Action.CHANGE, case)
+        messages.success(request, _("Procedure added: its checklist is on the case page."))
+        return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
+    return render(
+        request,
+        "casework/case_subform.html",
+        {"case": case, "form": form, "title": _("Add a procedure")},
+    )
+
+
+@require_POST
+def procedure_remove(request, reference, case_procedure_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    case_procedure = get_object_or_404(case.procedures, pk=case_procedure_id)
+    services.case_procedure_remove(case_procedure=case_procedure, by=request.user)
+    audit.record(request, audit.Action.CHANGE, case)
+    messages.success(request, _("Procedure removed."))
+    return redirect("casework:case_detail", reference=case.reference)
+
+
+def checklist_edit(request, reference, case_procedure_id):
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    case_procedure = get_object_or_404(
+        case.procedures.select_related("procedure"), pk=case_procedure_id
+    )
+    with_documents = user_can(request.user, Capability.VIEW_DOCUMENTS)
+    form = ChecklistForm(
+        request.POST or None,
+        entries=case_procedure.entries.prefetch_related("documents"),
+        items=case_procedure.procedure.items.all(),
+        documents=case.documents.all(),
+        with_documents=with_documents,
+    )
+    if request.method == "POST" and form.is_valid():
+        services.checklist_save(
+            case_procedure=case_procedure, states=form.states(), by=request.user
+        )
+        audit.record(request, audit.Action.CHANGE, case)
+        messages.success(request, _("Checklist saved."))
+        return redirect("casework:case_detail", reference=case.reference)
+    audit.record(request, audit.Action.VIEW, case)
+    return render(
+        request,
+        "casework/checklist_form.html",
+        {"case": case, "case_procedure": case_procedure, "form": form},
+    )
 
 
 @require_POST

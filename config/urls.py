@@ -16,6 +16,7 @@ PUBLIC_URL_NAMES = {
     "accounts:verify",  # the second factor, for a session that passed the password step
     "accounts:enrol",  # setting up the second factor, same
     "accounts:emergency_lock",  # "my phone was taken": must work without logging in
+    "accounts:calendar_feed",  # a calendar app's subscription: the secret token is the key
     "set_language",  # the language switch on the login page
     "verify",  # the public verification page printed on letters
     "verify_code",  # its form for typing the code printed on a letter

@@ -251,6 +251,7 @@ EVENT_TITLES: dict[str, str] = {
     Event.Kind.STAY_EXPIRY: "Истекает право на пребывание",
     Event.Kind.SUBMISSION: "Подать документы",
     Event.Kind.DECISION: "Получено решение",
+    Event.Kind.ARRIVAL: "Прибытие в страну",
     Event.Kind.OTHER: "Встреча в офисе",
 }
 RELATIONS = list(Relative.Relation.values)

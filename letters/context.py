@@ -18,7 +18,11 @@ from letters.models import OrganisationIdentity
 FACTS_MARKER = "⟦facts⟧"
 SIGNER_NAME_MARKER = "⟦signer⟧"
 SIGNER_TITLE_MARKER = "⟦signer-title⟧"
-MARKERS = (FACTS_MARKER, SIGNER_NAME_MARKER, SIGNER_TITLE_MARKER)
+# The documents enclosed, from the case's checklists ("P.J.", "Anlagen", "Enclosures"): a
+# template puts `{{ enclosures }}` alone on its paragraph, at the end; it is printed below the
+# signature, and left out when the case has nothing to enclose.
+ENCLOSURES_MARKER = "⟦enclosures⟧"
+MARKERS = (FACTS_MARKER, SIGNER_NAME_MARKER, SIGNER_TITLE_MARKER, ENCLOSURES_MARKER)
 
 
 @dataclass
@@ -160,6 +164,7 @@ def letter_context(*, case: Case, authority: Authority, language: str, date=None
             "destination": destination,
         },
         "facts": FACTS_MARKER,
+        "enclosures": ENCLOSURES_MARKER,
         "refs": refs,
         "authority": {
             "name": authority.name,

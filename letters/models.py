@@ -295,6 +295,9 @@ class Letter(models.Model):
     # The letter's own account of the facts, in its language, printed where the body has the
     # FACTS_MARKER paragraph (letters.rendering).
     facts = EncryptedTextField(_("facts"), max_length=20000, blank=True)
+    # What the letter lists as enclosed (one per line), from the case's checklists, frozen when
+    # it is issued; until then the ENCLOSURES_MARKER paragraph shows the checklists as they are.
+    enclosures = EncryptedTextField(_("enclosures"), max_length=5000, blank=True)
     crypto_id = crypto_id_field()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     author = models.ForeignKey(

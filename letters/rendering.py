@@ -33,8 +33,14 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from casework import selectors as casework_selectors
 from letters import formatting
-from letters.context import FACTS_MARKER, SIGNER_NAME_MARKER, SIGNER_TITLE_MARKER
+from letters.context import (
+    ENCLOSURES_MARKER,
+    FACTS_MARKER,
+    SIGNER_NAME_MARKER,
+    SIGNER_TITLE_MARKER,
+)
 
 PRINT_CSS = Path(settings.BASE_DIR) / "static" / "letters" / "print.css"
 QR_MASK = 4
@@ -299,13 +305,36 @@ def marked_up(text: str, *, language: str) -> str:
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 (escaped above)
 
 
-def fill_markers(letter) -> list[str]:
+# The heading of the list of enclosed documents, in the letter's language.
+ENCLOSURES_LABELS = {"fr": "P.J. :", "de": "Anlagen:", "en": "Enclosures:", "ru": "Приложения:"}
+
+
+def enclosures(letter) -> list[str]:
+    """The documents the letter lists as enclosed: frozen when it was issued, else the case's
+    checklist items it has, of its procedures in the letter's language."""
+    if letter.issued_at:
+        return [line for line in letter.enclosures.splitlines() if line.strip()]
+    return casework_selectors.enclosures(letter.case, letter.language)
+
+
+def enclosures_text(letter, items: list[str]) -> str:
+    label = ENCLOSURES_LABELS.get(letter.language, ENCLOSURES_LABELS["en"])
+    return "\n".join([label, *(f"– {item}" for item in items)])
+
+
+def fill_markers(letter, *, with_enclosures: bool = True) -> list[str]:
     """The letter's paragraphs as printed: the facts where the text has the facts marker, the
-    signer chosen at approval where it names them (letters.context)."""
+    signer chosen at approval where it names them, the enclosures where the text lists them
+    (unless `with_enclosures` is False: the PDF prints them below the signature)."""
     out = []
     for paragraph in paragraphs(letter.body):
         if paragraph == FACTS_MARKER:
             out.extend(paragraphs(letter.facts))
+            continue
+        if paragraph == ENCLOSURES_MARKER:
+            items = enclosures(letter) if with_enclosures else []
+            if items:
+                out.append(enclosures_text(letter, items))
             continue
         paragraph = paragraph.replace(SIGNER_NAME_MARKER, letter.signer_name)
         out.append(paragraph.replace(SIGNER_TITLE_MARKER, letter.signer_title))
@@ -322,8 +351,9 @@ def letter_html(letter, *, draft: bool = False) -> str:
     russian = identities.get("ru")
     country = letter.authority.country.code if letter.authority.country else ""
     url = verification_url(letter) if not draft else ""
-    texts = fill_markers(letter)
+    texts = fill_markers(letter, with_enclosures=False)
     blocks = [marked_up(p, language=letter.language) for p in texts]
+    enclosed = enclosures(letter) if ENCLOSURES_MARKER in paragraphs(letter.body) else []
     closing = ""
     if len(blocks) > 1 and len(texts[-1]) <= CLOSING_MAX_CHARS:
         closing = blocks.pop()
@@ -354,6 +384,8 @@ def letter_html(letter, *, draft: bool = False) -> str:
                 ),
                 "signer_name": letter.signer_name,
                 "signer_title": letter.signer_title,
+                "enclosures_label": ENCLOSURES_LABELS.get(letter.language, "Enclosures:"),
+                "enclosures": [marked_up(item, language=letter.language) for item in enclosed],
             },
         )
 

@@ -55,6 +55,8 @@ VARIABLES: dict[str, str] = {
     "case.grounds": "grounds in the jurisdiction's legal terms (use in a for loop or |join)",
     "case.destination": "destination country, in the letter's language",
     "facts": "the letter's own facts: put {{ facts }} alone on a paragraph where they go",
+    "enclosures": "the documents enclosed, from the case's checklists (P.J., Anlagen, "
+    "Enclosures): put {{ enclosures }} alone on the last paragraph; printed below the signature",
     "refs.ofpra": "OFPRA number",
     "refs.cnda": "CNDA appeal (recours) number",
     "refs.ofpra_decision_date": "date of the OFPRA decision (with the CNDA number)",

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from casework import selectors as casework_selectors
 from casework.models import Authority, Case, CaseLogEntry, Consent, Organisation
 from casework.services import consent_is_active
 from core.users import User
@@ -388,6 +389,8 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
             withdrawn_on=None,
         ).values_list("case_id", flat=True)
     )
+    # What each letter lists as enclosed is frozen now, with its text: one query for all.
+    enclosed = casework_selectors.enclosures_by_case({x.case_id for x in letters})
     issued, history = result.letters, []
     for original, sequence in zip(letters, numbers, strict=True):
         letter = locked[original.pk]
@@ -411,6 +414,7 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
         letter.issued_at, letter.issued_by = now, by
         letter.render_status = Letter.RenderStatus.PENDING
         letter.updated_at = now
+        letter.enclosures = "\n".join(enclosed.get((letter.case_id, letter.language), []))
         history.append(
             CaseLogEntry(
                 case_id=letter.case_id,
@@ -454,6 +458,10 @@ def letters_issue(*, letters: list[Letter], by: User) -> Issued:
         ],
         batch_size=500,
     )
+    # Encrypted, so written by save(), not bulk_update(): only the letters that enclose anything.
+    for letter in issued:
+        if letter.enclosures:
+            letter.save(update_fields=["enclosures"])
     CaseLogEntry.objects.bulk_create(history, batch_size=500)
 
     def after_commit() -> None:

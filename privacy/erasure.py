@@ -28,6 +28,7 @@ from casework.models import (
     Assignment,
     Case,
     CaseLogEntry,
+    CaseProcedure,
     CaseReference,
     CaseStatement,
     Client,
@@ -113,6 +114,7 @@ def _erase_case_rows(case: Case, files: list[tuple]) -> None:
         CaseLogEntry,
         CaseReference,
         CaseStatement,
+        CaseProcedure,
     ):
         _delete_rows(model.objects.filter(case=case))
     documents = Document.objects.filter(case=case)

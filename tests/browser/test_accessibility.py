@@ -1,7 +1,7 @@
 """Accessibility in a real browser: axe-core (node_modules/axe-core, from package-lock.json) finds
 no serious or critical violation on the dashboard, the case list, a case page, a letter draft, the
-register and the login page, in English and in Russian; and the login form and the case-list
-filters work with the keyboard alone.
+register, a checklist, the security page and the login page, in English and in Russian; and the
+login form and the case-list filters work with the keyboard alone.
 
 axe-core is injected as an inline script, which the pages' CSP forbids: only the axe contexts
 bypass the CSP (bypass_csp=True); every other browser test runs under the real policy. The full
@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from casework.models import Case, Membership
+from casework import services as casework_services
+from casework.models import Case, Membership, Procedure
 from letters import services as letter_services
 from letters.models import LetterTemplate
 from tests.browser.helpers import (
@@ -65,6 +66,13 @@ def office():
     make_event(case=case, days=3)
     make_event(case=case, days=-2, title="Submit the documents")
     make_note(case=case, author=coordinator)
+    checklist = casework_services.case_procedure_add(
+        case=case, procedure=Procedure.objects.get(name="CNDA appeal"), by=coordinator
+    )
+    first = checklist.procedure.items.first()
+    casework_services.checklist_save(
+        case_procedure=checklist, states={first.pk: ("have", [])}, by=coordinator
+    )
     template = LetterTemplate.objects.get(name=OFPRA_TEMPLATE, language="fr")
     letter = letter_services.letter_draft(
         case=case, template=template, authority=case.authority, by=coordinator
@@ -96,6 +104,8 @@ def test_axe_finds_no_serious_violation(office, locale, site_url, new_page, arti
         "case page": f"{site_url}/cases/{case.reference}/",
         "letter draft": f"{site_url}/letters/{letter.pk}/",
         "register": f"{site_url}/letters/register/",
+        "checklist": f"{site_url}/cases/{case.reference}/procedures/{case.procedures.get().pk}/",
+        "security": f"{site_url}/accounts/security/",
     }
     for name, url in list(pages.items())[1:]:
         page.goto(url)

@@ -139,7 +139,8 @@ def test_caseworker_fills_in_the_case_and_sees_the_deadline(
     expect(upcoming.locator("li")).to_have_count(1)
     expect(upcoming.locator("li")).to_contain_text(case.reference)
     expect(upcoming.locator("li")).to_contain_text("Срок обжалования")
-    expect(upcoming.locator(".badge")).to_have_text("1")
+    expect(upcoming.locator(".card-header .badge")).to_have_text("1")
+    expect(upcoming.locator("li .badge")).to_have_text("через 5 дней")  # marked, in words
     shots.take(page, "dashboard", phone=True)
 
     document = Document.objects.get(case=case)

@@ -1,4 +1,5 @@
-"""The daily deadline digest: one email per person, references only, never a name."""
+"""The daily deadline digest: one email per person, references only, never a name; each
+deadline 14, 7, 3 and 1 days before it and every day once due."""
 
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from celery.schedules import crontab
 from django.utils import timezone
 
 from casework.models import DailyRun, Membership
-from casework.reminders import HORIZON_DAYS, deadline_reminders_send
+from casework.reminders import deadline_reminders_send
 from casework.tasks import send_deadline_reminders
 from tests.factories import make_case, make_event, make_user
 
@@ -27,7 +28,7 @@ def assigned(org, caseworker):
     """A case of the caseworker's with one overdue and one upcoming deadline."""
     case = make_case(organisation=org, assignees=[caseworker], pseudonym="Falcon")
     make_event(case=case, days=-3, title="Appeal to the CNDA for Zuganshin")
-    make_event(case=case, days=HORIZON_DAYS)
+    make_event(case=case, days=7)
     return case
 
 
@@ -54,9 +55,10 @@ def test_no_email_for_users_without_deadlines(outbox, personas, case):
     assert outbox == []
 
 
-def test_deadlines_beyond_the_horizon_are_left_out(outbox, org, caseworker, assigned):
+@pytest.mark.parametrize("days", [15, 13, 8, 5, 2])
+def test_deadlines_between_reminder_days_are_left_out(outbox, org, caseworker, assigned, days):
     later = make_case(organisation=org, assignees=[caseworker], reference="2026-6001")
-    make_event(case=later, days=HORIZON_DAYS + 1)
+    make_event(case=later, days=days)
 
     deadline_reminders_send()
 
@@ -66,8 +68,38 @@ def test_deadlines_beyond_the_horizon_are_left_out(outbox, org, caseworker, assi
 
 def test_only_a_far_deadline_sends_nothing(outbox, org, caseworker):
     later = make_case(organisation=org, assignees=[caseworker])
-    make_event(case=later, days=HORIZON_DAYS + 1)
+    make_event(case=later, days=15)
     assert deadline_reminders_send() == 0
+
+
+def test_reminders_escalate_14_7_3_1_days_before_then_daily(outbox, org, caseworker):
+    case = make_case(organisation=org, assignees=[caseworker])
+    event = make_event(case=case, days=14)
+    due = event.date
+    sent_on = {}
+    for days_before in range(16, -3, -1):
+        outbox.clear()
+        deadline_reminders_send(today=due - timedelta(days=days_before))
+        if outbox:
+            (mail,) = outbox
+            sent_on[days_before] = (mail.subject, mail.body)
+
+    assert sorted(sent_on, reverse=True) == [14, 7, 3, 1, 0, -1, -2]
+    assert "in 14 days" in sent_on[14][1]
+    assert "in 7 days" in sent_on[7][1]
+    assert "in 3 days" in sent_on[3][1]
+    assert "tomorrow: last day before it" in sent_on[1][1]
+    assert "(due today)" in sent_on[0][1]
+    assert "(overdue)" in sent_on[-1][1]
+    # The subject says "urgent" from three days before on, not earlier.
+    assert [("urgent" in sent_on[d][0]) for d in (14, 7, 3, 1, 0, -1)] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_done_events_and_non_deadlines_are_left_out(outbox, org, caseworker, assigned):
@@ -86,7 +118,7 @@ def test_each_assignee_gets_their_own_and_unassigned_people_none(
     outbox, personas, case, other_case
 ):
     make_event(case=case, days=1)
-    make_event(case=other_case, days=2)
+    make_event(case=other_case, days=3)
 
     assert deadline_reminders_send() == 3
 
