@@ -279,6 +279,26 @@ class RowPlan:
             for n in self.names
         )
 
+    @property
+    def client_summary(self) -> str:
+        parts = [str(countries.name(code)) for code in self.client.get("citizenships", [])]
+        if self.client.get("gender"):
+            parts.append(str(Client.Gender(self.client["gender"]).label))
+        return ", ".join(parts)
+
+    @property
+    def case_summary(self) -> str:
+        case = self.case
+        if not case:
+            return ""
+        parts = [str(Case.Kind(case["kind"]).label)]
+        if case["destination_country"]:
+            parts.append(str(countries.name(case["destination_country"])))
+        if case["authority"] is not None:
+            parts.append(case["authority"].short_name)
+        parts.append(str(Case.Status(case["status"]).label))
+        return " · ".join(parts)
+
     def problems(self) -> list[str]:
         """Errors, then the duplicate notes, as the error report writes them."""
         out = list(self.errors)

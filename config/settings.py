@@ -245,6 +245,13 @@ if not FIELD_ENCRYPTION_KEYS or not SEARCH_INDEX_KEY:
 BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Importing a client sheet (casework.import_views): the largest upload, the most rows of data,
+# and how far an XLSX or ODS (a zip) may unpack before it is refused as a zip bomb. An upload
+# nobody imports is deleted after PRISTAN_IMPORT_KEEP_HOURS (casework.tasks.delete_stale_imports).
+IMPORT_MAX_BYTES = env.int("PRISTAN_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("PRISTAN_IMPORT_MAX_ROWS", default=5000)
+IMPORT_MAX_UNZIPPED_BYTES = env.int("PRISTAN_IMPORT_MAX_UNZIPPED_BYTES", default=50_000_000)
+PRISTAN_IMPORT_KEEP_HOURS = env.int("PRISTAN_IMPORT_KEEP_HOURS", default=24)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
@@ -334,6 +341,10 @@ CELERY_BEAT_SCHEDULE = {
     "erase-expired-cases": {
         "task": "casework.tasks.erase_expired_cases",
         "schedule": 24 * 60 * 60,
+    },
+    "delete-stale-imports": {
+        "task": "casework.tasks.delete_stale_imports",
+        "schedule": 60 * 60,
     },
 }
 
