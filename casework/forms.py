@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.forms import inlineformset_factory
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -389,8 +390,8 @@ class ImportUploadForm(forms.Form):
 
     def _too_large_error(self) -> forms.ValidationError:
         return forms.ValidationError(
-            _("The file is too large; the limit is %(limit)s MB."),
-            params={"limit": f"{settings.IMPORT_MAX_BYTES / 1_048_576:.0f}"},
+            _("The file is too large; the limit is %(limit)s."),
+            params={"limit": filesizeformat(settings.IMPORT_MAX_BYTES)},
             code="too_large",
         )
 

@@ -70,7 +70,10 @@ def import_upload(request):
 def _import_upload(request):
     content_length = int(request.META.get("CONTENT_LENGTH") or 0)
     too_large = request.method == "POST" and content_length > settings.IMPORT_MAX_BYTES + 65_536
-    form = ImportUploadForm(request.POST or None, request.FILES or None, too_large=too_large)
+    bound = request.method == "POST"
+    form = ImportUploadForm(
+        request.POST if bound else None, request.FILES if bound else None, too_large=too_large
+    )
     if request.method == "POST" and form.is_valid():
         replaced = form.cleaned_data["replace"]
         old = _get_import(request, replaced) if replaced else None
@@ -98,7 +101,8 @@ def import_mapping(request, pk):
     sheet_import = _get_import(request, pk)
     sheet = _read(sheet_import)
     mapping = _mapping(sheet_import) or recognise(sheet.headers)
-    form = ImportMappingForm(request.POST or None, headers=sheet.headers, mapping=mapping)
+    data = request.POST if request.method == "POST" else None
+    form = ImportMappingForm(data, headers=sheet.headers, mapping=mapping)
     if request.method == "POST" and form.is_valid():
         sheet_import.mapping = {str(index): key for index, key in form.mapping.items()}
         sheet_import.save(update_fields=["mapping"])
@@ -131,7 +135,7 @@ def import_preview(request, pk):
         return redirect("casework:import_mapping", pk=sheet_import.pk)
     organisation = request.user.membership.organisation
     plan = plan_import(_read(sheet_import), mapping, organisation=organisation, user=request.user)
-    form = ImportRunForm(request.POST or None)
+    form = ImportRunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             cases = services.spreadsheet_import_run(

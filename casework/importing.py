@@ -196,6 +196,16 @@ _GROUND_ALIASES = {
     "бизнес": "business", "этническая принадлежность": "ethnicity", "национальность": "ethnicity",
 }  # fmt: skip
 
+_STATUS_ALIASES = {
+    "новое": "intake", "новый": "intake", "прием": "intake", "активно": "active",
+    "активное": "active", "активен": "active", "апелляция": "appeal", "закрыт": "closed",
+    "одобрено": "granted", "убежище получено": "granted", "отказано": "refused",
+}  # fmt: skip
+_KIND_ALIASES = {
+    "письмо": "support_letter", "убежище": "asylum_claim", "апелляция": "appeal",
+    "эвакуация": "relocation", "юридическая": "legal_aid", "юрпомощь": "legal_aid",
+}  # fmt: skip
+
 
 def _choice_lookup(choices: Iterable[tuple[str, Any]]) -> dict[str, str]:
     table: dict[str, str] = {}
@@ -234,8 +244,8 @@ class Lookups:
             }.items()
             if code in grounds
         }
-        self.kinds = _choice_lookup(Case.Kind.choices)
-        self.statuses = _choice_lookup(Case.Status.choices)
+        self.kinds = {**_choice_lookup(Case.Kind.choices), **_KIND_ALIASES}
+        self.statuses = {**_choice_lookup(Case.Status.choices), **_STATUS_ALIASES}
         self.risks = _choice_lookup(Case.Risk.choices)
         self.genders = {**_choice_lookup(Client.Gender.choices), **_GENDERS}
         self.staff: dict[str, User] = {}

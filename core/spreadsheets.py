@@ -29,6 +29,8 @@ from charset_normalizer import from_bytes
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from core.uploads import sniff_content_type
+
 type Cell = str | int | float | bool | date | datetime | time | timedelta | None
 
 CSV, XLSX, ODS = "csv", "xlsx", "ods"
@@ -76,6 +78,10 @@ def detect_format(head: bytes) -> str:
     """csv, xlsx or ods from the first bytes (a zip is narrowed down by read_sheet)."""
     if head.startswith(b"PK\x03\x04"):
         return "zip"
+    if sniff_content_type(head) in ("application/pdf", "image/png", "image/jpeg"):
+        raise _refuse(
+            _("This kind of file is not accepted. Upload an XLSX, ODS or CSV file."), "bad_type"
+        )
     if head.startswith(_OLE_MAGIC):
         raise _refuse(
             _(
@@ -91,7 +97,7 @@ def read_sheet(data: bytes, *, max_rows: int, max_unzipped_bytes: int) -> Sheet:
     """The first worksheet of `data`; ValidationError with a clear message otherwise."""
     if not data.strip():
         raise _refuse(_("The file is empty."), "empty")
-    kind = detect_format(data[:8])
+    kind = detect_format(data[:4096])
     if kind == CSV:
         sheet = _read_csv(data, max_rows=max_rows)
     else:
