@@ -118,7 +118,7 @@ def _duplicate_seen_key(matches) -> str:
     """What the "open it anyway" button carries: a keyed hash of the matches the user was
     warned about, so that a different match warns again, and which reveals nothing of them."""
     ids = ",".join(str(pk) for pk in sorted(c.pk for c in matches))
-    return salted_hmac("casework.duplicate-seen", ids).hexdigest()[:32]
+    return salted_hmac("casework.duplicate-seen", ids, algorithm="sha256").hexdigest()[:32]
 
 
 def _duplicate_check(request, client_form, names) -> tuple[list, selectors.DuplicateWarning]:
