@@ -12,6 +12,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from casework.importing import FIELDS as IMPORT_FIELDS
+from casework.importing import IGNORE, mapping_errors
 from casework.models import (
     Authority,
     Case,
@@ -27,8 +29,6 @@ from casework.models import (
     Note,
     Relative,
 )
-from casework.importing import FIELDS as IMPORT_FIELDS
-from casework.importing import IGNORE, mapping_errors
 from casework.names import normalise_reference
 from casework.selectors import assignable_users, icao_name
 from core.spreadsheets import Sheet, read_sheet

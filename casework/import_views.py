@@ -110,7 +110,10 @@ def import_mapping(request, pk):
         return redirect("casework:import_preview", pk=sheet_import.pk)
     audit.record(request, audit.Action.VIEW, sheet_import)
     columns = [
-        (form[f"column_{index}"], [cells[index] if index < len(cells) else "" for _n, cells in sheet.rows[:3]])
+        (
+            form[f"column_{index}"],
+            [cells[index] if index < len(cells) else "" for _n, cells in sheet.rows[:3]],
+        )
         for index in range(len(sheet.headers))
     ]
     recognised = recognise(sheet.headers)

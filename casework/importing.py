@@ -59,8 +59,15 @@ FIELDS = (
         "latin_name",
         gettext_lazy("Name in Latin letters"),
         (
-            "ФИО латиницей", "Имя латиницей", "Латиница", "Name in Latin", "Latin name",
-            "Latin spelling", "Transliteration", "Транслитерация", "Имя в загранпаспорте",
+            "ФИО латиницей",
+            "Имя латиницей",
+            "Латиница",
+            "Name in Latin",
+            "Latin name",
+            "Latin spelling",
+            "Transliteration",
+            "Транслитерация",
+            "Имя в загранпаспорте",
             "Passport name",
         ),
     ),  # fmt: skip
@@ -250,7 +257,11 @@ class Lookups:
         self.genders = {**_choice_lookup(Client.Gender.choices), **_GENDERS}
         self.staff: dict[str, User] = {}
         for user in selectors.assignable_users(organisation):
-            for text in (user.username, user.get_full_name(), f"{user.last_name} {user.first_name}"):
+            for text in (
+                user.username,
+                user.get_full_name(),
+                f"{user.last_name} {user.first_name}",
+            ):
                 if normalise(text):
                     self.staff.setdefault(normalise(text), user)
 
@@ -399,7 +410,7 @@ class _Row:
     def error(self, message: str) -> None:
         self.plan.errors.append(message)
 
-    def date(self, key: str, *, earliest: date, latest: date) -> date | None:
+    def read_date(self, key: str, *, earliest: date, latest: date) -> date | None:
         value = self.values.get(key)
         if value is None or cell_text(value) == "":
             return None
@@ -483,7 +494,7 @@ class _Row:
         plan = self.plan
         self.names()
         client: dict[str, Any] = {}
-        client["birth_date"] = self.date("birth_date", earliest=date(1900, 1, 1), latest=today)
+        client["birth_date"] = self.read_date("birth_date", earliest=date(1900, 1, 1), latest=today)
         client["pseudonym"] = _limit(self.text("pseudonym"), 100, _("Pseudonym"), plan.errors)
         client["birth_place"] = _limit(self.text("birth_place"), 200, _("Place"), plan.errors)
         client["languages"] = _limit(self.text("languages"), 200, _("Languages"), plan.errors)
@@ -518,7 +529,8 @@ class _Row:
             "status": self.choice("status", self.lookups.statuses, Case.Status.INTAKE),
             "risk": self.choice("risk", self.lookups.risks, Case.Risk.MEDIUM),
             "summary": _limit(self.text("summary"), 5000, _("Summary"), plan.errors),
-            "opened_at": self.date("opened_at", earliest=date(1990, 1, 1), latest=today) or today,
+            "opened_at": self.read_date("opened_at", earliest=date(1990, 1, 1), latest=today)
+            or today,
             "destination_country": "",
             "authority": None,
         }

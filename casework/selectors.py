@@ -114,9 +114,7 @@ def possible_duplicates(
         hashes = query_index_tokens(f"{family} {given}")
         if not hashes:
             continue
-        candidates = Client.objects.filter(organisation_id=organisation_id).with_name_tokens(
-            hashes
-        )
+        candidates = Client.objects.filter(organisation_id=organisation_id).with_name_tokens(hashes)
         for client in candidates.only("pk", "pseudonym", "birth_date", "crypto_id"):
             if client.birth_date == birth_date:
                 found[client.pk] = client

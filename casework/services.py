@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from casework import selectors
-from casework.importing import ImportPlan, RowPlan
 from casework.capabilities import Capability
+from casework.importing import ImportPlan, RowPlan
 from casework.models import (
     Assignment,
     Case,
@@ -396,8 +396,7 @@ def spreadsheet_import_run(
     cases = []
     for row in rows:
         client = Client(
-            pseudonym=row.client["pseudonym"]
-            or _("Imported, row %(row)s") % {"row": row.number},
+            pseudonym=row.client["pseudonym"] or _("Imported, row %(row)s") % {"row": row.number},
             birth_date=row.client["birth_date"],
             birth_place=row.client["birth_place"],
             gender=row.client["gender"],
@@ -410,9 +409,7 @@ def spreadsheet_import_run(
         if case.status == Case.Status.CLOSED:
             # As if closed today: the retention period starts now (case_change_status).
             case.closed_at = timezone.localdate()
-            case.retention_until = case.closed_at + timedelta(
-                days=settings.PRISTAN_RETENTION_DAYS
-            )
+            case.retention_until = case.closed_at + timedelta(days=settings.PRISTAN_RETENTION_DAYS)
         case = case_open(
             organisation=organisation,
             client=client,
@@ -430,13 +427,14 @@ def spreadsheet_import_run(
     locked.created_count = len(cases)
     locked.skipped_count = len(plan.rows) - len(cases)
     locked.mapping = {}
-    stored = locked.file.name
+    stored = locked.file.name or ""
     locked.file = None
     locked.save()
     # The sheet itself goes once the rows are safely in; if the transaction fails, it stays
     # for another try.
     storage = sheet_import.file.storage
-    transaction.on_commit(lambda: storage.delete(stored))
+    if stored:
+        transaction.on_commit(lambda: storage.delete(stored))
     return cases
 
 

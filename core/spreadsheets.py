@@ -132,7 +132,9 @@ def _zip_kind(data: bytes, *, max_unzipped_bytes: int) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise _refuse(_("The file is damaged: it cannot be opened as XLSX or ODS."), "bad_zip")
+        raise _refuse(
+            _("The file is damaged: it cannot be opened as XLSX or ODS."), "bad_zip"
+        ) from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
@@ -264,9 +266,7 @@ def _read_xlsx(data: bytes, *, max_rows: int) -> Sheet:
     except ValidationError:
         raise
     except Exception:  # openpyxl raises anything from KeyError to XML errors on a bad file
-        raise _refuse(
-            _("The file is damaged: it cannot be opened as XLSX."), "bad_file"
-        ) from None
+        raise _refuse(_("The file is damaged: it cannot be opened as XLSX."), "bad_file") from None
 
 
 def _read_ods(data: bytes, *, max_rows: int) -> Sheet:
@@ -276,8 +276,8 @@ def _read_ods(data: bytes, *, max_rows: int) -> Sheet:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         worksheet = workbook.get_sheet_by_index(0)
         start_row = worksheet.start[0] if worksheet.start else 0
-        rows = (
-            (number, list(cells))
+        rows: Iterator[tuple[int, list[Cell]]] = (
+            (number, list[Cell](cells))
             for number, cells in enumerate(worksheet.iter_rows(), start=start_row + 1)
         )
         return _collect(rows, fmt=ODS, max_rows=max_rows)

@@ -1,9 +1,9 @@
 """Uploaded files: recognised by their first bytes, never by the name or the browser's word."""
 
-from typing import IO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import InMemoryUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -75,7 +75,7 @@ class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
         input_data: IO[bytes],
         META: dict[str, str],
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         # The multipart envelope adds a little to the file itself.
@@ -86,7 +86,7 @@ class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
             return None
         return super().receive_data_chunk(raw_data, start)
 
-    def file_complete(self, file_size: int) -> InMemoryUploadedFile | None:
+    def file_complete(self, file_size: int) -> "UploadedFile[Any] | None":
         if not self.activated:
             return None
         return super().file_complete(file_size)

@@ -134,7 +134,11 @@ def test_matches_are_found_across_scripts_but_need_the_same_birth_date(client, k
     client.force_login(caseworker)
     response = post_intake(
         client,
-        **{"names-0-script": "cyrl", "names-0-family_name": "Зуганшин", "names-0-given_names": "Рустам"},
+        **{
+            "names-0-script": "cyrl",
+            "names-0-family_name": "Зуганшин",
+            "names-0-given_names": "Рустам",
+        },
     )
     assert response.status_code == 200 and response.context["duplicate"]
     response = post_intake(client, **{"client-birth_date": "1990-05-18"})

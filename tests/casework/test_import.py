@@ -215,7 +215,9 @@ def test_duplicates_are_left_out_unless_asked_for(client, org, coordinator, priv
     assert Case.objects.filter(organisation=org).count() == OK_ROWS + len(DUPLICATE_ROWS)
 
 
-def test_nothing_half_imported_when_a_row_fails(client, org, coordinator, private_media, monkeypatch):
+def test_nothing_half_imported_when_a_row_fails(
+    client, org, coordinator, private_media, monkeypatch
+):
     """One transaction: the tenth row failing takes the nine before it back out."""
     client.force_login(coordinator)
     sheet_import = upload_sample(client)
@@ -275,9 +277,7 @@ def test_corrected_sheet_replaces_the_upload_and_keeps_the_columns(
     confirm_columns(client, first)
     first.refresh_from_db()
     fixed = [row for row in import_sample.rows() if int(row[0]) + 1 not in ERROR_ROWS]
-    response = upload(
-        client, import_sample.csv_bytes(fixed), "clients.csv", replace=str(first.pk)
-    )
+    response = upload(client, import_sample.csv_bytes(fixed), "clients.csv", replace=str(first.pk))
     assert response.status_code == 302
     second = SpreadsheetImport.objects.get()
     assert second.pk != first.pk
@@ -403,7 +403,11 @@ def _hostile_sheets():
     from tests.helpers import xlsx_bytes
 
     return [
-        ("formula", xlsx_bytes([["ФИО", "Дата"], ["Иванова", "=NOW()"]]), "Cell B2 holds a formula"),
+        (
+            "formula",
+            xlsx_bytes([["ФИО", "Дата"], ["Иванова", "=NOW()"]]),
+            "Cell B2 holds a formula",
+        ),
         ("rows", many.encode(), "more than 5"),
         ("zip-bomb", bomb.getvalue(), "unpacks to more than 50 MB"),
         ("encoding", "ФИО;Дата\nИванова;01.01.1990\n".encode("koi8-r"), "CSV UTF-8"),
@@ -413,9 +417,13 @@ def _hostile_sheets():
 
 
 @pytest.mark.parametrize(
-    "data, message", [(d, m) for _n, d, m in _hostile_sheets()], ids=[n for n, *_ in _hostile_sheets()]
+    "data, message",
+    [(d, m) for _n, d, m in _hostile_sheets()],
+    ids=[n for n, *_ in _hostile_sheets()],
 )
-def test_hostile_sheets_refused_with_a_clear_message(client, coordinator, private_media, data, message):
+def test_hostile_sheets_refused_with_a_clear_message(
+    client, coordinator, private_media, data, message
+):
     client.force_login(coordinator)
     response = upload(client, data, "clients.xlsx")
     assert response.status_code == 200

@@ -66,7 +66,7 @@ def test_text_starting_with_equals_is_data_not_a_formula():
     workbook.active.append(HEADER)
     workbook.active.append(["x", "y", "z"])
     cell = workbook.active["A2"]
-    cell.value, cell.data_type = "=HYPERLINK(\"http://evil.example\")", "s"
+    cell.value, cell.data_type = '=HYPERLINK("http://evil.example")', "s"
     out = io.BytesIO()
     workbook.save(out)
     assert read_sheet(out.getvalue(), **LIMITS).rows[0][1][0].startswith("=HYPERLINK")
@@ -85,7 +85,7 @@ def test_xlsx_formula_refused_naming_the_cell():
 
 
 def test_ods_formula_refused():
-    error = refused(ods_bytes([HEADER, ROWS[0]], formula="of:=[.A1]&\"x\""))
+    error = refused(ods_bytes([HEADER, ROWS[0]], formula='of:=[.A1]&"x"'))
     assert error.code == "formula"
 
 
