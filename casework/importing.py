@@ -582,13 +582,15 @@ def plan_import(
     today = timezone.localdate()
     plan = ImportPlan(headers=sheet.headers, mapping=mapping, rows=[])
     first_row: dict[tuple[str, str, date], int] = {}
+    # A new organisation's first import has nobody to compare with: no query per row then.
+    has_clients = Client.objects.filter(organisation=organisation).exists()
     for number, cells in sheet.rows:
         row = _Row(number, cells, mapping, lookups).read(today=today)
         for key in _duplicate_keys(row):
             if key in first_row and row.duplicate_of_row is None:
                 row.duplicate_of_row = first_row[key]
             first_row.setdefault(key, number)
-        if not row.errors and row.names:
+        if has_clients and not row.errors and row.names:
             row.existing = selectors.possible_duplicates(
                 organisation_id=organisation.pk,
                 names=[(n["family_name"], n["given_names"]) for n in row.names],

@@ -38,7 +38,12 @@ def coordinator():
 def corrected_rows() -> list[list[object]]:
     """The sample with its four errors fixed, as the coordinator would in her spreadsheet."""
     rows = import_sample.rows()
-    fixes = {10: (3, "28.02.1990"), 11: (5, "Россия"), 12: (1, "Романова Юлия"), 14: (1, "Иванов Сергей")}  # fmt: skip
+    fixes = {
+        10: (3, "28.02.1990"),
+        11: (5, "Россия"),
+        12: (1, "Романова Юлия"),
+        14: (1, "Иванов Сергей"),
+    }
     assert set(fixes) == set(ERROR_ROWS)
     for number, (column, value) in fixes.items():
         rows[number - 2][column] = value
@@ -94,7 +99,8 @@ def test_coordinator_imports_the_sample_sheet(coordinator, site_url, new_page, a
     # Fixed in the spreadsheet, uploaded again: the columns are kept as they were chosen.
     fixed = import_sample.write_xlsx(tmp_path / "clients-fixed.xlsx", corrected_rows())
     page.get_by_label("Загрузить исправленную таблицу").set_input_files(str(fixed))
-    page.locator("form:has(#id_replace_upload)").get_by_role("button", name="Загрузить", exact=True).click()
+    replace_form = page.locator("form:has(#id_replace_upload)")
+    replace_form.get_by_role("button", name="Загрузить", exact=True).click()
     expect(page.locator("h1")).to_have_text("Какая колонка что значит")
     page.get_by_role("button", name="Показать предпросмотр").click()
     expect(page.locator("#import-rows tr[data-status=error]")).to_have_count(0)
