@@ -23,6 +23,8 @@ class Capability(StrEnum):
     VIEW_ACCESS_LOG = "view_access_log"
     VIEW_STATISTICS = "view_statistics"
     MANAGE_ORGANISATION = "manage_organisation"
+    # Bring a caseload in from the NGO's spreadsheet: creates clients and cases in bulk.
+    IMPORT_CLIENTS = "import_clients"
 
 
 C = Capability
@@ -49,6 +51,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             C.RUN_BATCHES,
             C.VIEW_REGISTER,
             C.VIEW_STATISTICS,
+            C.IMPORT_CLIENTS,
         }
     ),
     "caseworker": frozenset(_CASEWORK | {C.VIEW_ASSIGNED_CASES, C.VIEW_REGISTER}),

@@ -6,11 +6,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.forms import inlineformset_factory
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from casework.importing import FIELDS as IMPORT_FIELDS
+from casework.importing import IGNORE, mapping_errors
 from casework.models import (
     Authority,
     Case,
@@ -30,6 +33,7 @@ from casework.models import (
 )
 from casework.names import normalise_reference
 from casework.selectors import assignable_users, icao_name
+from core.spreadsheets import Sheet, read_sheet
 from core.uploads import validate_upload
 
 User = get_user_model()
@@ -467,3 +471,95 @@ class CaseStatementForm(forms.ModelForm):
                 "goes into a letter."
             )
         }
+
+
+class ImportUploadForm(forms.Form):
+    """The client sheet to import. Reading it is the check: a sheet that cannot be read safely
+    (casework.importing via core.spreadsheets) is refused here, with the reason."""
+
+    upload = forms.FileField(
+        label=_("Spreadsheet"),
+        help_text=_(
+            "XLSX, ODS or CSV (UTF-8 or Windows-1251, cells separated by ; or ,). One client "
+            "per row, the first row naming the columns; only the first sheet is read."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,.ods,.csv,application/vnd.openxmlformats-officedocument"
+                ".spreadsheetml.sheet,application/vnd.oasis.opendocument.spreadsheet,text/csv"
+            }
+        ),
+    )
+    replace = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, too_large: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+        self.sheet: Sheet | None = None
+        self.content = b""
+
+    def _too_large_error(self) -> forms.ValidationError:
+        return forms.ValidationError(
+            _("The file is too large; the limit is %(limit)s."),
+            params={"limit": filesizeformat(settings.IMPORT_MAX_BYTES)},
+            code="too_large",
+        )
+
+    def clean(self):
+        if self.too_large:
+            # The file itself was never read (core.uploads.MemoryOnlyUploadHandler).
+            self.errors.pop("upload", None)
+            raise self._too_large_error()
+        return super().clean()
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise self._too_large_error()
+        self.content = upload.read()
+        self.sheet = read_sheet(
+            self.content,
+            max_rows=settings.IMPORT_MAX_ROWS,
+            max_unzipped_bytes=settings.IMPORT_MAX_UNZIPPED_BYTES,
+        )
+        return upload
+
+
+class ImportMappingForm(forms.Form):
+    """One choice per column of the sheet: which field it feeds, or none."""
+
+    def __init__(self, *args, headers: list[str], mapping: dict[int, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(IGNORE, _("— ignore this column —"))] + [
+            (f.key, f.label) for f in IMPORT_FIELDS
+        ]
+        for index, header in enumerate(headers):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header, choices=choices, required=False, initial=mapping.get(index, IGNORE)
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        for message in mapping_errors(self.mapping):
+            self.add_error(None, message)
+        return cleaned
+
+    @property
+    def mapping(self) -> dict[int, str]:
+        return {
+            int(name.removeprefix("column_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("column_") and value
+        }
+
+
+class ImportRunForm(forms.Form):
+    skip_errors = forms.BooleanField(
+        label=_("Skip the rows with errors (they are listed in the error report)"),
+        required=False,
+    )
+    include_duplicates = forms.BooleanField(
+        label=_("Import the possible duplicates too"),
+        required=False,
+        help_text=_("Unticked, the rows marked as possible duplicates are left out."),
+    )

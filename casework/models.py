@@ -1257,3 +1257,70 @@ class DailyRun(models.Model):
     def finish(self) -> None:
         self.finished_at = timezone.now()
         self.save(update_fields=["finished_at"])
+
+
+def _import_path(instance: "SpreadsheetImport", filename: str) -> str:
+    # Random name, like documents: the stored file reveals neither the NGO's file name nor
+    # anything in it (it is encrypted by the storage).
+    return f"imports/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}"
+
+
+class SpreadsheetImport(models.Model):
+    """An uploaded client sheet between its steps (mapping, preview, import). The sheet is kept
+    only encrypted, and only until it is imported or abandoned (the stale ones are deleted by
+    casework.tasks.delete_stale_imports); afterwards the row keeps the figures, not the file."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        IMPORTED = "imported", _("Imported")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file = models.FileField(upload_to=_import_path, blank=True)
+    file_format = models.CharField(max_length=10)
+    # Which field each column feeds: {"0": "full_name", "3": "birth_date", ...}.
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("spreadsheet import")
+        verbose_name_plural = _("spreadsheet imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_format} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DuplicateAlert(models.Model):
+    """Someone entered a client whose name and date of birth match a client they may not see:
+    they were told only that a coordinator would check, and this is what the coordinators see
+    (dashboard and email) until one of them marks it checked."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    existing_client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    new_case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.existing_client_id} · {self.raised_at:%Y-%m-%d}"

@@ -1,8 +1,8 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,11 +19,12 @@ from casework.models import (
     Client,
     ClientName,
     Document,
+    DuplicateAlert,
     Event,
     Membership,
     Organisation,
 )
-from casework.names import icao_9303
+from casework.names import icao_9303, query_index_tokens
 from core.users import User
 
 
@@ -161,3 +162,65 @@ def enclosures_by_case(case_ids: Iterable[int]) -> dict[tuple[int, str], list[st
 def enclosures(case: Case, language: str) -> list[str]:
     """What a letter in `language` on this case lists as enclosed (enclosures_by_case)."""
     return enclosures_by_case([case.pk]).get((case.pk, language), [])
+
+
+def possible_duplicates(
+    *, organisation_id: int, names: Iterable[tuple[str, str]], birth_date: date | None
+) -> list[Client]:
+    """The organisation's clients who may be this person: one of `names` (family name, given
+    names) matches theirs through the blind index, in any script or spelling, and the date of
+    birth is the same. Without a date of birth nothing matches (a name alone is too common).
+
+    The index narrows the clients down in the database; the date of birth is encrypted, so it
+    is compared here, on the few that are left."""
+    if birth_date is None:
+        return []
+    found: dict[int, Client] = {}
+    for family, given in names:
+        hashes = query_index_tokens(f"{family} {given}")
+        if not hashes:
+            continue
+        candidates = Client.objects.filter(organisation_id=organisation_id).with_name_tokens(hashes)
+        for client in candidates.only("pk", "pseudonym", "birth_date", "crypto_id"):
+            if client.birth_date == birth_date:
+                found[client.pk] = client
+    return list(found.values())
+
+
+@dataclass
+class DuplicateWarning:
+    """What a user may be told about `possible_duplicates`: the cases of the matches they may
+    see, and whether there are matches they may not (told only that a coordinator will check)."""
+
+    visible_cases: list[Case] = field(default_factory=list)
+    hidden_clients: list[Client] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.visible_cases or self.hidden_clients)
+
+
+def duplicate_warning(user: User, matches: list[Client]) -> DuplicateWarning:
+    visible = list(
+        Case.objects.visible_to(user)
+        .filter(client__in=[c.pk for c in matches])
+        .select_related("client")
+        .order_by("reference")
+    )
+    seen = {case.client_id for case in visible}
+    return DuplicateWarning(
+        visible_cases=visible, hidden_clients=[c for c in matches if c.pk not in seen]
+    )
+
+
+def open_duplicate_alerts(user: User) -> list[DuplicateAlert]:
+    """The possible duplicates a coordinator is asked to check: only for those who see every
+    case of the organisation (they can open both sides)."""
+    membership = getattr(user, "membership", None)
+    if membership is None or not membership.can(Capability.VIEW_ALL_CASES):
+        return []
+    alerts = (
+        DuplicateAlert.objects.filter(organisation_id=membership.organisation_id, resolved_at=None)
+        .select_related("new_case", "raised_by")
+        .prefetch_related("existing_client__cases")[:20]
+    )
+    return list(alerts)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from casework import deadlines, selectors
 from casework.capabilities import Capability
+from casework.importing import ImportPlan, RowPlan
 from casework.models import (
     Assignment,
     Case,
@@ -27,6 +29,7 @@ from casework.models import (
     ContactChannel,
     DailyRun,
     Document,
+    DuplicateAlert,
     Event,
     Ground,
     Membership,
@@ -35,6 +38,7 @@ from casework.models import (
     Procedure,
     Relative,
     Share,
+    SpreadsheetImport,
 )
 from casework.names import reference_index
 from core.uploads import name_for_type
@@ -421,3 +425,170 @@ def checklist_save(
     if changed:
         name = _(case_procedure.procedure.name)
         case.log(by, CaseLogEntry.Action.CHECKLIST, _("%(name)s: changed") % {"name": name})
+
+
+# --- spreadsheet import -------------------------------------------------------------------------
+
+
+def spreadsheet_import_upload(
+    *, organisation: Organisation, data: bytes, file_format: str, row_count: int, by: User
+) -> SpreadsheetImport:
+    """Keep an uploaded sheet (already read and found sound) between the steps: encrypted by
+    the storage like a document, under a random name."""
+    sheet_import = SpreadsheetImport(
+        organisation=organisation, uploaded_by=by, file_format=file_format, row_count=row_count
+    )
+    sheet_import.file.save("upload", ContentFile(data), save=False)
+    try:
+        sheet_import.save()
+    except Exception:
+        sheet_import.file.delete(save=False)
+        raise
+    return sheet_import
+
+
+def spreadsheet_import_discard(*, sheet_import: SpreadsheetImport) -> None:
+    """An abandoned upload: the sheet and its row are deleted."""
+    if sheet_import.file:
+        sheet_import.file.delete(save=False)
+    sheet_import.delete()
+
+
+def spreadsheet_imports_delete_stale(*, older_than: timedelta) -> int:
+    """Uploads nobody imported within `older_than` are abandoned: delete them (the periodic
+    cleanup). Returns how many."""
+    cutoff = timezone.now() - older_than
+    stale = SpreadsheetImport.objects.filter(
+        status=SpreadsheetImport.Status.UPLOADED, created_at__lt=cutoff
+    )
+    count = 0
+    for sheet_import in stale:
+        spreadsheet_import_discard(sheet_import=sheet_import)
+        count += 1
+    return count
+
+
+def _rows_to_import(
+    plan: ImportPlan, *, skip_errors: bool, include_duplicates: bool
+) -> list[RowPlan]:
+    errors = plan.count("error")
+    if errors and not skip_errors:
+        raise ValidationError(
+            _(
+                "%(count)s rows have errors. Fix them in the sheet and upload it again, or "
+                "choose to skip them."
+            ),
+            params={"count": errors},
+            code="row_errors",
+        )
+    rows = [r for r in plan.rows if not r.errors]
+    if not include_duplicates:
+        rows = [r for r in rows if not r.is_duplicate]
+    if not rows:
+        raise ValidationError(_("No row is left to import."), code="nothing")
+    return rows
+
+
+@transaction.atomic
+def spreadsheet_import_run(
+    *,
+    sheet_import: SpreadsheetImport,
+    plan: ImportPlan,
+    skip_errors: bool,
+    include_duplicates: bool,
+    by: User,
+) -> list[Case]:
+    """Create a client and a case for each row of `plan` that is imported, all or nothing: one
+    transaction, so that a failure on any row leaves no row behind. Rows with errors are only
+    left out when the user chose to skip them; likely duplicates only when they did not ask
+    for them too. Each row goes through `case_open`, as an intake by hand does, so that the
+    names are indexed and the fields encrypted."""
+    locked = SpreadsheetImport.objects.select_for_update().get(pk=sheet_import.pk)
+    if locked.status != SpreadsheetImport.Status.UPLOADED:
+        raise ValidationError(_("This sheet has already been imported."), code="imported")
+    rows = _rows_to_import(plan, skip_errors=skip_errors, include_duplicates=include_duplicates)
+    organisation = locked.organisation
+    cases = []
+    for row in rows:
+        client = Client(
+            pseudonym=row.client["pseudonym"] or _("Imported, row %(row)s") % {"row": row.number},
+            birth_date=row.client["birth_date"],
+            birth_place=row.client["birth_place"],
+            gender=row.client["gender"],
+            citizenships=row.client["citizenships"],
+            languages=row.client["languages"],
+            current_country=row.client["current_country"],
+            current_city=row.client["current_city"],
+        )
+        case = Case(**row.case)
+        if case.status == Case.Status.CLOSED:
+            # As if closed today: the retention period starts now (case_change_status).
+            case.closed_at = timezone.localdate()
+            case.retention_until = case.closed_at + timedelta(days=settings.PRISTAN_RETENTION_DAYS)
+        case = case_open(
+            organisation=organisation,
+            client=client,
+            names=[ClientName(**name) for name in row.names],
+            contacts=[ContactChannel(kind=kind, value=value) for kind, value in row.contacts],
+            case=case,
+            grounds=row.grounds,
+            by=by,
+        )
+        if row.assignee is not None:
+            case_assign(case=case, users=[row.assignee], by=by)
+        cases.append(case)
+    locked.status = SpreadsheetImport.Status.IMPORTED
+    locked.imported_at = timezone.now()
+    locked.created_count = len(cases)
+    locked.skipped_count = len(plan.rows) - len(cases)
+    locked.mapping = {}
+    stored = locked.file.name or ""
+    locked.file = None
+    locked.save()
+    # The sheet itself goes once the rows are safely in; if the transaction fails, it stays
+    # for another try.
+    storage = sheet_import.file.storage
+    if stored:
+        transaction.on_commit(lambda: storage.delete(stored))
+    return cases
+
+
+# --- possible duplicates at intake --------------------------------------------------------------
+
+
+def duplicate_alerts_raise(
+    *, organisation: Organisation, clients: Iterable[Client], by: User, new_case: Case | None
+) -> list[DuplicateAlert]:
+    """Tell the coordinators that `by` entered someone who may be one of `clients` (whom `by`
+    may not see). One open alert per user and client: raised again, it is the same alert, and
+    gets the new case once there is one. New alerts are emailed after the commit."""
+    from casework.tasks import send_duplicate_alert
+
+    alerts = []
+    with transaction.atomic():
+        for client in clients:
+            alert = DuplicateAlert.objects.filter(
+                organisation=organisation,
+                existing_client=client,
+                raised_by=by,
+                resolved_at=None,
+                new_case=None,
+            ).first()
+            if alert is None:
+                alert = DuplicateAlert.objects.create(
+                    organisation=organisation, existing_client=client, raised_by=by
+                )
+                send_duplicate_alert.delay_on_commit(alert.pk)
+            if new_case is not None and alert.new_case_id is None:
+                alert.new_case = new_case
+                alert.save(update_fields=["new_case"])
+            alerts.append(alert)
+    return alerts
+
+
+def duplicate_alert_resolve(*, alert: DuplicateAlert, by: User) -> DuplicateAlert:
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.resolved_by = by
+        alert.save(update_fields=["resolved_at", "resolved_by"])
+    return alert

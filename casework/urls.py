@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework import audit_views, guide_views, views
+from casework import audit_views, guide_views, import_views, views
 
 app_name = "casework"
 urlpatterns = [
@@ -10,6 +10,16 @@ urlpatterns = [
     path("audit/", audit_views.access_log, name="access_log"),
     path("audit/export.csv", audit_views.access_log_csv, name="access_log_csv"),
     path("cases/new/", views.case_create, name="case_create"),
+    path("import/", import_views.import_upload, name="import_upload"),
+    path("import/<int:pk>/columns/", import_views.import_mapping, name="import_mapping"),
+    path("import/<int:pk>/preview/", import_views.import_preview, name="import_preview"),
+    path("import/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
+    path("import/<int:pk>/cancel/", import_views.import_cancel, name="import_cancel"),
+    path(
+        "duplicates/<int:pk>/checked/",
+        views.duplicate_alert_resolve,
+        name="duplicate_alert_resolve",
+    ),
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/edit/", views.case_edit, name="case_edit"),
     path("cases/<str:reference>/reveal/", views.case_reveal, name="case_reveal"),

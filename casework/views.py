@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -39,6 +40,7 @@ from casework.models import (
     Client,
     Consent,
     Document,
+    DuplicateAlert,
 )
 from core.pagination import CappedPaginator
 
@@ -56,6 +58,7 @@ def dashboard(request):
         return render(request, "casework/no_membership.html", status=403)
     audit.record(request, audit.Action.LIST, object_type="case")
     context = selectors.dashboard(request.user)
+    context["duplicate_alerts"] = selectors.open_duplicate_alerts(request.user)
     return render(
         request,
         "casework/dashboard.html",
@@ -113,6 +116,28 @@ def _new_rows(formset) -> list:
     ]
 
 
+def _duplicate_seen_key(matches) -> str:
+    """What the "open it anyway" button carries: a keyed hash of the matches the user was
+    warned about, so that a different match warns again, and which reveals nothing of them."""
+    ids = ",".join(str(pk) for pk in sorted(c.pk for c in matches))
+    return salted_hmac("casework.duplicate-seen", ids, algorithm="sha256").hexdigest()[:32]
+
+
+def _duplicate_check(request, client_form, names) -> tuple[list, selectors.DuplicateWarning]:
+    matches = selectors.possible_duplicates(
+        organisation_id=request.user.membership.organisation_id,
+        names=[
+            (form.cleaned_data["family_name"], form.cleaned_data.get("given_names", ""))
+            for form in names.forms
+            if form.has_changed() and not form.cleaned_data.get("DELETE")
+        ],
+        birth_date=client_form.cleaned_data.get("birth_date"),
+    )
+    # A comparison of names against every client: logged as a search, never with the names.
+    audit.record(request, audit.Action.SEARCH, object_type="client")
+    return matches, selectors.duplicate_warning(request.user, matches)
+
+
 @capability_required(Capability.CREATE_CASES)
 def case_create(request):
     organisation = request.user.membership.organisation
@@ -124,19 +149,41 @@ def case_create(request):
         request.POST or None, prefix="case", organisation_id=request.user.membership.organisation_id
     )
     forms = [client_form, names, contacts, case_form]
+    duplicate = None
     if request.method == "POST" and all([f.is_valid() for f in forms]):
-        case = services.case_open(
-            organisation=organisation,
-            client=client_form.save(commit=False),
-            names=_new_rows(names),
-            contacts=_new_rows(contacts),
-            case=case_form.save(commit=False),
-            grounds=case_form.cleaned_data["grounds"],
-            by=request.user,
-        )
-        audit.record(request, audit.Action.CREATE, case)
-        messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
-        return redirect("casework:case_detail", reference=case.reference)
+        matches, duplicate = _duplicate_check(request, client_form, names)
+        seen = request.POST.get("duplicate_seen") == _duplicate_seen_key(matches)
+        if not duplicate or seen:
+            case = services.case_open(
+                organisation=organisation,
+                client=client_form.save(commit=False),
+                names=_new_rows(names),
+                contacts=_new_rows(contacts),
+                case=case_form.save(commit=False),
+                grounds=case_form.cleaned_data["grounds"],
+                by=request.user,
+            )
+            if duplicate.hidden_clients:
+                services.duplicate_alerts_raise(
+                    organisation=organisation,
+                    clients=duplicate.hidden_clients,
+                    by=request.user,
+                    new_case=case,
+                )
+            audit.record(request, audit.Action.CREATE, case)
+            messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            return redirect("casework:case_detail", reference=case.reference)
+        if duplicate.hidden_clients:
+            # The coordinators are told at once, whether or not the case is then opened.
+            services.duplicate_alerts_raise(
+                organisation=organisation,
+                clients=duplicate.hidden_clients,
+                by=request.user,
+                new_case=None,
+            )
+        duplicate_seen = _duplicate_seen_key(matches)
+    else:
+        duplicate_seen = ""
     return render(
         request,
         "casework/case_form.html",
@@ -146,6 +193,8 @@ def case_create(request):
             "contacts": contacts,
             "case_form": case_form,
             "creating": True,
+            "duplicate": duplicate,
+            "duplicate_seen": duplicate_seen,
         },
     )
 
@@ -606,3 +655,18 @@ def statement_edit(request, reference, language):
     return render(
         request, "casework/case_subform.html", {"case": case, "form": form, "title": title}
     )
+
+
+@require_POST
+@capability_required(Capability.VIEW_ALL_CASES)
+def duplicate_alert_resolve(request, pk):
+    """A coordinator has checked a possible duplicate: it leaves the dashboard."""
+    alert = DuplicateAlert.objects.filter(
+        pk=pk, organisation_id=request.user.membership.organisation_id
+    ).first()
+    if alert is None:
+        raise OutOfScope("duplicatealert")
+    services.duplicate_alert_resolve(alert=alert, by=request.user)
+    audit.record(request, audit.Action.CHANGE, alert)
+    messages.success(request, _("Marked as checked."))
+    return redirect("casework:dashboard")

@@ -336,6 +336,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Every upload that passes that limit stays in memory: a scan spilled to a temporary file would
 # sit in clear on the server's disk until its blocks are reused.
 FILE_UPLOAD_MAX_MEMORY_SIZE = PRISTAN_REQUEST_MAX_BYTES
+
+# Importing a client sheet (casework.import_views): the largest upload, the most rows of data,
+# and how far an XLSX or ODS (a zip) may unpack before it is refused as a zip bomb. An upload
+# nobody imports is deleted after PRISTAN_IMPORT_KEEP_HOURS (casework.tasks.delete_stale_imports).
+IMPORT_MAX_BYTES = env.int("PRISTAN_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("PRISTAN_IMPORT_MAX_ROWS", default=5000)
+IMPORT_MAX_UNZIPPED_BYTES = env.int("PRISTAN_IMPORT_MAX_UNZIPPED_BYTES", default=50_000_000)
+PRISTAN_IMPORT_KEEP_HOURS = env.int("PRISTAN_IMPORT_KEEP_HOURS", default=24)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
@@ -440,6 +448,10 @@ CELERY_BEAT_SCHEDULE = {
     "email-access-log-anchors": {
         "task": "casework.tasks.send_access_log_anchors",
         "schedule": crontab(hour=6, minute=45),
+    },
+    "delete-stale-imports": {
+        "task": "casework.tasks.delete_stale_imports",
+        "schedule": 60 * 60,
     },
 }
 

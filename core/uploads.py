@@ -1,7 +1,11 @@
 """Uploaded files: recognised by their first bytes, never by the name or the browser's word."""
 
+from typing import IO, Any
+
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -75,3 +79,36 @@ def validate_upload(upload: "UploadedFile[bytes]", *, max_bytes: int) -> str:
             code="bad_type",
         )
     return content_type
+
+
+class MemoryOnlyUploadHandler(MemoryFileUploadHandler):
+    """Keeps an upload of at most `max_bytes` in memory and never writes it to a temporary
+    file (Django's default for uploads over 2.5 MB): for files that must never touch the disk
+    in clear, such as a client sheet before it is stored encrypted. A larger request's file is
+    dropped (the view then finds no file and says the limit). Install it before the request's
+    body is read (csrf_exempt, then csrf_protect, as Django's documentation shows)."""
+
+    def __init__(self, request: HttpRequest | None = None, *, max_bytes: int) -> None:
+        super().__init__(request)
+        self.max_bytes = max_bytes
+
+    def handle_raw_input(
+        self,
+        input_data: IO[bytes],
+        META: dict[str, str],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
+        # The multipart envelope adds a little to the file itself.
+        self.activated = content_length <= self.max_bytes + 64 * 1024
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if not self.activated:
+            return None
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int) -> "UploadedFile[Any] | None":
+        if not self.activated:
+            return None
+        return super().file_complete(file_size)

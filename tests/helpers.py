@@ -242,3 +242,72 @@ def admin_edits(client: TestClient, *, case: Case, by, marker: str) -> None:
     _post_admin(
         client, reverse("admin:casework_document_delete", args=[document.pk]), {"post": "yes"}
     )
+
+
+# --- spreadsheets -------------------------------------------------------------------------------
+
+
+def ods_bytes(rows: list[list[str]], *, formula: str = "") -> bytes:
+    """A minimal OpenDocument spreadsheet (what LibreOffice saves, less the styles) with `rows`
+    of text cells; `formula` adds a cell computed by that formula to the second row."""
+    import zipfile
+    from io import BytesIO
+    from xml.sax.saxutils import escape
+
+    def cell(value: str) -> str:
+        return (
+            f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
+            "</table:table-cell>"
+        )
+
+    body = []
+    for i, row in enumerate(rows):
+        cells = "".join(cell(v) for v in row)
+        if formula and i == 1:
+            cells += (
+                f'<table:table-cell table:formula="{escape(formula)}" office:value-type="float" '
+                'office:value="2"><text:p>2</text:p></table:table-cell>'
+            )
+        body.append(f"<table:table-row>{cells}</table:table-row>")
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Sheet1">'
+        + "".join(body)
+        + "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+        ' manifest:version="1.2"><manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"),
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return out.getvalue()
+
+
+def xlsx_bytes(rows: list[list[object]]) -> bytes:
+    """An XLSX of `rows` written by openpyxl (a string starting with "=" becomes a formula)."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
