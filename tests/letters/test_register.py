@@ -202,9 +202,9 @@ def test_a_formula_in_a_signer_name_is_neutralised_in_every_csv(
 ):
     """A spreadsheet opening the register, a batch's register (alone or in its ZIP) or the
     access log shows the signer's (or user's) `=HYPERLINK(…)` as text, not as a link."""
-    from letters.tasks import render_letter
+    from letters.tasks import render_letters
 
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
     org.signers.update(name_latin=FORMULA)
     coordinator.username = FORMULA  # what the access log writes of the user
     coordinator.save(update_fields=["username"])
