@@ -358,6 +358,14 @@ class ProcedureAddForm(forms.Form):
         )
 
 
+class DocumentChoiceField(forms.ModelMultipleChoiceField):
+    """The case's documents by title: their `str()` names no content (Django admin's history
+    keeps it), but the person ticking them needs to know which is which."""
+
+    def label_from_instance(self, obj: Document) -> str:
+        return obj.title
+
+
 class ChecklistForm(forms.Form):
     """One case procedure's checklist: per item its state and the case's documents that
     answer it. Without the documents capability (volunteers) the documents are not in the form
@@ -377,7 +385,7 @@ class ChecklistForm(forms.Form):
                 widget=forms.RadioSelect,
             )
             if with_documents:
-                self.fields[f"documents_{item.pk}"] = forms.ModelMultipleChoiceField(
+                self.fields[f"documents_{item.pk}"] = DocumentChoiceField(
                     label=_("Documents"),
                     queryset=documents,
                     required=False,

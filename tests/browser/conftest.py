@@ -92,6 +92,18 @@ def new_page(browser):
 
 
 @pytest.fixture(autouse=True)
+def _shipped_defaults(request):
+    """The deadline rules and procedures a data migration ships, put back before each browser
+    test: a transactional test that ran before it may have emptied their tables."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from casework.defaults import load_defaults
+    from casework.models import ChecklistItem, DeadlineRule, Procedure
+
+    load_defaults(DeadlineRule, Procedure, ChecklistItem)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """The live server runs in this process and counts requests per address in the local-memory
     cache (emergency lock, verification page): every browser test starts with clean counters."""
