@@ -514,10 +514,13 @@ class ContactChannel(models.Model):
         return numbered(self, self.get_kind_display())
 
     def uses(self) -> list[tuple[str, str, bool]]:
-        """The uses of this kind of channel as (field, label, safe)."""
+        """The uses of this kind of channel as (field, what to tell staff, safe). A use nobody
+        marked safe is one not to make."""
+        blocked = self.client.do_not_contact
         return [
-            (name, str(self._meta.get_field(name).verbose_name), getattr(self, name))
+            (name, str(_USE_LABELS[name][0 if safe else 1]), safe)
             for name in self.USES_BY_KIND.get(self.kind, self.USE_FIELDS)
+            for safe in [getattr(self, name) and not blocked]
         ]
 
     @property
@@ -537,7 +540,15 @@ class ContactChannel(models.Model):
     def is_unsafe(self) -> bool:
         """Nobody has marked any use of this channel safe (or the client is not to be
         contacted at all)."""
-        return self.client.do_not_contact or not any(safe for _n, _l, safe in self.uses())
+        return not any(safe for _name, _text, safe in self.uses())
+
+
+_USE_LABELS = {
+    "may_call": (_("calls OK"), _("no calls")),
+    "may_text": (_("messages OK"), _("no messages")),
+    "may_email": (_("e-mail OK"), _("no e-mail")),
+    "may_post": (_("post OK"), _("no post")),
+}
 
 
 class Relative(models.Model):

@@ -206,6 +206,11 @@ class EncryptedChoiceListField(EncryptedMixin, _TextField):
             return ""
         return crypto.encrypt_text(self.encode_plain(value), context=self.context(model_instance))
 
+    def get_prep_value(self, value: object) -> object:
+        # An empty set is stored as "" (a new column's default too); any other list must
+        # have gone through pre_save, which encrypts it.
+        return "" if isinstance(value, list | tuple) and not value else super().get_prep_value(value)
+
     def to_python(self, value: object) -> list[str]:
         if isinstance(value, _Stored):
             raise ValueError("ciphertext cannot be converted without its row")
