@@ -246,4 +246,7 @@ class EncryptedChoiceListField(EncryptedMixin, _TextField):
         defaults.update(kwargs)
         for unused in ("max_length", "form_class", "choices_form_class"):
             defaults.pop(unused, None)
+        # Django admin offers every TextField its textarea: a list needs a list's widget.
+        if not getattr(defaults["widget"], "allow_multiple_selected", False):
+            defaults["widget"] = forms.CheckboxSelectMultiple
         return forms.MultipleChoiceField(**defaults)
