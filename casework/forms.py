@@ -147,9 +147,7 @@ class ClientForm(forms.ModelForm):
         if (cleaned.get("interpreter_dialect") or cleaned.get("interpreter_gender")) and not (
             language
         ):
-            self.add_error(
-                "interpreter_language", _("Choose the interpreter's language first.")
-            )
+            self.add_error("interpreter_language", _("Choose the interpreter's language first."))
         if cleaned.get("new_identity_phrase") and cleaned.get("remove_identity_phrase"):
             self.add_error(
                 "remove_identity_phrase",
@@ -192,6 +190,7 @@ ClientNameFormSet = inlineformset_factory(
     can_delete=True,
 )
 
+
 class ContactForm(forms.ModelForm):
     """A contact channel and what is safe on it. A use that this kind of channel does not have
     is refused, and a channel marked safe for calls or e-mail must hold a number or address
@@ -213,7 +212,10 @@ class ContactForm(forms.ModelForm):
                 self.add_error(
                     name,
                     _("“%(use)s” does not fit a channel of the kind “%(kind)s”: untick it.")
-                    % {"use": ContactChannel._meta.get_field(name).verbose_name, "kind": kind_label},
+                    % {
+                        "use": ContactChannel._meta.get_field(name).verbose_name,
+                        "kind": kind_label,
+                    },
                 )
         value = cleaned.get("value") or ""
         if kind == ContactChannel.Kind.PHONE and cleaned.get("may_call"):
@@ -221,7 +223,10 @@ class ContactForm(forms.ModelForm):
             if len(digits) < 5 or not _PHONE.fullmatch(value.strip()):
                 self.add_error(
                     "value",
-                    _("Enter a phone number (digits, spaces, +, - and brackets) to mark calls safe."),
+                    _(
+                        "Enter a phone number (digits, spaces, +, - and brackets) to mark "
+                        "calls safe."
+                    ),
                 )
         if kind == ContactChannel.Kind.EMAIL and cleaned.get("may_email"):
             try:

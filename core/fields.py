@@ -209,7 +209,9 @@ class EncryptedChoiceListField(EncryptedMixin, _TextField):
     def get_prep_value(self, value: object) -> object:
         # An empty set is stored as "" (a new column's default too); any other list must
         # have gone through pre_save, which encrypts it.
-        return "" if isinstance(value, list | tuple) and not value else super().get_prep_value(value)
+        return (
+            "" if isinstance(value, list | tuple) and not value else super().get_prep_value(value)
+        )
 
     def to_python(self, value: object) -> list[str]:
         if isinstance(value, _Stored):
@@ -225,7 +227,9 @@ class EncryptedChoiceListField(EncryptedMixin, _TextField):
         for code in value or []:
             if code not in known:
                 raise ValidationError(
-                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": code}
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": code},
                 )
         if not value and not self.blank:
             raise ValidationError(self.error_messages["blank"], code="blank")

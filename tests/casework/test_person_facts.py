@@ -306,9 +306,7 @@ def test_safe_email_is_a_mailto_link_and_cannot_carry_extra_headers(
     assert 'href="mailto:ms.x@example.org"' in page
 
 
-def test_do_not_contact_removes_every_link_and_shows_the_warning(
-    client, case, facts, caseworker
-):
+def test_do_not_contact_removes_every_link_and_shows_the_warning(client, case, facts, caseworker):
     for channel in ContactChannel.objects.filter(client=facts["client"]):
         channel.may_call = channel.may_email = channel.may_text = channel.may_post = True
         channel.save()
@@ -445,7 +443,9 @@ def test_other_interpreter_language_is_shown_as_written(client, case, coordinato
         **{"client-interpreter_language": "other", "client-interpreter_language_other": "Lak"},
     )
 
-    assert client.post(reverse("casework:case_edit", args=[case.reference]), data).status_code == 302
+    assert (
+        client.post(reverse("casework:case_edit", args=[case.reference]), data).status_code == 302
+    )
     assert Client.objects.get(pk=case.client_id).interpreter_language_display == "Lak"
 
 
@@ -503,9 +503,7 @@ def test_admin_shows_the_facts_and_its_history_keeps_none(client, case, facts, s
     assert response.status_code == 302, response.context["adminform"].form.errors
     stored = Client.objects.get(pk=facts["client"].pk)
     assert stored.vulnerabilities == ["minor"]
-    history = " ".join(
-        f"{e.object_repr} {e.change_message}" for e in LogEntry.objects.all()
-    )
+    history = " ".join(f"{e.object_repr} {e.change_message}" for e in LogEntry.objects.all())
     assert NOTE_MARKER not in history and "minor" not in history.lower().replace("vulnerab", "")
     assert AccessEvent.objects.filter(
         action=AccessEvent.Action.CHANGE, object_type="client"
