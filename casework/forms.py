@@ -76,7 +76,9 @@ class ClientForm(forms.ModelForm):
         required=False,
         max_length=200,
         strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        # render_value: a form sent back with an error keeps what was just typed; the stored
+        # phrase is never the field's value (it is not a model field), so it is never shown.
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"}),
         help_text=_(
             "Agreed with the client, to ask for when someone else answers. Empty: the "
             "current phrase stays."

@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.text import capfirst
 
 from core import crypto
 
@@ -242,7 +243,7 @@ class EncryptedChoiceListField(EncryptedMixin, _TextField):
     def formfield(self, **kwargs: Any) -> forms.Field | None:
         defaults: dict[str, Any] = {
             "required": not self.blank,
-            "label": self.verbose_name,
+            "label": capfirst(self.verbose_name),
             "help_text": self.help_text,
             "choices": self.item_choices,
             "widget": forms.CheckboxSelectMultiple,
