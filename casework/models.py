@@ -6,6 +6,7 @@ queryset of case data (clients, notes, documents…) is derived from it.
 
 import secrets
 from datetime import date
+from typing import cast
 from urllib.parse import quote
 
 from django.conf import settings
@@ -414,8 +415,8 @@ class Client(models.Model):
 
     @property
     def vulnerability_labels(self) -> list[str]:
-        field = self._meta.get_field("vulnerabilities")
-        return field.labels(self.vulnerabilities)  # type: ignore[attr-defined]
+        field = cast(EncryptedChoiceListField, self._meta.get_field("vulnerabilities"))
+        return field.labels(self.vulnerabilities)
 
     @property
     def interpreter_language_display(self) -> str:

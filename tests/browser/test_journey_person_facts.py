@@ -37,9 +37,7 @@ def test_person_facts_recorded_masked_and_revealed(site_url, new_page, artifacts
         organisation=org, role=Membership.Role.CASEWORKER, username="irina", special=True
     )
     volunteer = make_user(organisation=org, role=Membership.Role.VOLUNTEER, username="pavel")
-    case = make_case(
-        organisation=org, assignees=[caseworker, volunteer], status=Case.Status.ACTIVE
-    )
+    case = make_case(organisation=org, assignees=[caseworker, volunteer], status=Case.Status.ACTIVE)
     shots = Shots(artifacts, "person-facts")
 
     page = new_page()
