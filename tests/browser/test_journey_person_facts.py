@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import expect
 
 from casework.models import AccessEvent, Case, Client, Membership
-from tests.browser.helpers import Shots, log_in, watch_for_errors
+from tests.browser.helpers import (
+    Shots,
+    describe_violations,
+    log_in,
+    run_axe,
+    watch_for_errors,
+)
 from tests.factories import make_case, make_organisation, make_user
 
 pytestmark = [
@@ -40,7 +46,7 @@ def test_person_facts_recorded_masked_and_revealed(site_url, new_page, artifacts
     case = make_case(organisation=org, assignees=[caseworker, volunteer], status=Case.Status.ACTIVE)
     shots = Shots(artifacts, "person-facts")
 
-    page = new_page()
+    page = new_page(bypass_csp=True)  # for axe's injected script
     errors = watch_for_errors(page)
     log_in(page, site_url, caseworker)
     page.goto(f"{site_url}/cases/{case.reference}/edit/")
@@ -91,6 +97,9 @@ def test_person_facts_recorded_masked_and_revealed(site_url, new_page, artifacts
     expect(page.locator("#identity-phrase")).to_contain_text("Привет от тёти Веры")
     shots.take(page, "case-revealed")
     _keep(shots, "revealed")
+    # The badges, warnings and revealed blocks: no serious accessibility fault.
+    violations = [v for v in run_axe(page) if v["impact"] in ("serious", "critical")]
+    assert not violations, describe_violations(page.url, violations)
     assert AccessEvent.objects.filter(
         user=caseworker, action=AccessEvent.Action.REVEAL, object_type="identity_phrase"
     ).exists()
