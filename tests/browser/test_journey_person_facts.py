@@ -113,3 +113,12 @@ def test_person_facts_recorded_masked_and_revealed(site_url, new_page, artifacts
     assert "Survivor of torture" not in other.content()
     shots.take(other, "volunteer")
     _keep(shots, "volunteer")
+
+    russian = new_page(locale="ru-RU")
+    log_in(russian, site_url, caseworker)
+    russian.goto(f"{site_url}/cases/{case.reference}/")
+    expect(russian.locator("#client-contacts")).to_contain_text("не писать на эл. почту")
+    expect(russian.locator("#client-contacts")).to_contain_text("звонить можно")
+    expect(russian.locator("#identity-phrase")).to_contain_text("Показать контрольную фразу")
+    shots.take(russian, "case-russian")
+    _keep(shots, "russian")
