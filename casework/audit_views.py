@@ -25,7 +25,16 @@ from core import csv_export
 User = get_user_model()
 PAGE_SIZE = 100
 # Suggestions for the object-type filter; any other type recorded by the app can be typed in.
-OBJECT_TYPES = ["case", "client", "document", "letter", "batch", "user", "access_log"]
+OBJECT_TYPES = [
+    "case",
+    "client",
+    "identity_phrase",
+    "document",
+    "letter",
+    "batch",
+    "user",
+    "access_log",
+]
 CSV_COLUMNS = [
     "id",
     "time",

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, time, timedelta
 from typing import cast
 
@@ -5,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import validate_email
 from django.forms import inlineformset_factory
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -59,9 +61,32 @@ def _plausible_birth_date(value):
     return value
 
 
+_TEXT_SPECIAL_FIELDS = [f for f in Client.SPECIAL_CATEGORY_FIELDS if f != "vulnerabilities"]
+
+
 class ClientForm(forms.ModelForm):
     """The client's details. Without the special-category capability those fields are not in
-    the form at all: they can be neither seen nor overwritten."""
+    the form at all: they can be neither seen nor overwritten.
+
+    The identity phrase is a secret: the form never shows it (it is revealed on the case page,
+    logged); a new one replaces it, and "remove" empties it."""
+
+    new_identity_phrase = forms.CharField(
+        label=_("New identity phrase"),
+        required=False,
+        max_length=200,
+        strip=True,
+        # render_value: a form sent back with an error keeps what was just typed; the stored
+        # phrase is never the field's value (it is not a model field), so it is never shown.
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Agreed with the client, to ask for when someone else answers. Empty: the "
+            "current phrase stays."
+        ),
+    )
+    remove_identity_phrase = forms.BooleanField(
+        label=_("Remove the identity phrase"), required=False
+    )
 
     class Meta:
         model = Client
@@ -73,14 +98,21 @@ class ClientForm(forms.ModelForm):
             "birth_place_latin",
             "citizenships",
             "languages",
+            "interpreter_language",
+            "interpreter_language_other",
+            "interpreter_dialect",
+            "interpreter_gender",
             "current_country",
             "current_city",
             "documents_held",
+            "do_not_contact",
+            "contact_note",
             *Client.SPECIAL_CATEGORY_FIELDS,
         ]
         widgets = {
             "birth_date": DateInput(),
-            **{f: forms.Textarea(attrs={"rows": 2}) for f in Client.SPECIAL_CATEGORY_FIELDS},
+            "contact_note": forms.Textarea(attrs={"rows": 2}),
+            **{f: forms.Textarea(attrs={"rows": 2}) for f in _TEXT_SPECIAL_FIELDS},
         }
 
     def __init__(self, *args, can_see_special: bool, **kwargs):
@@ -89,9 +121,57 @@ class ClientForm(forms.ModelForm):
             for name in Client.SPECIAL_CATEGORY_FIELDS:
                 del self.fields[name]
         self.fields["citizenships"].widget.attrs["size"] = 4
+        if self.instance.pk and self.instance.identity_phrase:
+            self.fields["new_identity_phrase"].help_text = _(
+                "A phrase is recorded (reveal it on the case page). Type a new one to replace "
+                "it; empty: it stays."
+            )
+        else:
+            del self.fields["remove_identity_phrase"]
 
     def clean_birth_date(self):
         return _plausible_birth_date(self.cleaned_data["birth_date"])
+
+    def clean(self):
+        cleaned = super().clean()
+        language = cleaned.get("interpreter_language")
+        other = cleaned.get("interpreter_language_other", "")
+        if language == Client.InterpreterLanguage.OTHER and not other:
+            self.add_error(
+                "interpreter_language_other",
+                _("Write which language the interpreter must speak."),
+            )
+        elif other and language != Client.InterpreterLanguage.OTHER:
+            self.add_error(
+                "interpreter_language_other",
+                _("Choose “Other (write it in)” as the language, or leave this empty."),
+            )
+        if (cleaned.get("interpreter_dialect") or cleaned.get("interpreter_gender")) and not (
+            language
+        ):
+            self.add_error("interpreter_language", _("Choose the interpreter's language first."))
+        if cleaned.get("new_identity_phrase") and cleaned.get("remove_identity_phrase"):
+            self.add_error(
+                "remove_identity_phrase",
+                _("Either type a new identity phrase or remove it, not both."),
+            )
+        if cleaned.get("do_not_contact") and not cleaned.get("contact_note"):
+            self.add_error(
+                "contact_note",
+                _("Say how the client can be reached instead (or that they cannot be)."),
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        client = super().save(commit=False)
+        if self.cleaned_data.get("new_identity_phrase"):
+            client.identity_phrase = self.cleaned_data["new_identity_phrase"]
+        elif self.cleaned_data.get("remove_identity_phrase"):
+            client.identity_phrase = ""
+        if commit:
+            client.save()
+            self.save_m2m()
+        return client
 
 
 class ClientNameForm(forms.ModelForm):
@@ -112,10 +192,58 @@ ClientNameFormSet = inlineformset_factory(
     can_delete=True,
 )
 
+
+class ContactForm(forms.ModelForm):
+    """A contact channel and what is safe on it. A use that this kind of channel does not have
+    is refused, and a channel marked safe for calls or e-mail must hold a number or address
+    that a link can be made of."""
+
+    class Meta:
+        model = ContactChannel
+        fields = ["kind", "value", "safety_note", *ContactChannel.USE_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if not kind:
+            return cleaned
+        allowed = ContactChannel.USES_BY_KIND.get(kind, ContactChannel.USE_FIELDS)
+        kind_label = ContactChannel.Kind(kind).label
+        for name in ContactChannel.USE_FIELDS:
+            if cleaned.get(name) and name not in allowed:
+                self.add_error(
+                    name,
+                    _("“%(use)s” does not fit a channel of the kind “%(kind)s”: untick it.")
+                    % {
+                        "use": ContactChannel._meta.get_field(name).verbose_name,
+                        "kind": kind_label,
+                    },
+                )
+        value = cleaned.get("value") or ""
+        if kind == ContactChannel.Kind.PHONE and cleaned.get("may_call"):
+            digits = [c for c in value if c.isdigit()]
+            if len(digits) < 5 or not _PHONE.fullmatch(value.strip()):
+                self.add_error(
+                    "value",
+                    _(
+                        "Enter a phone number (digits, spaces, +, - and brackets) to mark "
+                        "calls safe."
+                    ),
+                )
+        if kind == ContactChannel.Kind.EMAIL and cleaned.get("may_email"):
+            try:
+                validate_email(value.strip())
+            except forms.ValidationError:
+                self.add_error("value", _("Enter an e-mail address to mark e-mail safe."))
+        return cleaned
+
+
+_PHONE = re.compile(r"\+?[\d\s().\-]+")
+
 ContactFormSet = inlineformset_factory(
     Client,
     ContactChannel,
-    fields=["kind", "value", "safety_note"],
+    form=ContactForm,
     extra=1,
     max_num=10,
     validate_max=True,

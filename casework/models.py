@@ -6,6 +6,8 @@ queryset of case data (clients, notes, documents…) is derived from it.
 
 import secrets
 from datetime import date
+from typing import cast
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -20,7 +22,12 @@ from django_countries.fields import CountryField
 
 from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
-from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
+from core.fields import (
+    EncryptedChoiceListField,
+    EncryptedDateField,
+    EncryptedTextField,
+    crypto_id_field,
+)
 from core.uploads import name_for_type
 
 
@@ -221,6 +228,52 @@ class Client(models.Model):
         MALE = "m", _("Male")
         NEUTRAL = "x", _("Non-binary / neutral form")
 
+    class InterpreterLanguage(models.TextChoices):
+        """The languages the NGO's clients speak (ISO 639 codes), and "other" with free text."""
+
+        RUSSIAN = "ru", _("Russian")
+        CHECHEN = "ce", _("Chechen")
+        INGUSH = "inh", _("Ingush")
+        AVAR = "av", _("Avar")
+        TAJIK = "tg", _("Tajik")
+        UZBEK = "uz", _("Uzbek")
+        KYRGYZ = "ky", _("Kyrgyz")
+        KAZAKH = "kk", _("Kazakh")
+        TURKMEN = "tk", _("Turkmen")
+        UKRAINIAN = "uk", _("Ukrainian")
+        BELARUSIAN = "be", _("Belarusian")
+        GEORGIAN = "ka", _("Georgian")
+        ARMENIAN = "hy", _("Armenian")
+        AZERBAIJANI = "az", _("Azerbaijani")
+        TATAR = "tt", _("Tatar")
+        BASHKIR = "ba", _("Bashkir")
+        PERSIAN = "fa", _("Persian (Farsi, Dari)")
+        PASHTO = "ps", _("Pashto")
+        ARABIC = "ar", _("Arabic")
+        KURDISH = "ku", _("Kurdish")
+        TURKISH = "tr", _("Turkish")
+        ENGLISH = "en", _("English")
+        FRENCH = "fr", _("French")
+        GERMAN = "de", _("German")
+        OTHER = "other", _("Other (write it in)")
+
+    class InterpreterGender(models.TextChoices):
+        FEMALE = "f", _("A woman")
+        MALE = "m", _("A man")
+
+    class Vulnerability(models.TextChoices):
+        MINOR = "minor", _("Minor")
+        UNACCOMPANIED_MINOR = "unaccompanied_minor", _("Unaccompanied minor")
+        DISABILITY = "disability", _("Disability")
+        SERIOUS_ILLNESS = "serious_illness", _("Serious illness")
+        TORTURE = "torture_survivor", _("Survivor of torture")
+        SGBV = "sgbv_survivor", _("Survivor of sexual or gender-based violence")
+        PREGNANCY = "pregnancy", _("Pregnancy")
+        ELDERLY = "elderly", _("Elderly")
+        SINGLE_PARENT = "single_parent", _("Single parent")
+        TRAFFICKING = "trafficking_victim", _("Victim of trafficking")
+        MENTAL_HEALTH = "mental_health", _("Mental-health needs")
+
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clients")
     pseudonym = models.CharField(
         _("pseudonym"),
@@ -265,6 +318,70 @@ class Client(models.Model):
     political_activity = EncryptedTextField(_("political activity"), blank=True, max_length=5000)
     health = EncryptedTextField(_("health"), blank=True, max_length=5000)
     criminal_case = EncryptedTextField(_("criminal case at home"), blank=True, max_length=5000)
+    # Special category too (health, and what happened to the person): a set of codes kept as
+    # one encrypted list, so that a dump shows neither which nor how many.
+    vulnerabilities = EncryptedChoiceListField(
+        _("vulnerabilities"),
+        item_choices=Vulnerability.choices,
+        help_text=_("What the authorities and the team must take into account."),
+    )
+    vulnerability_note = EncryptedTextField(
+        _("about the vulnerabilities"),
+        blank=True,
+        max_length=2000,
+        help_text=_("e.g. medical certificate obtained; needs breaks during interviews"),
+    )
+    # Interpreting. The language is a plain choice, like `languages`; the rest is encrypted.
+    interpreter_language = models.CharField(
+        _("interpreter language"),
+        max_length=10,
+        choices=InterpreterLanguage.choices,
+        blank=True,
+        help_text=_("Empty: no interpreter needed."),
+    )
+    interpreter_language_other = EncryptedTextField(
+        _("other interpreter language"),
+        max_length=100,
+        blank=True,
+        single_line=True,
+        help_text=_("When the language is “Other”."),
+    )
+    interpreter_dialect = EncryptedTextField(
+        _("dialect"),
+        max_length=200,
+        blank=True,
+        single_line=True,
+        help_text=_("e.g. Kist dialect of Chechen; speaks little Russian"),
+    )
+    # Encrypted: a wish for a woman interpreter can hint at what happened to the person.
+    interpreter_gender = EncryptedTextField(
+        _("interpreter preferred"),
+        max_length=1,
+        choices=InterpreterGender.choices,
+        blank=True,
+    )
+    # How to reach the person safely (per channel: ContactChannel.may_call…).
+    do_not_contact = models.BooleanField(
+        _("do not contact the client directly"),
+        default=False,
+        help_text=_("No call, message, e-mail or letter; follow the note below."),
+    )
+    contact_note = EncryptedTextField(
+        _("how to contact"),
+        max_length=500,
+        blank=True,
+        help_text=_("e.g. only through her lawyer; only on Signal after 18:00"),
+    )
+    identity_phrase = EncryptedTextField(
+        _("identity phrase"),
+        max_length=200,
+        blank=True,
+        single_line=True,
+        help_text=_(
+            "Agreed with the client: ask for it when someone else answers, before saying who "
+            "you are or why you call."
+        ),
+    )
     # Keyed hashes of the folded, transliterated name tokens and their prefixes (see
     # casework.names): search across scripts without the names in clear.
     name_index = models.TextField(editable=False, blank=True)
@@ -280,6 +397,8 @@ class Client(models.Model):
         "political_activity",
         "health",
         "criminal_case",
+        "vulnerabilities",
+        "vulnerability_note",
     )
 
     class Meta:
@@ -293,6 +412,18 @@ class Client(models.Model):
     def legal_name(self) -> str:
         first = next(iter(self.names.all()), None)
         return first.full_name if first else ""
+
+    @property
+    def vulnerability_labels(self) -> list[str]:
+        field = cast(EncryptedChoiceListField, self._meta.get_field("vulnerabilities"))
+        return field.labels(self.vulnerabilities)
+
+    @property
+    def interpreter_language_display(self) -> str:
+        """The language to book an interpreter for, as the form recorded it."""
+        if self.interpreter_language == self.InterpreterLanguage.OTHER:
+            return self.interpreter_language_other or str(self.InterpreterLanguage.OTHER.label)
+        return str(self.get_interpreter_language_display())
 
     def reindex_names(self) -> None:
         self.name_index = name_index(n.full_name for n in self.names.all())
@@ -335,6 +466,9 @@ class ClientName(models.Model):
 
 
 class ContactChannel(models.Model):
+    """One way to reach a client, and what is safe on it. Nothing is safe until someone has
+    asked the client: only a channel marked safe gets a call or mailto link."""
+
     class Kind(models.TextChoices):
         SIGNAL = "signal", "Signal"
         TELEGRAM = "telegram", "Telegram"
@@ -343,6 +477,18 @@ class ContactChannel(models.Model):
         EMAIL = "email", _("Email")
         ADDRESS = "address", _("Postal address")
         OTHER = "other", _("Other")
+
+    USE_FIELDS = ("may_call", "may_text", "may_email", "may_post")
+    # Which uses each kind of channel has (the form refuses the others).
+    USES_BY_KIND: dict[str, tuple[str, ...]] = {
+        Kind.SIGNAL: ("may_call", "may_text"),
+        Kind.TELEGRAM: ("may_call", "may_text"),
+        Kind.WHATSAPP: ("may_call", "may_text"),
+        Kind.PHONE: ("may_call", "may_text"),
+        Kind.EMAIL: ("may_email",),
+        Kind.ADDRESS: ("may_post",),
+        Kind.OTHER: USE_FIELDS,
+    }
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
     crypto_id = crypto_id_field()
@@ -355,6 +501,10 @@ class ContactChannel(models.Model):
         single_line=True,
         help_text=_("e.g. “Signal only, never call”"),
     )
+    may_call = models.BooleanField(_("calls are safe"), default=False)
+    may_text = models.BooleanField(_("SMS and messages are safe"), default=False)
+    may_email = models.BooleanField(_("e-mail is safe"), default=False)
+    may_post = models.BooleanField(_("letters by post are safe"), default=False)
 
     class Meta:
         verbose_name = _("contact channel")
@@ -363,6 +513,43 @@ class ContactChannel(models.Model):
 
     def __str__(self) -> str:
         return numbered(self, self.get_kind_display())
+
+    def uses(self) -> list[tuple[str, str, bool]]:
+        """The uses of this kind of channel as (field, what to tell staff, safe). A use nobody
+        marked safe is one not to make."""
+        blocked = self.client.do_not_contact
+        return [
+            (name, str(_USE_LABELS[name][0 if safe else 1]), safe)
+            for name in self.USES_BY_KIND.get(self.kind, self.USE_FIELDS)
+            for safe in [getattr(self, name) and not blocked]
+        ]
+
+    @property
+    def link(self) -> str:
+        """A tel: or mailto: link, only for a channel marked safe for it and a client who may
+        be contacted; otherwise empty (the page shows the warning instead)."""
+        if self.client.do_not_contact:
+            return ""
+        if self.kind == self.Kind.PHONE and self.may_call:
+            number = "".join(c for c in self.value if c.isdigit() or c == "+")
+            return f"tel:{number}" if number.strip("+") else ""
+        if self.kind == self.Kind.EMAIL and self.may_email:
+            return "mailto:" + quote(self.value.strip(), safe="@.+-_")
+        return ""
+
+    @property
+    def is_unsafe(self) -> bool:
+        """Nobody has marked any use of this channel safe (or the client is not to be
+        contacted at all)."""
+        return not any(safe for _name, _text, safe in self.uses())
+
+
+_USE_LABELS = {
+    "may_call": (_("calls OK"), _("no calls")),
+    "may_text": (_("messages OK"), _("no messages")),
+    "may_email": (_("e-mail OK"), _("no e-mail")),
+    "may_post": (_("post OK"), _("no post")),
+}
 
 
 class Relative(models.Model):

@@ -23,6 +23,11 @@ urlpatterns = [
     path("cases/<str:reference>/", views.case_detail, name="case_detail"),
     path("cases/<str:reference>/edit/", views.case_edit, name="case_edit"),
     path("cases/<str:reference>/reveal/", views.case_reveal, name="case_reveal"),
+    path(
+        "cases/<str:reference>/identity-phrase/",
+        views.identity_phrase_reveal,
+        name="identity_phrase_reveal",
+    ),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/share/", views.case_share, name="case_share"),

@@ -572,6 +572,21 @@ def case_reveal(request, reference):
     )
 
 
+@require_POST
+def identity_phrase_reveal(request, reference):
+    """The client's identity phrase, for the staff who contact them (not partner lawyers, who
+    only read): a secret, shown on request and logged like a reveal of special data."""
+    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    audit.record(
+        request, audit.Action.REVEAL, case.client, case_id=case.pk, object_type="identity_phrase"
+    )
+    return render(
+        request,
+        "casework/_identity_phrase.html",
+        {"client": case.client, "case": case, "revealed": True},
+    )
+
+
 class ConsentForm(forms.Form):
     """The case page's consent box: one purpose, given or withdrawn."""
 

@@ -7,13 +7,16 @@ decrypted lazily, on first access, because the associated data binds it to its r
 """
 
 import datetime
+import json
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.text import capfirst
 
 from core import crypto
 
@@ -169,3 +172,86 @@ class EncryptedDateField(EncryptedMixin, _DateField):
 def crypto_id_field() -> "models.UUIDField[str | uuid.UUID, uuid.UUID]":
     """The per-row identity that ciphertext is bound to (never changes, never reused)."""
     return models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+
+
+class EncryptedChoiceListField(EncryptedMixin, _TextField):
+    """A set of codes from a fixed list (`item_choices`), stored encrypted as one JSON list: a
+    dump shows neither which codes a row has nor how many. The value is a list of codes in the
+    order of `item_choices`; empty is []. It cannot be filtered on.
+
+    Not `choices=`: Django would check the whole list against the choices, and a plain
+    ManyToMany or choices column would reveal the codes in clear."""
+
+    def __init__(self, *args: Any, item_choices: Sequence[tuple[str, Any]] = (), **kwargs: Any):
+        self.item_choices = list(item_choices)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", list)
+        super().__init__(*args, **kwargs)
+
+    # `item_choices` stays out of deconstruct(): the list lives in the code, and changing a
+    # label needs no migration.
+
+    def _ordered(self, codes: object) -> list[str]:
+        chosen = {str(code) for code in cast(Sequence[object], codes or [])}
+        return [code for code, _label in self.item_choices if code in chosen]
+
+    def encode_plain(self, value: object) -> str:
+        return json.dumps(self._ordered(value))
+
+    def decode_plain(self, text: str) -> list[str]:
+        return self._ordered(json.loads(text)) if text else []
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> object:
+        value = getattr(model_instance, self.attname)
+        if not value:
+            return ""
+        return crypto.encrypt_text(self.encode_plain(value), context=self.context(model_instance))
+
+    def get_prep_value(self, value: object) -> object:
+        # An empty set is stored as "" (a new column's default too); any other list must
+        # have gone through pre_save, which encrypts it.
+        return (
+            "" if isinstance(value, list | tuple) and not value else super().get_prep_value(value)
+        )
+
+    def to_python(self, value: object) -> list[str]:
+        if isinstance(value, _Stored):
+            raise ValueError("ciphertext cannot be converted without its row")
+        if value in (None, ""):
+            return []
+        if isinstance(value, str):
+            return self.decode_plain(value)
+        return [str(code) for code in cast(Sequence[object], value)]
+
+    def validate(self, value: Any, model_instance: models.Model | None) -> None:
+        known = {code for code, _label in self.item_choices}
+        for code in value or []:
+            if code not in known:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": code},
+                )
+        if not value and not self.blank:
+            raise ValidationError(self.error_messages["blank"], code="blank")
+
+    def labels(self, value: object) -> list[str]:
+        """The labels of the codes in `value`, in the list's order."""
+        names = dict(self.item_choices)
+        return [str(names[code]) for code in self._ordered(value)]
+
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
+        defaults: dict[str, Any] = {
+            "required": not self.blank,
+            "label": capfirst(self.verbose_name),
+            "help_text": self.help_text,
+            "choices": self.item_choices,
+            "widget": forms.CheckboxSelectMultiple,
+        }
+        defaults.update(kwargs)
+        for unused in ("max_length", "form_class", "choices_form_class"):
+            defaults.pop(unused, None)
+        # Django admin offers every TextField its textarea: a list needs a list's widget.
+        if not getattr(defaults["widget"], "allow_multiple_selected", False):
+            defaults["widget"] = forms.CheckboxSelectMultiple
+        return forms.MultipleChoiceField(**defaults)

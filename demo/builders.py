@@ -65,12 +65,15 @@ from demo.data import (
     BUSINESS,
     COUNTRY_RU,
     DESTINATION_CITIES,
+    DIALECTS,
     ETHNICITY_CRIMINAL,
     EVENT_PLANS,
     GROUND_GROUPS,
     GROUPS,
     HEALTH,
     IDENTITIES,
+    IDENTITY_PHRASES,
+    INTERPRETER_CODES,
     JUDGES,
     KIND_AUTHORITIES,
     KIND_SUMMARY,
@@ -86,6 +89,8 @@ from demo.data import (
     RELIGION_MUSLIM,
     RELIGION_OTHER,
     REVOCATION_REASON,
+    SAFE_USES,
+    SAFE_USES_WITHOUT_NOTE,
     SAFETY_NOTES,
     SECOND_GROUND,
     SEED,
@@ -94,6 +99,7 @@ from demo.data import (
     SUMMARY,
     TRANSIT,
     UNHCR_PREFIX,
+    VULNERABILITIES,
     Person,
     Plan,
     Role,
@@ -179,6 +185,7 @@ class DemoBuilder:
     _last_entry: int
 
     def __init__(self, *, seed: int = SEED):
+        self.seed = seed
         self.rng = random.Random(seed)
         self.today = timezone.localdate()
         self.now = timezone.now()
@@ -521,6 +528,7 @@ class DemoBuilder:
         Assignment.objects.filter(case=case).update(assigned_at=assigned)
         self._stamp(case, assigned)
         self._contacts(client, plan)
+        self._person_facts(client, plan, languages)
 
         steps = self._path(plan)
         step_days = self._step_days(plan, len(steps))
@@ -755,9 +763,38 @@ class DemoBuilder:
                 value = f"client-{slug}@example.org"
             else:
                 value = self._phone()
+            note = rng.choice(SAFETY_NOTES[kind])
+            safe = SAFE_USES.get(note) if note else SAFE_USES_WITHOUT_NOTE.get(kind, [])
             ContactChannel.objects.create(
-                client=client, kind=kind, value=value, safety_note=rng.choice(SAFETY_NOTES[kind])
+                client=client,
+                kind=kind,
+                value=value,
+                safety_note=note,
+                **{use: True for use in safe or []},
             )
+
+    def _person_facts(self, client: Client, plan: Plan, languages: str) -> None:
+        """Interpreter, vulnerabilities and identity phrase. A random generator of its own, so
+        that the rest of the demo stays as it was before these facts existed."""
+        rng = random.Random(self.seed * 1000 + plan.index)
+        first = languages.split(",")[0].strip()
+        code = INTERPRETER_CODES.get(first, "other")
+        client.interpreter_language = code
+        client.interpreter_language_other = first if code == "other" else ""
+        if code in DIALECTS and rng.random() < 0.5:
+            client.interpreter_dialect = rng.choice(DIALECTS[code])
+        if rng.random() < 0.35:
+            codes, note = rng.choice(VULNERABILITIES)
+            client.vulnerabilities = codes
+            client.vulnerability_note = note
+            if "sgbv_survivor" in codes:
+                client.interpreter_gender = Client.InterpreterGender.FEMALE
+        if rng.random() < 0.5:
+            client.identity_phrase = rng.choice(IDENTITY_PHRASES)
+        if plan.index % 17 == 5:
+            client.do_not_contact = True
+            client.contact_note = "Only through the partner lawyer: the phone may be monitored."
+        client.save()
 
     def _phone(self) -> str:
         """A number from a range reserved for fiction: Ofcom drama, ARCEP fiction, 555-01xx."""

@@ -720,3 +720,55 @@ UNHCR_PREFIX = {
 REVOCATION_REASON = (
     "Issued before the client had confirmed the statement; withdrawn at their request."
 )
+
+
+# --- The facts about a person (casework.Client interpreter, vulnerabilities, contact safety) ---
+
+# The interpreter's language: the client's first language (casework.Client.InterpreterLanguage);
+# languages not in that list go in as "other" with their name.
+INTERPRETER_CODES = {
+    "Russian": "ru", "Chechen": "ce", "Avar": "av", "Ingush": "inh", "Tatar": "tt",
+    "Ukrainian": "uk", "Belarusian": "be", "Kazakh": "kk", "Uzbek": "uz", "Tajik": "tg",
+}  # fmt: skip
+DIALECTS = {
+    "ce": ["Cheberloi dialect", "Plain Chechen; little Russian"],
+    "uz": ["Fergana dialect"],
+    "tg": ["Northern (Khujand) dialect"],
+    "tt": ["Mishar dialect"],
+}
+# Vulnerabilities (codes of casework.Client.Vulnerability) and a note, for some clients.
+VULNERABILITIES = [
+    (["torture_survivor"], "Medical report of an Istanbul Protocol examination obtained; needs "
+     "breaks in long interviews."),
+    (["mental_health", "torture_survivor"], "Sees a psychologist weekly; avoid evening calls."),
+    (["single_parent"], "Two children under 10; appointments only in school hours."),
+    (["pregnancy"], "Due in spring; no travel to interviews in the last month."),
+    (["serious_illness"], "Needs regular treatment; keep the clinic's letter on file."),
+    (["sgbv_survivor", "mental_health"], "Asks for a woman interpreter and caseworker."),
+    (["disability"], "Uses a wheelchair: check that interview rooms are accessible."),
+    (["minor", "unaccompanied_minor"], "17 years old; a guardian is being appointed."),
+    (["elderly"], "Hard of hearing: speak slowly, confirm in writing."),
+]  # fmt: skip
+IDENTITY_PHRASES = [
+    "Как там погода в Казани?", "Привет от тёти Веры", "The blue notebook",
+    "Вы из языковой школы?", "Передайте привет Марату", "Le chat est sur la table",
+]  # fmt: skip
+# What each demo safety note (SAFETY_NOTES) allows on its channel: ContactChannel.may_* fields.
+SAFE_USES = {
+    "Signal only, never call": ["may_text"],
+    "Только Signal, не звонить": ["may_text"],
+    "Не писать о деле в Telegram: телефон смотрели на границе": [],
+    "Только чтобы договориться о звонке": ["may_text"],
+    "Только звонки через WhatsApp, не по обычной связи": ["may_call"],
+    "Use the lawyer's number after 18:00": [],
+    "Звонить с 10 до 12 по местному времени": ["may_call"],
+    "Представляться из языковой школы": ["may_call"],
+    "Без подробностей в теме письма": ["may_email"],
+    "Only for scans, nothing in the body": ["may_email"],
+}
+SAFE_USES_WITHOUT_NOTE = {
+    "signal": ["may_call", "may_text"],
+    "telegram": ["may_text"],
+    "whatsapp": ["may_call", "may_text"],
+    "email": ["may_email"],
+}

@@ -183,6 +183,8 @@ def _anonymise_client(client: Client) -> None:
     client.current_country = ""
     client.documents_held = ""
     client.gender = ""
+    client.interpreter_language = ""
+    client.do_not_contact = False
     client.name_index = ""  # the blind index of the names
     client.save(
         update_fields=[
@@ -193,6 +195,8 @@ def _anonymise_client(client: Client) -> None:
             "current_country",
             "documents_held",
             "gender",
+            "interpreter_language",
+            "do_not_contact",
             "name_index",
             "updated_at",
         ]

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from casework.models import Client
+from core.fields import EncryptedChoiceListField
 
 _INTERNAL_FIELDS = {"id", "crypto_id", "name_index", "value_index", "file"}
 
@@ -26,6 +27,8 @@ def _fields(obj: models.Model) -> dict:
         data[field.name] = value
         if field.choices and isinstance(value, str) and value:
             data[f"{field.name}_display"] = str(dict(field.flatchoices).get(value, value))
+        elif isinstance(field, EncryptedChoiceListField) and value:
+            data[f"{field.name}_display"] = field.labels(value)
     return data
 
 

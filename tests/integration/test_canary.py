@@ -33,6 +33,16 @@ MARKERS = [
     "CANARY-DOCUMENT-7Q",
     "CANARY-CITY-7Q",
     "CANARY-ADMIN-7Q",
+    # The facts about the person (tests/casework/test_person_facts.py): every free-text field,
+    # and a vulnerability code, which is kept in an encrypted list.
+    "CANARY-VULNERABILITY-7Q",
+    "trafficking_victim",
+    "CANARY-PHRASE-7Q",
+    "CANARY-DIALECT-7Q",
+    "CANARY-LANGUAGE-7Q",
+    "CANARY-CONTACT-NOTE-7Q",
+    "CANARY-SAFETY-NOTE-7Q",
+    "+44 7700 900777",
 ]
 
 
@@ -99,6 +109,15 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
             "client-pseudonym": "Client C-01",
             "client-current_city": "CANARY-CITY-7Q",
             "client-orientation": "CANARY-ORIENTATION-7Q",
+            "client-vulnerabilities": ["trafficking_victim", "mental_health"],
+            "client-vulnerability_note": "CANARY-VULNERABILITY-7Q",
+            "client-new_identity_phrase": "CANARY-PHRASE-7Q",
+            "client-interpreter_language": "other",
+            "client-interpreter_language_other": "CANARY-LANGUAGE-7Q",
+            "client-interpreter_dialect": "CANARY-DIALECT-7Q",
+            "client-interpreter_gender": "f",
+            "client-do_not_contact": "on",
+            "client-contact_note": "CANARY-CONTACT-NOTE-7Q",
             "names-TOTAL_FORMS": "2",
             "names-INITIAL_FORMS": "0",
             "names-MIN_NUM_FORMS": "1",
@@ -111,8 +130,12 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
             "names-1-script": "latn",
             "names-1-family_name": "Kanareechkina",
             "names-1-given_names": "Anna",
-            "contacts-TOTAL_FORMS": "0",
+            "contacts-TOTAL_FORMS": "1",
             "contacts-INITIAL_FORMS": "0",
+            "contacts-0-kind": "phone",
+            "contacts-0-value": "+44 7700 900777",
+            "contacts-0-safety_note": "CANARY-SAFETY-NOTE-7Q",
+            "contacts-0-may_call": "on",
             "case-kind": "support_letter",
             "case-risk": "high",
             "case-opened_at": "2026-01-15",
@@ -121,6 +144,14 @@ def test_no_client_data_anywhere_but_encrypted(client, celery_worker_process, me
     )
     assert response.status_code == 302, response.content[:2000]
     case = Case.objects.get()
+    stored = case.client
+    assert stored.identity_phrase == "CANARY-PHRASE-7Q"  # the facts really were saved
+    assert stored.vulnerabilities == ["trafficking_victim", "mental_health"]
+    assert stored.contacts.get().may_call
+    # Revealing them writes the access log (ids only).
+    assert client.post(reverse("casework:case_reveal", args=[case.reference])).status_code == 200
+    response = client.post(reverse("casework:identity_phrase_reveal", args=[case.reference]))
+    assert b"CANARY-PHRASE-7Q" in response.content
     response = client.post(
         reverse("casework:note_add", args=[case.reference]), {"body": "CANARY-NOTE-7Q"}
     )
