@@ -63,12 +63,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="share",
             name="responded_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="answered"),
+            field=models.DateTimeField(blank=True, null=True, verbose_name="answered at"),
         ),
         migrations.AddField(
             model_name="share",
             name="ended_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="ended"),
+            field=models.DateTimeField(blank=True, null=True, verbose_name="ended at"),
         ),
         migrations.AddField(
             model_name="share",
