@@ -739,7 +739,7 @@ class Share(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case} → {self.lawyer}"
+        return numbered(self, self.get_status_display())
 
     @property
     def is_active(self) -> bool:

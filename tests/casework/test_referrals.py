@@ -661,3 +661,43 @@ def test_referral_rows_keep_message_and_reason_encrypted(offer, counsel):
         cursor.execute("SELECT message, reason FROM casework_share WHERE id = %s", [offer.pk])
         message, reason = cursor.fetchone()
     assert MESSAGE not in message and "Conflict" not in reason
+
+
+# --- the migration ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_existing_shares_become_accepted_referrals(org, caseworker, lawyer, lawyer_expired):
+    """Migration 0014: a running share keeps its access as an accepted referral, one that ran
+    out is expired, and of two shares of one case with one lawyer the later-ending stays."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.factories import make_case
+
+    case = make_case(organisation=org, assignees=[caseworker])
+    now = timezone.now()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("casework", "0013_spreadsheet_import_duplicate_alert")])
+    try:
+        with connection.cursor() as cursor:
+            for lawyer_id, days in ((lawyer.pk, 10), (lawyer.pk, 5), (lawyer_expired.pk, -1)):
+                cursor.execute(
+                    "INSERT INTO casework_share (case_id, lawyer_id, expires_at, created_at)"
+                    " VALUES (%s, %s, %s, %s)",
+                    [case.pk, lawyer_id, now + timedelta(days=days), now],
+                )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    shares = Share.objects.filter(case=case).order_by("lawyer_id", "-expires_at")
+    assert [(s.lawyer_id, s.status) for s in shares] == [
+        (lawyer.pk, Status.ACCEPTED),
+        (lawyer.pk, Status.ENDED),
+        (lawyer_expired.pk, Status.EXPIRED),
+    ]
+    assert len({s.crypto_id for s in shares}) == 3
+    assert list(Case.objects.visible_to(lawyer)) == [case]
+    assert not Case.objects.visible_to(lawyer_expired).exists()

@@ -464,7 +464,7 @@ def test_export_holds_every_field_and_the_decrypted_files(marked):
     assert case["summary"] == "Summary of " + LATIN
     assert [note["body"] for note in case["notes"]] == [NOTE]
     assert case["events"][0]["title"] == "Interview of " + LATIN
-    assert {c["purpose"] for c in case["consents"]} == {"casework", "letters"}
+    assert {c["purpose"] for c in case["consents"]} == {"casework", "letters", "sharing"}
     (document,) = case["documents"]
     assert archive.read(document["file"]) == DOCUMENT
     assert document["original_name"] == f"{LATIN}.pdf"
