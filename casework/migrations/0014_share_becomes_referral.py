@@ -1,32 +1,16 @@
-"""Shares with lawyers become referrals: offered → accepted / declined → ended / expired.
+"""Shares with lawyers become referrals (offered → accepted / declined → ended / expired):
+the new columns. Existing rows get status "accepted"; the next migration fixes up their data,
+and the one after adds the constraints.
 
-Every existing share keeps working: it becomes an accepted referral with the same end date
-(`expires_at`); one already past its end is marked expired. If the admin ever made two shares
-of one case with one lawyer, the one ending last stays open and the others are marked ended, so
-that the new "one open referral per case and lawyer" constraint holds."""
-
-import uuid
+Three migrations, because PostgreSQL refuses ALTER TABLE and CREATE INDEX in the transaction
+that has just updated the rows ("pending trigger events"), and Django creates this one's
+foreign-key index at its end."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.utils import timezone
 
 import core.fields
-
-
-def shares_to_referrals(apps, schema_editor):
-    Share = apps.get_model("casework", "Share")
-    now = timezone.now()
-    for share in Share.objects.all().only("pk"):
-        Share.objects.filter(pk=share.pk).update(crypto_id=uuid.uuid4())
-    Share.objects.filter(expires_at__lte=now).update(status="expired", ended_at=now)
-    kept: set[tuple[int, int]] = set()
-    for share in Share.objects.filter(status="accepted").order_by("-expires_at", "-id"):
-        key = (share.case_id, share.lawyer_id)
-        if key in kept:
-            Share.objects.filter(pk=share.pk).update(status="ended", ended_at=now)
-        kept.add(key)
 
 
 class Migration(migrations.Migration):
@@ -85,84 +69,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="share",
             name="reason",
-            field=core.fields.EncryptedTextField(blank=True, max_length=1000, verbose_name="reason"),
+            field=core.fields.EncryptedTextField(
+                blank=True, max_length=1000, verbose_name="reason"
+            ),
         ),
         migrations.AddField(
             model_name="share",
             name="crypto_id",
             field=models.UUIDField(editable=False, null=True),
-        ),
-        migrations.RunPython(shares_to_referrals, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="share",
-            name="crypto_id",
-            field=models.UUIDField(default=uuid.uuid4, editable=False, unique=True),
-        ),
-        migrations.AlterField(
-            model_name="share",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("offered", "Offered"),
-                    ("accepted", "Accepted"),
-                    ("declined", "Declined"),
-                    ("ended", "Ended"),
-                    ("expired", "Expired"),
-                ],
-                default="offered",
-                max_length=10,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="share",
-            name="expires_at",
-            field=models.DateTimeField(verbose_name="ends"),
-        ),
-        migrations.AlterModelOptions(
-            name="share",
-            options={
-                "ordering": ["-created_at", "-id"],
-                "verbose_name": "referral to a lawyer",
-                "verbose_name_plural": "referrals to lawyers",
-            },
-        ),
-        migrations.AddConstraint(
-            model_name="share",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status__in", ["offered", "accepted"])),
-                fields=("case", "lawyer"),
-                name="one_open_referral_per_case_and_lawyer",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="caselogentry",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("created", "Case opened"),
-                    ("updated", "Case edited"),
-                    ("client_updated", "Client details edited"),
-                    ("status", "Status changed"),
-                    ("assigned", "Assigned"),
-                    ("unassigned", "Unassigned"),
-                    ("shared", "Shared with a lawyer"),
-                    ("referral", "Referral to a lawyer"),
-                    ("relative", "Relative added"),
-                    ("event", "Event added"),
-                    ("event_done", "Event marked done"),
-                    ("note", "Note added"),
-                    ("document", "Document uploaded"),
-                    ("downloaded", "Document downloaded"),
-                    ("consent", "Consent recorded"),
-                    ("letter", "Letter"),
-                    ("reference", "Procedure reference"),
-                    ("statement", "Statement for letters"),
-                    ("event_changed", "Event changed"),
-                    ("event_deleted", "Event deleted"),
-                    ("checklist", "Checklist"),
-                ],
-                max_length=20,
-            ),
         ),
     ]

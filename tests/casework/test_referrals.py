@@ -668,7 +668,7 @@ def test_referral_rows_keep_message_and_reason_encrypted(offer, counsel):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_shares_become_accepted_referrals(org, caseworker, lawyer, lawyer_expired):
-    """Migration 0014: a running share keeps its access as an accepted referral, one that ran
+    """Migrations 0014–0015: a running share keeps its access as an accepted referral, one that ran
     out is expired, and of two shares of one case with one lawyer the later-ending stays."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
