@@ -220,9 +220,7 @@ def case_detail(request, reference):
         ),
         "history": case.log_entries.select_related("actor")[:50],
         "assignments": case.assignments.select_related("user"),
-        "referrals": case.shares.select_related("lawyer").filter(
-            status__in=[Share.Status.OFFERED, Share.Status.ACCEPTED]
-        ),
+        "referrals": _open_referrals(case, user),
         "consents": case.consents.all(),
         "consent_form": ConsentForm(),
         "letters": (
@@ -245,6 +243,15 @@ def case_detail(request, reference):
         "access_log": _case_access_log(case) if user_can(user, Capability.VIEW_ALL_CASES) else None,
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _open_referrals(case, user):
+    """The case's open referrals for the Team panel; a partner lawyer sees only their own
+    (which other lawyers the NGO consults is not theirs to know)."""
+    referrals = case.shares.select_related("lawyer").filter(status__in=Share.OPEN_STATUSES)
+    if user_can(user, Capability.VIEW_SHARED_CASES):  # partner lawyers only
+        referrals = referrals.filter(lawyer=user)
+    return referrals
 
 
 def _reference_order(reference: CaseReference) -> int:

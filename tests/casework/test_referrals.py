@@ -701,3 +701,20 @@ def test_existing_shares_become_accepted_referrals(org, caseworker, lawyer, lawy
     assert len({s.crypto_id for s in shares}) == 3
     assert list(Case.objects.visible_to(lawyer)) == [case]
     assert not Case.objects.visible_to(lawyer_expired).exists()
+
+
+def test_a_lawyer_sees_only_their_own_referral_in_the_team_panel(client, case, counsel):
+    make_share(case=case, lawyer=counsel)
+    client.force_login(counsel)
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content.decode()
+    team = page.split('id="team-h"')[1].split("</section>")[0]
+    assert "counsel" in team and "lawyer2" not in team and ">lawyer<" not in team
+    assert team.count("referral-row") == 1
+
+
+def test_the_ngo_sees_every_open_referral_in_the_team_panel(client, case, counsel, caseworker):
+    make_share(case=case, lawyer=counsel)
+    client.force_login(caseworker)
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content.decode()
+    team = page.split('id="team-h"')[1].split("</section>")[0]
+    assert team.count("referral-row") == 2  # counsel, and the case fixture's `lawyer`
