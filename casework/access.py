@@ -13,7 +13,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponseBase
 
 from casework.capabilities import Capability
-from casework.models import Case, Membership
+from casework.models import Case, Membership, Share
 from core.users import AnyUser
 
 type View[**P] = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
@@ -95,3 +95,23 @@ def get_case_for_user(
     if capability is not None and not user_can(user, capability):
         raise Forbidden(case)
     return case
+
+
+def get_referral_for_user(user: AnyUser, pk: int) -> Share:
+    """A referral to a partner lawyer, for its lawyer (whatever its status: they were told of
+    it) or for staff who may refer cases and see its case; for anyone else 404, the same as a
+    referral that does not exist. What each may do with it is the view's to check."""
+    membership = membership_of(user)
+    referrals = Share.objects.select_related("case", "lawyer", "created_by")
+    if membership is None or not user.is_active:
+        referrals = referrals.none()
+    elif membership.role == Membership.Role.LAWYER:
+        referrals = referrals.filter(lawyer=user)
+    elif membership.can(Capability.SHARE_CASES):
+        referrals = referrals.filter(case__in=Case.objects.visible_to(user))
+    else:
+        referrals = referrals.none()
+    share = referrals.filter(pk=pk).first()
+    if share is None:
+        raise OutOfScope("share")
+    return share

@@ -344,9 +344,33 @@ class AssignmentInline(OrgUsersInlineMixin, admin.TabularInline):
 
 
 class ShareInline(OrgUsersInlineMixin, admin.TabularInline):
+    """Referrals to partner lawyers. Their steps (accept, decline, end) are taken in the app,
+    where each is logged and notified; here an administrator sees them, may change the end
+    date, and may add one (it starts as an offer the lawyer must accept)."""
+
     model = Share
     extra = 0
-    readonly_fields = ["created_by", "created_at"]
+    fields = [
+        "lawyer",
+        "status",
+        "message",
+        "expires_at",
+        "created_by",
+        "created_at",
+        "responded_at",
+        "ended_at",
+        "ended_by",
+        "reason",
+    ]
+    readonly_fields = [
+        "status",
+        "created_by",
+        "created_at",
+        "responded_at",
+        "ended_at",
+        "ended_by",
+        "reason",
+    ]
 
 
 class ConsentInline(admin.TabularInline):

@@ -14,6 +14,9 @@ class Capability(StrEnum):
     VIEW_SPECIAL_CATEGORY = "view_special_category"
     VIEW_DOCUMENTS = "view_documents"
     UPLOAD_DOCUMENTS = "upload_documents"
+    # Add notes to a case one may see: staff who edit cases, and partner lawyers on the cases
+    # referred to them (who change nothing else).
+    ADD_NOTES = "add_notes"
     VIEW_LETTERS = "view_letters"
     DRAFT_LETTERS = "draft_letters"
     APPROVE_LETTERS = "approve_letters"
@@ -31,6 +34,7 @@ C = Capability
 _CASEWORK = {
     C.CREATE_CASES,
     C.EDIT_CASES,
+    C.ADD_NOTES,
     C.VIEW_DOCUMENTS,
     C.UPLOAD_DOCUMENTS,
     C.VIEW_LETTERS,
@@ -56,9 +60,18 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     "caseworker": frozenset(_CASEWORK | {C.VIEW_ASSIGNED_CASES, C.VIEW_REGISTER}),
     # Volunteers do intake and practical help: no special-category data, no documents, ever.
-    "volunteer": frozenset({C.VIEW_ASSIGNED_CASES, C.CREATE_CASES, C.EDIT_CASES}),
-    # Partner lawyers read the cases shared with them and change nothing.
-    "lawyer": frozenset({C.VIEW_SHARED_CASES, C.VIEW_DOCUMENTS, C.VIEW_LETTERS}),
+    "volunteer": frozenset({C.VIEW_ASSIGNED_CASES, C.CREATE_CASES, C.EDIT_CASES, C.ADD_NOTES}),
+    # Partner lawyers read the cases referred to them (accepted, until the referral ends) and
+    # add their own notes and documents there; they change nothing of the NGO's.
+    "lawyer": frozenset(
+        {
+            C.VIEW_SHARED_CASES,
+            C.VIEW_DOCUMENTS,
+            C.VIEW_LETTERS,
+            C.ADD_NOTES,
+            C.UPLOAD_DOCUMENTS,
+        }
+    ),
     "auditor": frozenset({C.VIEW_ACCESS_LOG}),
 }
 # Roles that may be granted special-category access on top of their role.

@@ -380,10 +380,21 @@ class AssignForm(forms.Form):
             self.initial["users"] = list(case.assignees.all())
 
 
-class ShareForm(forms.Form):
+class ReferralForm(forms.Form):
+    """Refer a case to a partner lawyer: who, a message, and the last day of their access."""
+
     lawyer = StaffChoiceField(label=_("Partner lawyer"), queryset=User.objects.none())
+    message = forms.CharField(
+        label=_("Message to the lawyer"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "The lawyer reads it before accepting, without the client's name: say what the "
+            "case needs, not who the client is."
+        ),
+    )
     expires_on = forms.DateField(
-        label=_("Access ends on"),
+        label=_("Referral ends on"),
         widget=DateInput(),
         help_text=_("The lawyer can no longer open the case after this day."),
     )
@@ -404,12 +415,27 @@ class ShareForm(forms.Form):
         if value <= timezone.localdate():
             raise forms.ValidationError(_("Choose a day after today."))
         if value > timezone.localdate() + timedelta(days=366):
-            raise forms.ValidationError(_("A share can last at most one year."))
+            raise forms.ValidationError(_("A referral can last at most one year."))
         return value
 
     @property
     def expires_at(self):
         return timezone.make_aware(datetime.combine(self.cleaned_data["expires_on"], time.max))
+
+
+class ReferralReasonForm(forms.Form):
+    """Why a referral is declined (optional) or ended (required)."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The other side reads it. Do not write the client's name."),
+    )
+
+    def __init__(self, *args, required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required
 
 
 class RelativeForm(forms.ModelForm):

@@ -585,8 +585,9 @@ class CaseQuerySet(models.QuerySet["Case"]):
         """The need-to-know rule, the only one: which cases this user may see at all.
 
         Coordinators and administrators see their organisation's cases; caseworkers and
-        volunteers the cases assigned to them; partner lawyers the cases shared with them
-        until the share expires; auditors and users without a membership see none.
+        volunteers the cases assigned to them; partner lawyers the cases referred to them
+        that they accepted, until the referral ends or reaches its end date; auditors and users
+        without a membership see none.
         """
         membership = getattr(user, "membership", None) if user.is_authenticated else None
         if membership is None or not user.is_active:
@@ -600,7 +601,10 @@ class CaseQuerySet(models.QuerySet["Case"]):
             return in_org.filter(
                 Exists(
                     Share.objects.filter(
-                        case=OuterRef("pk"), lawyer=user, expires_at__gt=timezone.now()
+                        case=OuterRef("pk"),
+                        lawyer=user,
+                        status=Share.Status.ACCEPTED,
+                        expires_at__gt=timezone.now(),
                     )
                 )
             )
@@ -861,7 +865,20 @@ class Assignment(models.Model):
 
 
 class Share(models.Model):
-    """Read-only access to one case for a partner lawyer, until it expires."""
+    """A referral of one case to a partner lawyer (the model kept its first name, from when it
+    was a read-only share). A coordinator offers it with a message and an end date; the lawyer
+    accepts or declines; either side ends it, or it runs out at the end date. Only an accepted
+    referral before its end grants access (CaseQuerySet.visible_to); the rows stay as the
+    record of who had the case when."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        ENDED = "ended", _("Ended")
+        EXPIRED = "expired", _("Expired")
+
+    OPEN_STATUSES = (Status.OFFERED, Status.ACCEPTED)
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
     lawyer = models.ForeignKey(
@@ -871,22 +888,55 @@ class Share(models.Model):
         related_name="shares",
         limit_choices_to={"membership__role": Membership.Role.LAWYER},
     )
-    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OFFERED
+    )
+    # The coordinator's message may say what the case is about: encrypted like notes.
+    message = EncryptedTextField(_("message to the lawyer"), max_length=2000, blank=True)
+    expires_at = models.DateTimeField(_("ends"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Why it was declined or ended, in the words of whoever did it: encrypted.
+    reason = EncryptedTextField(_("reason"), max_length=1000, blank=True)
+    crypto_id = crypto_id_field()
 
     class Meta:
-        verbose_name = _("share with a lawyer")
-        verbose_name_plural = _("shares with lawyers")
+        verbose_name = _("referral to a lawyer")
+        verbose_name_plural = _("referrals to lawyers")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open referral per case and lawyer; the closed ones stay as history.
+            models.UniqueConstraint(
+                fields=["case", "lawyer"],
+                condition=models.Q(status__in=["offered", "accepted"]),
+                name="one_open_referral_per_case_and_lawyer",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.case} → {self.lawyer}"
+        return numbered(self, self.get_status_display())
 
     @property
     def is_active(self) -> bool:
-        return self.expires_at > timezone.now()
+        """Grants access now: accepted and not past its end."""
+        return self.status == self.Status.ACCEPTED and self.expires_at > timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """Offered or accepted, and not past its end: something either side can still act on."""
+        return self.status in self.OPEN_STATUSES and self.expires_at > timezone.now()
 
 
 class Consent(models.Model):
@@ -1318,6 +1368,7 @@ class CaseLogEntry(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         UNASSIGNED = "unassigned", _("Unassigned")
         SHARED = "shared", _("Shared with a lawyer")
+        REFERRAL = "referral", _("Referral to a lawyer")
         RELATIVE = "relative", _("Relative added")
         EVENT = "event", _("Event added")
         EVENT_DONE = "event_done", _("Event marked done")

@@ -23,6 +23,7 @@ from casework.models import (
     Event,
     Membership,
     Organisation,
+    Share,
 )
 from casework.names import icao_9303, query_index_tokens
 from core.users import User
@@ -224,3 +225,13 @@ def open_duplicate_alerts(user: User) -> list[DuplicateAlert]:
         .prefetch_related("existing_client__cases")[:20]
     )
     return list(alerts)
+
+
+def referral_offers_count(user: User) -> int:
+    """How many referrals wait for this partner lawyer's answer (the dashboard's card)."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.role != Membership.Role.LAWYER:
+        return 0
+    return Share.objects.filter(
+        lawyer=user, status=Share.Status.OFFERED, expires_at__gt=timezone.now()
+    ).count()

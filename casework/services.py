@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from casework import deadlines, selectors
+from casework import deadlines, referrals, selectors
 from casework.capabilities import Capability
 from casework.importing import ImportPlan, RowPlan
 from casework.models import (
@@ -32,12 +32,10 @@ from casework.models import (
     DuplicateAlert,
     Event,
     Ground,
-    Membership,
     Note,
     Organisation,
     Procedure,
     Relative,
-    Share,
     SpreadsheetImport,
 )
 from casework.names import reference_index
@@ -156,6 +154,8 @@ def consent_withdraw(*, consent: Consent, by: User) -> Consent:
             CaseLogEntry.Action.CONSENT,
             _("%(purpose)s: withdrawn") % {"purpose": consent.get_purpose_display()},
         )
+        if consent.purpose == Consent.Purpose.SHARING:
+            referrals.referrals_end_on_withdrawn_consent(case=consent.case, by=by)
     return consent
 
 
@@ -175,25 +175,6 @@ def case_assign(*, case: Case, users: Collection[User], by: User) -> Case:
         case.log(by, CaseLogEntry.Action.UNASSIGNED, assignment.user.get_username())
         assignment.delete()
     return case
-
-
-@transaction.atomic
-def case_share(*, case: Case, lawyer: User, expires_at: datetime, by: User) -> Share:
-    membership = getattr(lawyer, "membership", None)
-    if not (
-        lawyer.is_active
-        and membership
-        and membership.organisation_id == case.organisation_id
-        and membership.role == Membership.Role.LAWYER
-    ):
-        raise ValidationError(
-            _("A case can only be shared with a partner lawyer of its organisation.")
-        )
-    share, _created = Share.objects.update_or_create(
-        case=case, lawyer=lawyer, defaults={"expires_at": expires_at, "created_by": by}
-    )
-    case.log(by, CaseLogEntry.Action.SHARED, lawyer.get_username())
-    return share
 
 
 @transaction.atomic

@@ -4,9 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from casework import services
+from casework import referrals, services
 from casework.audit_anchors import anchors_log, anchors_send
-from casework.notifications import duplicate_alert_send
+from casework.notifications import duplicate_alert_send, referral_notice_send
 from casework.reminders import deadline_reminders_send
 from casework.services import daily_run_claim
 
@@ -55,3 +55,16 @@ def delete_stale_imports() -> int:
     return services.spreadsheet_imports_delete_stale(
         older_than=timedelta(hours=settings.PRISTAN_IMPORT_KEEP_HOURS)
     )
+
+
+@shared_task
+def send_referral_notice(share_id: int, step: str) -> int:
+    """Email the other side of a referral about one of its steps (enqueued on commit)."""
+    return referral_notice_send(share_id=share_id, step=step)
+
+
+@shared_task
+def expire_referrals() -> int:
+    """Hourly: referrals past their end date are marked expired and both sides told. Each row
+    is claimed by a conditional update, so a second run at the same time does nothing twice."""
+    return referrals.referrals_expire_due()

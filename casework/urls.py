@@ -1,6 +1,6 @@
 from django.urls import path
 
-from casework import audit_views, guide_views, import_views, views
+from casework import audit_views, guide_views, import_views, referral_views, views
 
 app_name = "casework"
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("audit/", audit_views.access_log, name="access_log"),
     path("audit/export.csv", audit_views.access_log_csv, name="access_log_csv"),
     path("cases/new/", views.case_create, name="case_create"),
+    path("referrals/", referral_views.referral_list, name="referral_list"),
+    path("referrals/<int:pk>/accept/", referral_views.referral_accept, name="referral_accept"),
+    path("referrals/<int:pk>/decline/", referral_views.referral_decline, name="referral_decline"),
+    path("referrals/<int:pk>/end/", referral_views.referral_end, name="referral_end"),
     path("import/", import_views.import_upload, name="import_upload"),
     path("import/<int:pk>/columns/", import_views.import_mapping, name="import_mapping"),
     path("import/<int:pk>/preview/", import_views.import_preview, name="import_preview"),
@@ -30,7 +34,7 @@ urlpatterns = [
     ),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
-    path("cases/<str:reference>/share/", views.case_share, name="case_share"),
+    path("cases/<str:reference>/refer/", referral_views.referral_create, name="referral_create"),
     path("cases/<str:reference>/consent/", views.case_consent, name="case_consent"),
     path("cases/<str:reference>/relatives/new/", views.relative_add, name="relative_add"),
     path("cases/<str:reference>/events/new/", views.event_add, name="event_add"),

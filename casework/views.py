@@ -29,7 +29,6 @@ from casework.forms import (
     NoteForm,
     ProcedureAddForm,
     RelativeForm,
-    ShareForm,
     StatusForm,
 )
 from casework.models import (
@@ -41,6 +40,7 @@ from casework.models import (
     Consent,
     Document,
     DuplicateAlert,
+    Share,
 )
 from core.pagination import CappedPaginator
 
@@ -59,6 +59,7 @@ def dashboard(request):
     audit.record(request, audit.Action.LIST, object_type="case")
     context = selectors.dashboard(request.user)
     context["duplicate_alerts"] = selectors.open_duplicate_alerts(request.user)
+    context["referral_offers"] = selectors.referral_offers_count(request.user)
     return render(
         request,
         "casework/dashboard.html",
@@ -213,11 +214,13 @@ def case_detail(request, reference):
         "case": case,
         "client": client,
         "events": case.events.all(),
-        "notes": case.notes.select_related("author")[:50],
-        "documents": case.documents.select_related("uploaded_by") if can_see_documents else [],
+        "notes": case.notes.select_related("author__membership")[:50],
+        "documents": (
+            case.documents.select_related("uploaded_by__membership") if can_see_documents else []
+        ),
         "history": case.log_entries.select_related("actor")[:50],
         "assignments": case.assignments.select_related("user"),
-        "shares": case.shares.select_related("lawyer"),
+        "referrals": _open_referrals(case, user),
         "consents": case.consents.all(),
         "consent_form": ConsentForm(),
         "letters": (
@@ -240,6 +243,15 @@ def case_detail(request, reference):
         "access_log": _case_access_log(case) if user_can(user, Capability.VIEW_ALL_CASES) else None,
     }
     return render(request, "casework/case_detail.html", context)
+
+
+def _open_referrals(case, user):
+    """The case's open referrals for the Team panel; a partner lawyer sees only their own
+    (which other lawyers the NGO consults is not theirs to know)."""
+    referrals = case.shares.select_related("lawyer").filter(status__in=Share.OPEN_STATUSES)
+    if user_can(user, Capability.VIEW_SHARED_CASES):  # partner lawyers only
+        referrals = referrals.filter(lawyer=user)
+    return referrals
 
 
 def _reference_order(reference: CaseReference) -> int:
@@ -362,31 +374,10 @@ def case_assign(request, reference):
     )
 
 
-def case_share(request, reference):
-    case = get_case_for_user(request.user, reference, capability=Capability.SHARE_CASES)
-    form = ShareForm(request.POST or None, case=case)
-    if request.method == "POST" and form.is_valid():
-        services.case_share(
-            case=case,
-            lawyer=form.cleaned_data["lawyer"],
-            expires_at=form.expires_at,
-            by=request.user,
-        )
-        audit.record(request, audit.Action.CHANGE, case)
-        messages.success(request, _("The case is now shared with the lawyer."))
-        return redirect("casework:case_detail", reference=case.reference)
-    audit.record(request, audit.Action.VIEW, case)
-    return render(
-        request,
-        "casework/case_subform.html",
-        {"case": case, "form": form, "title": _("Share with a partner lawyer")},
-    )
-
-
-def _case_subform(request, reference, form_class, title, save):
+def _case_subform(request, reference, form_class, title, save, capability=Capability.EDIT_CASES):
     """Shared shape of the small "add X to this case" forms: errors re-render the form, success
     goes back to the case page."""
-    case = get_case_for_user(request.user, reference, capability=Capability.EDIT_CASES)
+    case = get_case_for_user(request.user, reference, capability=capability)
     form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         message = save(case, form)
@@ -521,7 +512,10 @@ def note_add(request, reference):
         services.note_add(case=case, body=form.cleaned_data["body"], by=request.user)
         return _("Note added.")
 
-    return _case_subform(request, reference, NoteForm, _("Add a note"), save)
+    # Partner lawyers add notes to the cases referred to them (ADD_NOTES), editing nothing.
+    return _case_subform(
+        request, reference, NoteForm, _("Add a note"), save, capability=Capability.ADD_NOTES
+    )
 
 
 def document_upload(request, reference):
@@ -540,7 +534,14 @@ def document_upload(request, reference):
         )
         return _("Document uploaded.")
 
-    return _case_subform(request, reference, DocumentForm, _("Upload a document"), save)
+    return _case_subform(
+        request,
+        reference,
+        DocumentForm,
+        _("Upload a document"),
+        save,
+        capability=Capability.UPLOAD_DOCUMENTS,
+    )
 
 
 def document_download(request, reference, document_id):

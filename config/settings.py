@@ -453,6 +453,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "casework.tasks.delete_stale_imports",
         "schedule": 60 * 60,
     },
+    # Access already ends at the end date (visible_to); this marks and notifies.
+    "expire-referrals": {
+        "task": "casework.tasks.expire_referrals",
+        "schedule": 60 * 60,
+    },
 }
 
 # Email (Django 6.1 mailers). DJANGO_EMAIL_BACKEND is "smtp" (the default in production),

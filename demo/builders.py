@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import RecoveryCodeDevice, TOTPDevice
-from casework import services
+from casework import referrals, services
 from casework.models import (
     Assignment,
     Authority,
@@ -64,6 +64,7 @@ from demo.data import (
     AUTHORITY_PLACE,
     BUSINESS,
     COUNTRY_RU,
+    DEMO_REFERRAL_MESSAGE,
     DESTINATION_CITIES,
     DIALECTS,
     ETHNICITY_CRIMINAL,
@@ -974,29 +975,37 @@ class DemoBuilder:
         rng = self.rng
         lawyer = self.users["lawyer"]
         if plan.share == "expired":
-            # Made directly: the service is for shares that start now; this one ran out.
             start = max(plan.opened_at, self.today - timedelta(days=70))
-            share = Share.objects.create(
-                case=case,
-                lawyer=lawyer,
-                created_by=coordinator,
-                expires_at=self.now - timedelta(days=10),
-            )
-            case.log(coordinator, CaseLogEntry.Action.SHARED, lawyer.get_username())
         else:
             start = max(plan.opened_at, self.today - timedelta(days=rng.randint(1, 20)))
-            share = services.case_share(
-                case=case,
-                lawyer=lawyer,
-                by=coordinator,
-                expires_at=self.now + timedelta(days=rng.randint(30, 90)),
-            )
-        at = self._at(start)
-        Share.objects.filter(pk=share.pk).update(created_at=at)
+        # No referral without the client's consent to sharing (casework.referrals).
         Consent.objects.create(
             case=case, purpose=Consent.Purpose.SHARING, given_on=start, recorded_by=coordinator
         )
         case.log(coordinator, CaseLogEntry.Action.CONSENT, Consent.Purpose.SHARING)
+        if plan.share == "expired":
+            # Made directly: the service is for referrals that start now; this one ran out.
+            share = Share.objects.create(
+                case=case,
+                lawyer=lawyer,
+                created_by=coordinator,
+                message=DEMO_REFERRAL_MESSAGE,
+                expires_at=self.now - timedelta(days=10),
+                status=Share.Status.EXPIRED,
+                ended_at=self.now - timedelta(days=10),
+            )
+            case.log(coordinator, CaseLogEntry.Action.REFERRAL, lawyer.get_username())
+        else:
+            share = referrals.referral_offer(
+                case=case,
+                lawyer=lawyer,
+                message=DEMO_REFERRAL_MESSAGE,
+                by=coordinator,
+                ends_at=self.now + timedelta(days=rng.randint(30, 90)),
+            )
+            referrals.referral_accept(share=share, by=lawyer)
+        at = self._at(start)
+        Share.objects.filter(pk=share.pk).update(created_at=at, responded_at=at)
         self._stamp(case, at)
 
     def _document(self, case, plan: Plan, worker, step_days: list[date]):

@@ -338,6 +338,12 @@ KIND_SUMMARY: dict[str, str] = {
     Case.Kind.LEGAL_AID: "Нужна консультация по уголовному делу.",
 }
 
+# The coordinator's message with a demo referral to the partner lawyer (fictional).
+DEMO_REFERRAL_MESSAGE = (
+    "Appeal deadline approaching; the client needs representation at the hearing. "
+    "Please look at the decision and the checklist."
+)
+
 NOTES = [
     "Созвонились в Signal, клиент в безопасности. Следующий звонок через неделю.",
     "Клиент прислал сканы документов, проверили комплектность.",

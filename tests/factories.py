@@ -140,9 +140,15 @@ def make_case(
     return case
 
 
-def make_share(*, case, lawyer, days=30) -> Share:
+def make_share(*, case, lawyer, days=30, status=Share.Status.ACCEPTED, **fields) -> Share:
+    """A referral to a lawyer, accepted unless told otherwise (a past end date with an open
+    status is one the hourly job has not marked expired yet)."""
     return Share.objects.create(
-        case=case, lawyer=lawyer, expires_at=timezone.now() + timedelta(days=days)
+        case=case,
+        lawyer=lawyer,
+        expires_at=timezone.now() + timedelta(days=days),
+        status=status,
+        **fields,
     )
 
 

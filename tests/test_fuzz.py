@@ -84,8 +84,8 @@ FORMS = {
     "status": (lambda c, letter: reverse("casework:case_status", args=[c.reference]), ["status"]),
     "assign": (lambda c, letter: reverse("casework:case_assign", args=[c.reference]), ["users"]),
     "share": (
-        lambda c, letter: reverse("casework:case_share", args=[c.reference]),
-        ["lawyer", "expires_on"],
+        lambda c, letter: reverse("casework:referral_create", args=[c.reference]),
+        ["lawyer", "message", "expires_on"],
     ),
     "case_list": (lambda c, letter: reverse("casework:case_list"), ["q", "status", "deadline"]),
     "letter_new": (

@@ -106,6 +106,8 @@ def test_axe_finds_no_serious_violation(office, locale, site_url, new_page, arti
         "register": f"{site_url}/letters/register/",
         "checklist": f"{site_url}/cases/{case.reference}/procedures/{case.procedures.get().pk}/",
         "security": f"{site_url}/accounts/security/",
+        "refer to a lawyer": f"{site_url}/cases/{case.reference}/refer/",
+        "referrals": f"{site_url}/referrals/",
     }
     for name, url in list(pages.items())[1:]:
         page.goto(url)

@@ -24,6 +24,7 @@ from casework.models import (
     Case,
     CaseLogEntry,
     Client,
+    Consent,
     Document,
     Event,
     Membership,
@@ -82,6 +83,8 @@ def world(case, other_case, personas, private_media) -> World:
         content_type="application/pdf",
         by=personas["caseworker"],
     )
+    # The client consented to sharing: a coordinator may refer the case.
+    Consent.objects.create(case=case, purpose=Consent.Purpose.SHARING)
     return World(case, other_case, event, document, personas, private_media)
 
 
@@ -110,6 +113,7 @@ class Action:
             },
             "share_post": lambda: {
                 "lawyer": p["lawyer_without_share"].pk,
+                "message": "Appeal at the CNDA.",
                 "expires_on": (today + timedelta(days=30)).isoformat(),
             },
             "relative_post": lambda: {
@@ -141,7 +145,7 @@ class Action:
                 Assignment.objects.filter(case=case).values_list("user_id", flat=True)
             ),
             "share_post": lambda: set(
-                Share.objects.filter(case=case).values_list("lawyer_id", "expires_at")
+                Share.objects.filter(case=case).values_list("lawyer_id", "status", "expires_at")
             ),
             "relative_post": lambda: Relative.objects.filter(client=case.client).count(),
             "event_post": lambda: Event.objects.filter(case=case).count(),
@@ -161,8 +165,8 @@ ACTIONS = [
     Action("status_post", "post", "case_status"),
     Action("assign", "get", "case_assign"),
     Action("assign_post", "post", "case_assign"),
-    Action("share", "get", "case_share"),
-    Action("share_post", "post", "case_share"),
+    Action("share", "get", "referral_create"),
+    Action("share_post", "post", "referral_create"),
     Action("relative", "get", "relative_add"),
     Action("relative_post", "post", "relative_add"),
     Action("event", "get", "event_add"),
@@ -194,7 +198,16 @@ def _expected() -> dict[str, dict[str, int]]:
         "volunteer": caseworker | {"upload": 403, "upload_post": 403, "download": 404},
         "coordinator": _full_access(),
         "administrator": _full_access(),
-        "lawyer": dict.fromkeys(ACTION_NAMES, 403) | {"detail": 200, "download": 200},
+        # A partner lawyer on an accepted referral reads, and adds notes and documents.
+        "lawyer": dict.fromkeys(ACTION_NAMES, 403)
+        | {
+            "detail": 200,
+            "download": 200,
+            "note": 200,
+            "note_post": 302,
+            "upload": 200,
+            "upload_post": 302,
+        },
         "colleague": nothing,
         "lawyer_without_share": nothing,
         "lawyer_expired": nothing,
@@ -427,7 +440,12 @@ def _special_viewer(name, org, case):
         user = make_user(organisation=org, role=Role.VOLUNTEER, special=True)
     elif name == "lawyer_special":
         user = make_user(organisation=org, role=Role.LAWYER, special=True)
-        Share.objects.create(case=case, lawyer=user, expires_at=timezone.now() + timedelta(days=3))
+        Share.objects.create(
+            case=case,
+            lawyer=user,
+            expires_at=timezone.now() + timedelta(days=3),
+            status=Share.Status.ACCEPTED,
+        )
         return user
     else:
         raise AssertionError(name)

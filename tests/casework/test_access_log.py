@@ -393,7 +393,7 @@ def test_403_is_a_denied_entry(client, case, lawyer):
     client.force_login(lawyer)
     before = last_id()
 
-    response = client.post(reverse("casework:note_add", args=[case.reference]), {"body": "x"})
+    response = client.post(reverse("casework:event_add", args=[case.reference]), {"title": "x"})
 
     assert response.status_code == 403
     [entry] = new_entries(before)
@@ -404,7 +404,7 @@ def test_403_is_a_denied_entry(client, case, lawyer):
         str(case.pk),
         case.pk,
     )
-    assert not case.notes.exists()
+    assert not case.events.exists()
 
 
 def test_403_without_an_object_is_a_denied_entry(client, caseworker):

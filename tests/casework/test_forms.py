@@ -700,7 +700,7 @@ INVALID_SHARES = {
     "lasting_over_a_year": (
         lambda p: p["lawyer_without_share"],
         400,
-        "A share can last at most one year.",
+        "A referral can last at most one year.",
     ),
     "with_a_caseworker": (lambda p: p["colleague"], 30, "Select a valid choice."),
     "with_a_lawyer_of_another_organisation": (
@@ -722,8 +722,8 @@ def test_invalid_share_rerenders_with_error_and_shares_nothing(
     before = snapshot()
 
     response = client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": pick_lawyer(people).pk, "expires_on": _in_days(days)},
+        reverse("casework:referral_create", args=[case.reference]),
+        {"lawyer": pick_lawyer(people).pk, "message": "Appeal", "expires_on": _in_days(days)},
     )
 
     assert_rerendered_with_error(response, message)
@@ -734,8 +734,8 @@ def test_share_with_a_date_that_is_not_a_date_is_refused(client, case, coordinat
     client.force_login(coordinator)
     before = snapshot()
     response = client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": lawyer.pk, "expires_on": "not-a-date"},
+        reverse("casework:referral_create", args=[case.reference]),
+        {"lawyer": lawyer.pk, "message": "Appeal", "expires_on": "not-a-date"},
     )
     assert_rerendered_with_error(response, "Enter a valid date.")
     assert snapshot() == before
@@ -746,8 +746,8 @@ def test_share_with_an_inactive_lawyer_is_refused(client, case, coordinator, org
     client.force_login(coordinator)
     before = snapshot()
     response = client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": gone.pk, "expires_on": _in_days(30)},
+        reverse("casework:referral_create", args=[case.reference]),
+        {"lawyer": gone.pk, "message": "Appeal", "expires_on": _in_days(30)},
     )
     assert_rerendered_with_error(response, "Select a valid choice.")
     assert snapshot() == before

@@ -5,18 +5,17 @@ identity phrase (a secret for the staff who contact the client)."""
 import io
 import json
 import zipfile
-from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
-from casework.models import AccessEvent, Assignment, Client, ContactChannel, Membership, Share
+from casework.models import AccessEvent, Assignment, Client, ContactChannel, Membership
 from core import crypto
 from privacy import erasure, export
-from tests.factories import make_user
+from tests.factories import make_share, make_user
 from tests.helpers import admin_change_data, edit_data
 
 Role = Membership.Role
@@ -58,7 +57,7 @@ def _persona(name, personas, org, case):
     role = {"caseworker_special": Role.CASEWORKER, "lawyer_special": Role.LAWYER}[name]
     user = make_user(organisation=org, role=role, special=True)
     if role == Role.LAWYER:
-        Share.objects.create(case=case, lawyer=user, expires_at=timezone.now() + timedelta(days=3))
+        make_share(case=case, lawyer=user, days=3)
     else:
         Assignment.objects.create(case=case, user=user)
     return user

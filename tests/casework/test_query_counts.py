@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from casework.models import ClientName, Consent, Document, Ground, Relative
+from casework.models import ClientName, Consent, Document, Ground, Membership, Relative
 from letters.models import Letter, LetterTemplate, Register
 from letters.services import template_save_version
-from tests.factories import make_case, make_event, make_note, make_share
+from tests.factories import make_case, make_event, make_note, make_share, make_user
 
 pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year
@@ -82,7 +82,11 @@ def add_to_case(n, *, case, caseworker, coordinator, lawyer):
             sha256="0" * 64,
             uploaded_by=caseworker,
         )
-        make_share(case=case, lawyer=lawyer, days=30)
+        # One open referral per case and lawyer: each row its own partner lawyer.
+        counsel = make_user(
+            organisation=case.organisation, role=Membership.Role.LAWYER, first_name=f"Counsel{i}"
+        )
+        make_share(case=case, lawyer=counsel, days=30)
         issue_letter(case, author=caseworker, issuer=coordinator)
         case.log(caseworker, "note")
 

@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from casework.models import Assignment, Case, CaseLogEntry, Event, Share
+from casework.models import Assignment, Case, CaseLogEntry, Event
 from tests.factories import make_case, make_event
 
 Status = Case.Status
@@ -183,62 +183,6 @@ def test_lawyers_and_auditors_cannot_be_assigned(client, case, coordinator, lawy
         )
         assert response.status_code == 200
         assert not Assignment.objects.filter(user=user).exists()
-
-
-# --- sharing --------------------------------------------------------------------------------
-
-
-def test_sharing_gives_a_lawyer_read_access_until_it_expires(
-    client, case, coordinator, lawyer_without_share
-):
-    detail = reverse("casework:case_detail", args=[case.reference])
-    expires_on = timezone.localdate() + timedelta(days=10)
-    client.force_login(lawyer_without_share)
-    assert client.get(detail).status_code == 404
-
-    client.force_login(coordinator)
-    response = client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": lawyer_without_share.pk, "expires_on": expires_on.isoformat()},
-    )
-
-    assert response.status_code == 302
-    share = Share.objects.get(case=case, lawyer=lawyer_without_share)
-    assert timezone.localtime(share.expires_at).date() == expires_on
-    assert share.created_by == coordinator
-    assert case.log_entries.filter(action=CaseLogEntry.Action.SHARED).exists()
-
-    client.force_login(lawyer_without_share)
-    assert client.get(detail).status_code == 200
-    assert case.reference.encode() in client.get(reverse("casework:case_list")).content
-    note_url = reverse("casework:note_add", args=[case.reference])
-    assert client.post(note_url, {"body": "x"}).status_code == 403
-
-    Share.objects.filter(pk=share.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert client.get(detail).status_code == 404
-    assert case.reference.encode() not in client.get(reverse("casework:case_list")).content
-
-
-def test_sharing_again_extends_the_existing_share(client, case, coordinator, lawyer):
-    client.force_login(coordinator)
-    expires_on = timezone.localdate() + timedelta(days=200)
-    client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": lawyer.pk, "expires_on": expires_on.isoformat()},
-    )
-    share = Share.objects.get(case=case, lawyer=lawyer)
-    assert timezone.localtime(share.expires_at).date() == expires_on
-
-
-def test_expired_share_can_be_renewed(client, case, coordinator, lawyer_expired):
-    detail = reverse("casework:case_detail", args=[case.reference])
-    client.force_login(coordinator)
-    client.post(
-        reverse("casework:case_share", args=[case.reference]),
-        {"lawyer": lawyer_expired.pk, "expires_on": (timezone.localdate() + timedelta(days=5))},
-    )
-    client.force_login(lawyer_expired)
-    assert client.get(detail).status_code == 200
 
 
 # --- events ---------------------------------------------------------------------------------

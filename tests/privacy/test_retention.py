@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from casework import services
+from casework import referrals, services
 from casework.models import (
     AccessEvent,
     Case,
@@ -150,8 +150,13 @@ def marked(org, caseworker, coordinator, lawyer, template, media):
         content_type="application/pdf",
         by=caseworker,
     )
-    services.case_share(
-        case=case, lawyer=lawyer, expires_at=timezone.now() + timedelta(days=3), by=coordinator
+    services.consent_record(case=case, purpose=Consent.Purpose.SHARING, by=coordinator)
+    referrals.referral_offer(
+        case=case,
+        lawyer=lawyer,
+        message="Appeal at the CNDA",
+        ends_at=timezone.now() + timedelta(days=3),
+        by=coordinator,
     )
     letter = issue_letter(case, template, author=caseworker, approver=coordinator)
     draft = letter_services.letter_draft(
@@ -459,7 +464,7 @@ def test_export_holds_every_field_and_the_decrypted_files(marked):
     assert case["summary"] == "Summary of " + LATIN
     assert [note["body"] for note in case["notes"]] == [NOTE]
     assert case["events"][0]["title"] == "Interview of " + LATIN
-    assert {c["purpose"] for c in case["consents"]} == {"casework", "letters"}
+    assert {c["purpose"] for c in case["consents"]} == {"casework", "letters", "sharing"}
     (document,) = case["documents"]
     assert archive.read(document["file"]) == DOCUMENT
     assert document["original_name"] == f"{LATIN}.pdf"
