@@ -55,3 +55,12 @@ def delete_stale_imports() -> int:
     return services.spreadsheet_imports_delete_stale(
         older_than=timedelta(hours=settings.PRISTAN_IMPORT_KEEP_HOURS)
     )
+
+
+@shared_task(acks_late=True)
+def import_spreadsheet(import_id: int) -> int | None:
+    """Import a queued client sheet, all or nothing (enqueued on commit by
+    services.spreadsheet_import_start): how many cases it created, or None when there was
+    nothing to do or the import was refused (the reason is on the upload's row)."""
+    sheet_import = services.spreadsheet_import_execute(import_id=import_id)
+    return sheet_import.created_count if sheet_import is not None else None
