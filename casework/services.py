@@ -613,6 +613,13 @@ def spreadsheet_import_execute(*, import_id: int) -> SpreadsheetImport | None:
     return sheet_import
 
 
+def _imported_event_title(outcome: str) -> str:
+    """ "Refused (imported from the sheet)": the case page shows it after the event's kind."""
+    if not outcome:
+        return _("Imported from the sheet")
+    return _("%(outcome)s (imported from the sheet)") % {"outcome": Event.Outcome(outcome).label}
+
+
 @transaction.atomic
 def spreadsheet_import_run(
     *,
@@ -671,8 +678,7 @@ def spreadsheet_import_run(
                     kind=planned.kind,
                     date=planned.date,
                     outcome=planned.outcome,
-                    title=_("%(kind)s (imported from the sheet)")
-                    % {"kind": Event.Kind(planned.kind).label},
+                    title=_imported_event_title(planned.outcome),
                 ),
                 by=by,
             )
