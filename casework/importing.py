@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import date as datetime_date  # a name EventPlan.date does not shadow
 from typing import Any
 
 from django.conf import settings
@@ -403,7 +404,7 @@ class EventPlan:
     rule: DeadlineRule | None = None
     due: deadlines.Due | None = None
 
-    def describe(self, *, today: date) -> str:
+    def describe(self, *, today: datetime_date) -> str:
         when = formats.date_format(self.date, "DATE_FORMAT")
         if self.kind == Event.Kind.ARRIVAL:
             text = _("arrival %(date)s") % {"date": when}

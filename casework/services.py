@@ -539,7 +539,8 @@ def import_progress(import_id: int) -> dict[str, int | str] | None:
     before it starts. Counts only, in the cache: while rows are being saved the import's own
     transaction is open, so only a cache outside the database (Redis) shows that phase
     advancing; with the database cache the page shows the rows checked, then the saving."""
-    return cache.get(import_progress_key(import_id))
+    progress: dict[str, int | str] | None = cache.get(import_progress_key(import_id))
+    return progress
 
 
 def _report_progress(import_id: int, phase: str, done: int, total: int) -> None:
@@ -580,6 +581,20 @@ def spreadsheet_import_execute(*, import_id: int) -> SpreadsheetImport | None:
                 organisation=sheet_import.organisation,
                 user=by,
                 progress=checked,
+            )
+            # Announced before the transaction: inside it, only a cache outside the database
+            # shows the count moving.
+            _report_progress(
+                import_id,
+                "saving",
+                0,
+                len(
+                    _rows_to_import(
+                        plan,
+                        skip_errors=sheet_import.skip_errors,
+                        include_duplicates=sheet_import.include_duplicates,
+                    )
+                ),
             )
             cases = spreadsheet_import_run(
                 sheet_import=sheet_import,

@@ -957,7 +957,7 @@ class DemoBuilder:
         case_procedure = services.case_procedure_add(case=case, procedure=procedure, by=worker)
         items = list(procedure.items.all())
         have = self.rng.randint(1, max(1, len(items) - 2))
-        states: dict[int, tuple[str, None]] = {}
+        states: dict[int, tuple[str, list[Document] | None]] = {}
         for position, item in enumerate(items):
             state = ChecklistEntry.State.HAVE if position < have else ChecklistEntry.State.MISSING
             states[item.pk] = (state, None)
