@@ -183,6 +183,7 @@ def import_progress(request, pk):
         "progress": services.import_progress(sheet_import.pk),
         "finished": sheet_import.status == SpreadsheetImport.Status.IMPORTED,
         "failed": sheet_import.status == SpreadsheetImport.Status.UPLOADED,
+        "keep_hours": settings.PRISTAN_IMPORT_KEEP_HOURS,
     }
     if request.htmx:
         # The poll shows counts only: not logged.
@@ -195,15 +196,25 @@ def import_progress(request, pk):
 def import_errors_csv(request, pk):
     """The rows with problems, as a CSV to fix and upload again (cells that a spreadsheet would
     run as formulas are neutralised)."""
-    sheet_import = _get_import(request, pk)
-    plan = plan_import(
-        _read(sheet_import),
-        _mapping(sheet_import),
-        organisation=request.user.membership.organisation,
-        user=request.user,
+    sheet_import = _get_import(
+        request, pk, statuses=(SpreadsheetImport.Status.UPLOADED, SpreadsheetImport.Status.IMPORTED)
     )
+    if sheet_import.status == SpreadsheetImport.Status.IMPORTED:
+        # The sheet is gone: the report the import kept, until the cleanup deletes it.
+        if not sheet_import.report:
+            raise OutOfScope("spreadsheetimport", sheet_import.pk)
+        with sheet_import.report.open("rb") as stored:
+            content = stored.read()
+    else:
+        plan = plan_import(
+            _read(sheet_import),
+            _mapping(sheet_import),
+            organisation=request.user.membership.organisation,
+            user=request.user,
+        )
+        content = write_csv(error_report(plan))
     audit.record(request, audit.Action.EXPORT, sheet_import)
-    response = HttpResponse(write_csv(error_report(plan)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{sheet_import.pk}-errors.csv"'
     return response
 

@@ -1281,6 +1281,9 @@ class SpreadsheetImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     file = models.FileField(upload_to=_import_path, blank=True)
+    # The rows left out (errors, duplicates) as the error report, written by the import and
+    # kept encrypted, like the sheet, for PRISTAN_IMPORT_KEEP_HOURS after it.
+    report = models.FileField(upload_to=_import_path, blank=True)
     file_format = models.CharField(max_length=10)
     # Which field each column feeds: {"0": "full_name", "3": "birth_date", ...}.
     mapping = models.JSONField(default=dict, blank=True)

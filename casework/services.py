@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 
 from casework import audit, deadlines, selectors
 from casework.capabilities import Capability
-from casework.importing import ImportPlan, RowPlan, plan_import, read_stored_sheet
+from casework.importing import (
+    ImportPlan,
+    RowPlan,
+    error_report,
+    plan_import,
+    read_stored_sheet,
+)
 from casework.models import (
     Assignment,
     Case,
@@ -42,6 +48,7 @@ from casework.models import (
     SpreadsheetImport,
 )
 from casework.names import reference_index
+from core.spreadsheets import write_csv
 from core.uploads import name_for_type
 from core.users import User
 
@@ -473,6 +480,11 @@ def spreadsheet_imports_delete_stale(*, older_than: timedelta) -> int:
     for sheet_import in stale:
         spreadsheet_import_discard(sheet_import=sheet_import)
         count += 1
+    # An import's error report names clients too: it goes after the same time.
+    for sheet_import in SpreadsheetImport.objects.filter(
+        status=SpreadsheetImport.Status.IMPORTED, imported_at__lt=cutoff
+    ).exclude(report=""):
+        sheet_import.report.delete(save=True)
     return count
 
 
@@ -621,11 +633,26 @@ def spreadsheet_import_execute(*, import_id: int) -> SpreadsheetImport | None:
         return None
     cache.delete(import_progress_key(import_id))
     sheet_import.refresh_from_db()
+    _keep_error_report(sheet_import, plan)
     # In the access log as the import of the one who started it, with every case it created.
     audit.record(None, audit.Action.CREATE, sheet_import, user=by)
     for case in cases:
         audit.record(None, audit.Action.CREATE, case, user=by)
     return sheet_import
+
+
+def _keep_error_report(sheet_import: SpreadsheetImport, plan: ImportPlan) -> None:
+    """The rows the import left out, as the error report, kept encrypted (like the sheet) until
+    the cleanup after PRISTAN_IMPORT_KEEP_HOURS: the sheet itself is gone by now."""
+    report = error_report(plan)
+    if len(report) <= 1:
+        return
+    sheet_import.report.save("report", ContentFile(write_csv(report)), save=False)
+    try:
+        sheet_import.save(update_fields=["report"])
+    except Exception:
+        sheet_import.report.delete(save=False)
+        raise
 
 
 def _imported_event_title(outcome: str) -> str:

@@ -383,3 +383,71 @@ def test_a_failed_import_says_why_and_leads_back_to_the_preview(client, coordina
     assert "No row is left to import." in text
     assert reverse("casework:import_preview", args=[queued_import.pk]) in text
     assert "every 2s" not in text
+
+
+# --- the error report after the import ----------------------------------------------------------
+
+
+def test_rows_left_out_are_downloadable_after_the_import_then_deleted(
+    client, org, coordinator, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """The sheet is deleted by the import; the rows it left out stay downloadable as the error
+    report, stored encrypted, until the cleanup deletes them with the stale uploads."""
+    from django.utils import timezone
+
+    from casework.tasks import delete_stale_imports
+    from core import crypto
+
+    root = tmp_path / "private"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "core.storage.EncryptedFileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    client.force_login(coordinator)
+    sheet_import = imported(
+        client,
+        sheet_bytes(
+            "Тестов Пётр;01.02.1990;Германия;BAMF;;;02.11.2026;отказ",
+            "Тестова Анна;01.02.1991;Германия;BAMF;;;31.11.2026;отказ",
+        ),
+        django_capture_on_commit_callbacks,
+        skip_errors="on",
+    )
+    assert sheet_import.status == SpreadsheetImport.Status.IMPORTED
+    assert not sheet_import.file and sheet_import.report
+    [stored] = [p for p in root.rglob("*") if p.is_file()]
+    blob = stored.read_bytes()
+    assert blob.startswith(crypto.FILE_MAGIC) and "Тестова".encode() not in blob
+
+    page = client.get(reverse("casework:import_progress", args=[sheet_import.pk])).content
+    url = reverse("casework:import_errors_csv", args=[sheet_import.pk])
+    assert url in page.decode()
+    response = client.get(url)
+    assert response.status_code == 200
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("3;Тестова Анна;")
+    assert "Decision date “31.11.2026” is not a date" in lines[1]
+    assert AccessEvent.objects.filter(action="export", object_type="spreadsheetimport").exists()
+    # Another organisation's coordinator gets the 404 of a report that does not exist.
+    client.force_login(make_user(organisation=make_organisation_other(), role="coordinator"))
+    assert client.get(url).status_code == 404
+
+    SpreadsheetImport.objects.filter(pk=sheet_import.pk).update(
+        imported_at=timezone.now() - timedelta(hours=settings.PRISTAN_IMPORT_KEEP_HOURS + 1)
+    )
+    delete_stale_imports.delay().get()
+    assert [p for p in root.rglob("*") if p.is_file()] == []
+    sheet_import.refresh_from_db()
+    assert not sheet_import.report
+    client.force_login(coordinator)
+    assert client.get(url).status_code == 404
+
+
+def make_organisation_other():
+    from tests.factories import make_organisation
+
+    return make_organisation(name="Another Committee", letters=False)
