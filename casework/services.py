@@ -656,7 +656,8 @@ def _keep_error_report(sheet_import: SpreadsheetImport, plan: ImportPlan) -> Non
 
 
 def _imported_event_title(outcome: str) -> str:
-    """ "Refused (imported from the sheet)": the case page shows it after the event's kind."""
+    """The imported event's title, e.g. "Refused (imported from the sheet)": the case page
+    shows it after the event's kind."""
     if not outcome:
         return _("Imported from the sheet")
     return _("%(outcome)s (imported from the sheet)") % {"outcome": Event.Outcome(outcome).label}
