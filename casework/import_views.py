@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -20,20 +21,29 @@ from casework import audit, services
 from casework.access import OutOfScope, capability_required
 from casework.capabilities import Capability
 from casework.forms import ImportMappingForm, ImportRunForm, ImportUploadForm
-from casework.importing import FIELD_BY_KEY, error_report, plan_import, recognise
+from casework.importing import (
+    FIELD_BY_KEY,
+    error_report,
+    plan_import,
+    read_stored_sheet,
+    recognise,
+)
 from casework.models import SpreadsheetImport
-from core.spreadsheets import Sheet, read_sheet, write_csv
+from core.spreadsheets import Sheet, write_csv
 from core.uploads import MemoryOnlyUploadHandler
 
 import_required = capability_required(Capability.IMPORT_CLIENTS)
 
 
-def _get_import(request, pk: int) -> SpreadsheetImport:
-    """The organisation's upload waiting to be imported, or a logged 404."""
+def _get_import(
+    request, pk: int, statuses: tuple[str, ...] = (SpreadsheetImport.Status.UPLOADED,)
+) -> SpreadsheetImport:
+    """The organisation's upload in one of `statuses` (by default: waiting to be imported), or
+    a logged 404."""
     sheet_import = SpreadsheetImport.objects.filter(
         pk=pk,
         organisation_id=request.user.membership.organisation_id,
-        status=SpreadsheetImport.Status.UPLOADED,
+        status__in=statuses,
     ).first()
     if sheet_import is None:
         raise OutOfScope("spreadsheetimport")
@@ -41,13 +51,7 @@ def _get_import(request, pk: int) -> SpreadsheetImport:
 
 
 def _read(sheet_import: SpreadsheetImport) -> Sheet:
-    with sheet_import.file.open("rb") as stored:
-        content = stored.read()
-    return read_sheet(
-        content,
-        max_rows=settings.IMPORT_MAX_ROWS,
-        max_unzipped_bytes=settings.IMPORT_MAX_UNZIPPED_BYTES,
-    )
+    return read_stored_sheet(sheet_import)
 
 
 def _mapping(sheet_import: SpreadsheetImport) -> dict[int, str]:
@@ -141,25 +145,19 @@ def import_preview(request, pk):
     form = ImportRunForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            cases = services.spreadsheet_import_run(
+            services.spreadsheet_import_start(
                 sheet_import=sheet_import,
                 plan=plan,
                 skip_errors=form.cleaned_data["skip_errors"],
                 include_duplicates=form.cleaned_data["include_duplicates"],
+                language=translation.get_language() or "",
                 by=request.user,
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            audit.record(request, audit.Action.CREATE, sheet_import)
-            for case in cases:
-                audit.record(request, audit.Action.CREATE, case)
-            messages.success(
-                request,
-                _("Imported %(created)s clients with their cases; %(skipped)s rows left out.")
-                % {"created": len(cases), "skipped": len(plan.rows) - len(cases)},
-            )
-            return redirect("casework:case_list")
+            audit.record(request, audit.Action.CHANGE, sheet_import)
+            return redirect("casework:import_progress", pk=sheet_import.pk)
     audit.record(request, audit.Action.VIEW, sheet_import)
     return render(
         request,
@@ -176,18 +174,47 @@ def import_preview(request, pk):
 
 
 @import_required
+def import_progress(request, pk):
+    """The import running in the worker: polled (htmx, every two seconds) until it is done or
+    has failed. Any importer of the organisation may follow it, as they may its preview."""
+    sheet_import = _get_import(request, pk, statuses=tuple(SpreadsheetImport.Status.values))
+    context = {
+        "sheet_import": sheet_import,
+        "progress": services.import_progress(sheet_import.pk),
+        "finished": sheet_import.status == SpreadsheetImport.Status.IMPORTED,
+        "failed": sheet_import.status == SpreadsheetImport.Status.UPLOADED,
+        "keep_hours": settings.PRISTAN_IMPORT_KEEP_HOURS,
+    }
+    if request.htmx:
+        # The poll shows counts only: not logged.
+        return render(request, "casework/import_progress.html#status", context)
+    audit.record(request, audit.Action.VIEW, sheet_import)
+    return render(request, "casework/import_progress.html", context)
+
+
+@import_required
 def import_errors_csv(request, pk):
     """The rows with problems, as a CSV to fix and upload again (cells that a spreadsheet would
     run as formulas are neutralised)."""
-    sheet_import = _get_import(request, pk)
-    plan = plan_import(
-        _read(sheet_import),
-        _mapping(sheet_import),
-        organisation=request.user.membership.organisation,
-        user=request.user,
+    sheet_import = _get_import(
+        request, pk, statuses=(SpreadsheetImport.Status.UPLOADED, SpreadsheetImport.Status.IMPORTED)
     )
+    if sheet_import.status == SpreadsheetImport.Status.IMPORTED:
+        # The sheet is gone: the report the import kept, until the cleanup deletes it.
+        if not sheet_import.report:
+            raise OutOfScope("spreadsheetimport", sheet_import.pk)
+        with sheet_import.report.open("rb") as stored:
+            content = stored.read()
+    else:
+        plan = plan_import(
+            _read(sheet_import),
+            _mapping(sheet_import),
+            organisation=request.user.membership.organisation,
+            user=request.user,
+        )
+        content = write_csv(error_report(plan))
     audit.record(request, audit.Action.EXPORT, sheet_import)
-    response = HttpResponse(write_csv(error_report(plan)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{sheet_import.pk}-errors.csv"'
     return response
 

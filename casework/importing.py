@@ -3,37 +3,44 @@ English are recognised), what each row would create — a client with their name
 channels, and a case — or what is wrong with it, and which rows are likely duplicates, of
 another row of the file or of a client the organisation already has.
 
-Nothing here writes. `services.spreadsheet_import_run` creates what a plan says through
-`services.case_open`, the intake's own service, so that names are indexed for search and every
-field is encrypted exactly as when a client is entered by hand.
+Nothing here writes. `services.spreadsheet_import_run` creates what a plan says through the
+services that do it by hand: `case_open` (names indexed for search, every field encrypted),
+`event_add` (the decision and the arrival, with the deadlines their rules compute) and
+`case_procedure_add` (the procedure's checklist).
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import date as datetime_date  # a name EventPlan.date does not shadow
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
 
-from casework import selectors
+from casework import deadlines, selectors
 from casework.models import (
     Authority,
     Case,
     Client,
     ClientName,
     ContactChannel,
+    DeadlineRule,
+    Event,
     Ground,
     Organisation,
+    Procedure,
+    SpreadsheetImport,
 )
 from casework.names import skeleton
-from core.spreadsheets import Cell, Sheet, cell_text
+from core.spreadsheets import Cell, Sheet, cell_text, read_sheet
 from core.users import User
 
 
@@ -120,6 +127,45 @@ FIELDS = (
         ("Описание", "Суть", "Суть дела", "Комментарий", "Примечание", "Notes", "Comment"),
     ),
     ImportField(
+        "arrival_date",
+        gettext_lazy("Arrival date"),
+        (
+            "Дата прибытия",
+            "Дата въезда",
+            "Дата прибытия/въезда",
+            "Прибытие",
+            "Въезд",
+            "Arrival",
+            "Date of arrival",
+            "Entry date",
+            "Date of entry",
+        ),
+    ),  # fmt: skip
+    ImportField(
+        "procedure",
+        gettext_lazy("Procedure"),
+        ("Процедура", "Процедура (чек-лист)", "Procedure", "Чек-лист", "Checklist"),
+    ),
+    ImportField(
+        "decision_date",
+        gettext_lazy("Decision date"),
+        (
+            "Дата решения",
+            "Решение от",
+            "Дата уведомления",
+            "Дата вручения",
+            "Date of decision",
+            "Decision date",
+            "Decision received",
+            "Notified on",
+        ),
+    ),  # fmt: skip
+    ImportField(
+        "decision_outcome",
+        gettext_lazy("Decision"),
+        ("Решение", "Результат", "Итог", "Outcome", "Decision outcome", "Result"),
+    ),
+    ImportField(
         "assignee",
         gettext_lazy("Assigned to"),
         ("Ответственный", "Куратор", "Сотрудник", "Assignee", "Caseworker"),
@@ -142,6 +188,16 @@ def _labels(value: str | Promise) -> list[str]:
     for language in ("en", "ru"):
         with translation.override(language):
             out.append(str(value))
+    return out
+
+
+def _translations(text: str) -> list[str]:
+    """A name kept in English in the database (a shipped default) in both interface languages;
+    an administrator's own name is the same in both."""
+    out = []
+    for language in ("en", "ru"):
+        with translation.override(language):
+            out.append(_(text))
     return out
 
 
@@ -213,6 +269,26 @@ _KIND_ALIASES = {
     "эвакуация": "relocation", "юридическая": "legal_aid", "юрпомощь": "legal_aid",
 }  # fmt: skip
 
+# What NGO sheets write in the "decision" column; the outcome's own labels (both languages) and
+# codes are recognised too.
+_OUTCOME_ALIASES = {
+    "отказ": "refused", "отказано": "refused", "отрицательное": "refused",
+    "отрицательно": "refused", "негатив": "refused", "rejected": "refused",
+    "refusal": "refused", "negative": "refused", "denied": "refused", "abgelehnt": "refused",
+    "rejet": "refused", "ablehnung": "refused",
+    "явно необоснованно": "manifestly_unfounded", "явно необоснованное": "manifestly_unfounded",
+    "отказ как явно необоснованное": "manifestly_unfounded",
+    "отказ явно необоснованно": "manifestly_unfounded",
+    "rejected as manifestly unfounded": "manifestly_unfounded",
+    "manifestly unfounded": "manifestly_unfounded",
+    "offensichtlich unbegrundet": "manifestly_unfounded",
+    "offensichtlich unbegründet": "manifestly_unfounded",
+    "одобрено": "granted", "положительное": "granted", "положительно": "granted",
+    "позитив": "granted", "предоставлено": "granted", "убежище предоставлено": "granted",
+    "статус беженца": "granted", "approved": "granted", "positive": "granted",
+    "accordé": "granted", "anerkannt": "granted",
+}  # fmt: skip
+
 
 def _choice_lookup(choices: Iterable[tuple[str, Any]]) -> dict[str, str]:
     table: dict[str, str] = {}
@@ -255,6 +331,31 @@ class Lookups:
         self.statuses = {**_choice_lookup(Case.Status.choices), **_STATUS_ALIASES}
         self.risks = _choice_lookup(Case.Risk.choices)
         self.genders = {**_choice_lookup(Client.Gender.choices), **_GENDERS}
+        self.outcomes = {
+            **_choice_lookup(Event.Outcome.choices),
+            **{normalise(k): v for k, v in _OUTCOME_ALIASES.items()},
+        }
+        self.organisation = organisation
+        self.procedures = list(
+            Procedure.objects.for_organisation(organisation_id).filter(active=True)
+        )
+        self._procedure_names = [
+            (procedure, {normalise(text) for text in _translations(procedure.name)})
+            for procedure in self.procedures
+        ]
+        # OFPRA, CNDA, BAMF, USCIS, 589: the words of a name that sheets write alone.
+        self._procedure_marks = [
+            (
+                procedure,
+                {
+                    normalise(word)
+                    for word in re.split(r"[\s\-]+", procedure.name)
+                    if (len(word) >= 3 and word.isupper()) or any(c.isdigit() for c in word)
+                },
+            )
+            for procedure in self.procedures
+        ]
+        self._rules: dict[tuple[str, str, int | None, str], DeadlineRule | None] = {}
         self.staff: dict[str, User] = {}
         for user in selectors.assignable_users(organisation):
             for text in (
@@ -264,6 +365,63 @@ class Lookups:
             ):
                 if normalise(text):
                     self.staff.setdefault(normalise(text), user)
+
+    def procedure(self, text: str) -> list[Procedure]:
+        """The procedures a cell names: by their whole name in either language ("CNDA appeal",
+        "Обжалование в CNDA"), else by the acronyms and form numbers in their names ("CNDA",
+        "Апелляция CNDA", "I-589", "BAMF"), when those point to one procedure."""
+        wanted = normalise(text)
+        exact = [p for p, names in self._procedure_names if wanted in names]
+        if exact:
+            return exact[:1]
+        words = set(wanted.split())
+        return [p for p, marks in self._procedure_marks if marks & words]
+
+    def rule(self, event: Event) -> DeadlineRule | None:
+        """deadlines.rule_for, asked once per kind of event, country, authority and outcome of
+        the sheet rather than once per row."""
+        case = event.case
+        key = (
+            event.kind,
+            str(case.destination_country or ""),
+            case.authority_id,
+            event.outcome,
+        )
+        if key not in self._rules:
+            self._rules[key] = deadlines.rule_for(event)
+        return self._rules[key]
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """A dated event a row brings (the decision, the arrival) and the deadline its rule gives,
+    as the preview shows it; the import records it through services.event_add, which computes
+    the deadline again with the same rule."""
+
+    kind: str
+    date: date
+    outcome: str = ""
+    rule: DeadlineRule | None = None
+    due: deadlines.Due | None = None
+
+    def describe(self, *, today: datetime_date) -> str:
+        when = formats.date_format(self.date, "DATE_FORMAT")
+        if self.kind == Event.Kind.ARRIVAL:
+            text = _("arrival %(date)s") % {"date": when}
+        elif self.outcome:
+            text = _("decision (%(outcome)s) %(date)s") % {
+                "outcome": Event.Outcome(self.outcome).label.lower(),
+                "date": when,
+            }
+        else:
+            text = _("decision %(date)s") % {"date": when}
+        if self.rule is None or self.due is None:
+            return text + " · " + _("no deadline rule applies")
+        due = formats.date_format(self.due.date, "DATE_FORMAT")
+        detail = _("%(name)s by %(date)s") % {"name": _(self.rule.name), "date": due}
+        if self.due.date < today:
+            detail += " " + _("(already passed)")
+        return text + " → " + _("deadline computed: %(detail)s") % {"detail": detail}
 
 
 @dataclass
@@ -279,6 +437,8 @@ class RowPlan:
     case: dict[str, Any] = field(default_factory=dict)
     grounds: list[Ground] = field(default_factory=list)
     assignee: User | None = None
+    events: list[EventPlan] = field(default_factory=list)
+    procedure: Procedure | None = None
     duplicate_of_row: int | None = None
     existing: list[Client] = field(default_factory=list)
     warning: selectors.DuplicateWarning | None = None
@@ -319,6 +479,15 @@ class RowPlan:
             parts.append(case["authority"].short_name)
         parts.append(str(Case.Status(case["status"]).label))
         return " · ".join(parts)
+
+    @property
+    def creates(self) -> list[str]:
+        """What the row brings besides the client and the case, one phrase each."""
+        today = timezone.localdate()
+        out = [event.describe(today=today) for event in self.events]
+        if self.procedure is not None:
+            out.append(_("checklist: %(procedure)s") % {"procedure": _(self.procedure.name)})
+        return out
 
     def problems(self) -> list[str]:
         """Errors, then the duplicate notes, as the error report writes them."""
@@ -490,6 +659,59 @@ class _Row:
                 }
             )
 
+    def procedure(self) -> None:
+        text = self.text("procedure")
+        if not text:
+            return
+        found = self.lookups.procedure(text)
+        if len(found) == 1:
+            self.plan.procedure = found[0]
+        elif not found:
+            self.error(_("Unknown procedure “%(value)s”.") % {"value": text})
+        else:
+            self.error(
+                _("“%(value)s” could be several procedures: %(names)s. Write the whole name.")
+                % {"value": text, "names": ", ".join(_(p.name) for p in found)}
+            )
+
+    def events(self, *, today: date) -> None:
+        """The decision (its date and outcome) and the arrival, each with the deadline its rule
+        would compute for the case this row creates."""
+        earliest = date(1990, 1, 1)
+        decided = self.read_date("decision_date", earliest=earliest, latest=today)
+        outcome_text = self.text("decision_outcome")
+        outcome = ""
+        if outcome_text:
+            outcome = self.lookups.outcomes.get(normalise(outcome_text), "")
+            if not outcome:
+                self.error(
+                    _(
+                        "Decision “%(value)s” is not one Pristan knows: write refused, refused "
+                        "as manifestly unfounded or granted (отказ, явно необоснованно, "
+                        "одобрено)."
+                    )
+                    % {"value": outcome_text}
+                )
+            elif decided is None and not self.text("decision_date"):
+                self.error(_("The decision has no date: write the date of the decision."))
+        arrived = self.read_date("arrival_date", earliest=earliest, latest=today)
+        case = Case(
+            organisation=self.lookups.organisation,
+            destination_country=self.plan.case.get("destination_country", ""),
+            authority=self.plan.case.get("authority"),
+        )
+        for kind, day, outcome_value in (
+            (Event.Kind.ARRIVAL, arrived, ""),
+            (Event.Kind.DECISION, decided, outcome),
+        ):
+            if day is None:
+                continue
+            rule = self.lookups.rule(Event(case=case, kind=kind, date=day, outcome=outcome_value))
+            due = deadlines.due_date(rule, day) if rule is not None else None
+            self.plan.events.append(
+                EventPlan(kind=kind, date=day, outcome=outcome_value, rule=rule, due=due)
+            )
+
     def read(self, *, today: date) -> RowPlan:
         plan = self.plan
         self.names()
@@ -551,6 +773,8 @@ class _Row:
                 self.error(_("Unknown ground “%(value)s”.") % {"value": text})
             elif ground not in plan.grounds:
                 plan.grounds.append(ground)
+        self.procedure()
+        self.events(today=today)
         assignee = self.text("assignee")
         if assignee:
             plan.assignee = self.lookups.staff.get(normalise(assignee))
@@ -573,8 +797,24 @@ def _duplicate_keys(plan: RowPlan) -> set[tuple[str, str, date]]:
     return keys
 
 
+def read_stored_sheet(sheet_import: SpreadsheetImport) -> Sheet:
+    """The uploaded sheet, decrypted by the storage, read again within the upload limits."""
+    with sheet_import.file.open("rb") as stored:
+        content = stored.read()
+    return read_sheet(
+        content,
+        max_rows=settings.IMPORT_MAX_ROWS,
+        max_unzipped_bytes=settings.IMPORT_MAX_UNZIPPED_BYTES,
+    )
+
+
 def plan_import(
-    sheet: Sheet, mapping: dict[int, str], *, organisation: Organisation, user: User
+    sheet: Sheet,
+    mapping: dict[int, str],
+    *,
+    organisation: Organisation,
+    user: User,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportPlan:
     """Every row read, checked and compared: with the rows above it in the file and, through
     the name blind index and the date of birth, with the organisation's clients."""
@@ -599,6 +839,8 @@ def plan_import(
             if row.existing:
                 row.warning = selectors.duplicate_warning(user, row.existing)
         plan.rows.append(row)
+        if progress is not None:
+            progress(len(plan.rows))
     return plan
 
 

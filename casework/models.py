@@ -1510,6 +1510,8 @@ class SpreadsheetImport(models.Model):
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Waiting to be imported")
+        RUNNING = "running", _("Importing")
         IMPORTED = "imported", _("Imported")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
@@ -1517,6 +1519,9 @@ class SpreadsheetImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     file = models.FileField(upload_to=_import_path, blank=True)
+    # The rows left out (errors, duplicates) as the error report, written by the import and
+    # kept encrypted, like the sheet, for PRISTAN_IMPORT_KEEP_HOURS after it.
+    report = models.FileField(upload_to=_import_path, blank=True)
     file_format = models.CharField(max_length=10)
     # Which field each column feeds: {"0": "full_name", "3": "birth_date", ...}.
     mapping = models.JSONField(default=dict, blank=True)
@@ -1524,6 +1529,17 @@ class SpreadsheetImport(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
+    deadline_count = models.PositiveIntegerField(default=0)
+    # The import itself runs in the worker (casework.tasks.import_spreadsheet) with the choices
+    # made on the preview, in the language of whoever started it; a failure sends the upload
+    # back to the preview with the reason in `error` (nothing was created: all or nothing).
+    skip_errors = models.BooleanField(default=False)
+    include_duplicates = models.BooleanField(default=False)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    language = models.CharField(max_length=10, blank=True)
+    error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     imported_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,20 +1,27 @@
 """Writes that touch several rows, files or the history: each in one transaction."""
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from casework import deadlines, referrals, selectors
+from casework import audit, deadlines, referrals, selectors
 from casework.capabilities import Capability
-from casework.importing import ImportPlan, RowPlan
+from casework.importing import (
+    ImportPlan,
+    RowPlan,
+    error_report,
+    plan_import,
+    read_stored_sheet,
+)
 from casework.models import (
     Assignment,
     Case,
@@ -39,6 +46,7 @@ from casework.models import (
     SpreadsheetImport,
 )
 from casework.names import reference_index
+from core.spreadsheets import write_csv
 from core.uploads import name_for_type
 from core.users import User
 
@@ -439,13 +447,25 @@ def spreadsheet_imports_delete_stale(*, older_than: timedelta) -> int:
     """Uploads nobody imported within `older_than` are abandoned: delete them (the periodic
     cleanup). Returns how many."""
     cutoff = timezone.now() - older_than
+    # A queued or running one that old was lost with its worker or broker: nothing of it was
+    # saved (all or nothing), so its sheet goes too.
     stale = SpreadsheetImport.objects.filter(
-        status=SpreadsheetImport.Status.UPLOADED, created_at__lt=cutoff
+        status__in=[
+            SpreadsheetImport.Status.UPLOADED,
+            SpreadsheetImport.Status.QUEUED,
+            SpreadsheetImport.Status.RUNNING,
+        ],
+        created_at__lt=cutoff,
     )
     count = 0
     for sheet_import in stale:
         spreadsheet_import_discard(sheet_import=sheet_import)
         count += 1
+    # An import's error report names clients too: it goes after the same time.
+    for sheet_import in SpreadsheetImport.objects.filter(
+        status=SpreadsheetImport.Status.IMPORTED, imported_at__lt=cutoff
+    ).exclude(report=""):
+        sheet_import.report.delete(save=True)
     return count
 
 
@@ -470,6 +490,160 @@ def _rows_to_import(
     return rows
 
 
+def spreadsheet_import_start(
+    *,
+    sheet_import: SpreadsheetImport,
+    plan: ImportPlan,
+    skip_errors: bool,
+    include_duplicates: bool,
+    language: str,
+    by: User,
+) -> SpreadsheetImport:
+    """Queue the import with the choices made on the preview: refused at once (nothing queued)
+    when rows with errors would be dropped without the user's say, or no row is left. The
+    worker (casework.tasks.import_spreadsheet) then runs spreadsheet_import_execute."""
+    from casework.tasks import import_spreadsheet
+
+    _rows_to_import(plan, skip_errors=skip_errors, include_duplicates=include_duplicates)
+    with transaction.atomic():
+        queued = SpreadsheetImport.objects.filter(
+            pk=sheet_import.pk, status=SpreadsheetImport.Status.UPLOADED
+        ).update(
+            status=SpreadsheetImport.Status.QUEUED,
+            skip_errors=skip_errors,
+            include_duplicates=include_duplicates,
+            started_by=by,
+            language=language,
+            error="",
+        )
+        if not queued:
+            raise ValidationError(_("This sheet has already been imported."), code="imported")
+        import_spreadsheet.delay_on_commit(sheet_import.pk)
+    sheet_import.refresh_from_db()
+    return sheet_import
+
+
+def import_progress_key(import_id: int) -> str:
+    return f"casework:import-progress:{import_id}"
+
+
+def import_progress(import_id: int) -> dict[str, int | str] | None:
+    """How far the worker is: {"phase": "checking" | "saving", "done": n, "total": m}, or None
+    before it starts. Counts only, in the cache: while rows are being saved the import's own
+    transaction is open, so only a cache outside the database (Redis) shows that phase
+    advancing; with the database cache the page shows the rows checked, then the saving."""
+    progress: dict[str, int | str] | None = cache.get(import_progress_key(import_id))
+    return progress
+
+
+def _report_progress(import_id: int, phase: str, done: int, total: int) -> None:
+    cache.set(import_progress_key(import_id), {"phase": phase, "done": done, "total": total}, 3600)
+
+
+PROGRESS_EVERY = 50
+
+
+def spreadsheet_import_execute(*, import_id: int) -> SpreadsheetImport | None:
+    """The worker's side of an import: claim the queued upload, read and check the sheet again
+    (the organisation's clients may have changed since the preview), then import it all or
+    nothing. None when it is not queued (already taken, done or cancelled). A refusal or a
+    failure leaves nothing created and sends the upload back to its preview, with the reason."""
+    claimed = SpreadsheetImport.objects.filter(
+        pk=import_id, status=SpreadsheetImport.Status.QUEUED
+    ).update(status=SpreadsheetImport.Status.RUNNING)
+    if not claimed:
+        return None
+    sheet_import = SpreadsheetImport.objects.select_related("organisation", "started_by").get(
+        pk=import_id
+    )
+    by = sheet_import.started_by
+    try:
+        if by is None:
+            raise ValidationError(_("Whoever started the import no longer has an account."))
+        with translation.override(sheet_import.language or None):
+            sheet = read_stored_sheet(sheet_import)
+            total = len(sheet.rows)
+
+            def checked(done: int) -> None:
+                if done % PROGRESS_EVERY == 0 or done == total:
+                    _report_progress(import_id, "checking", done, total)
+
+            plan = plan_import(
+                sheet,
+                {int(i): key for i, key in sheet_import.mapping.items()},
+                organisation=sheet_import.organisation,
+                user=by,
+                progress=checked,
+            )
+            # Announced before the transaction: inside it, only a cache outside the database
+            # shows the count moving.
+            _report_progress(
+                import_id,
+                "saving",
+                0,
+                len(
+                    _rows_to_import(
+                        plan,
+                        skip_errors=sheet_import.skip_errors,
+                        include_duplicates=sheet_import.include_duplicates,
+                    )
+                ),
+            )
+            cases = spreadsheet_import_run(
+                sheet_import=sheet_import,
+                plan=plan,
+                skip_errors=sheet_import.skip_errors,
+                include_duplicates=sheet_import.include_duplicates,
+                by=by,
+                progress=lambda done, total: _report_progress(import_id, "saving", done, total),
+            )
+    except Exception as error:
+        if isinstance(error, ValidationError):
+            reason = " ".join(error.messages)
+        else:
+            with translation.override(sheet_import.language or None):
+                reason = _("The import failed (%(error)s): nothing was imported.") % {
+                    "error": type(error).__name__
+                }
+        SpreadsheetImport.objects.filter(pk=import_id).update(
+            status=SpreadsheetImport.Status.UPLOADED, error=reason[:500]
+        )
+        cache.delete(import_progress_key(import_id))
+        if not isinstance(error, ValidationError):
+            raise
+        return None
+    cache.delete(import_progress_key(import_id))
+    sheet_import.refresh_from_db()
+    _keep_error_report(sheet_import, plan)
+    # In the access log as the import of the one who started it, with every case it created.
+    audit.record(None, audit.Action.CREATE, sheet_import, user=by)
+    for case in cases:
+        audit.record(None, audit.Action.CREATE, case, user=by)
+    return sheet_import
+
+
+def _keep_error_report(sheet_import: SpreadsheetImport, plan: ImportPlan) -> None:
+    """The rows the import left out, as the error report, kept encrypted (like the sheet) until
+    the cleanup after PRISTAN_IMPORT_KEEP_HOURS: the sheet itself is gone by now."""
+    report = error_report(plan)
+    if len(report) <= 1:
+        return
+    sheet_import.report.save("report", ContentFile(write_csv(report)), save=False)
+    try:
+        sheet_import.save(update_fields=["report"])
+    except Exception:
+        sheet_import.report.delete(save=False)
+        raise
+
+
+def _imported_event_title(outcome: str) -> str:
+    """The imported event's title, e.g. "Refused (imported from the sheet)": the case page
+    shows it after the event's kind."""
+    if not outcome:
+        return _("Imported from the sheet")
+    return _("%(outcome)s (imported from the sheet)") % {"outcome": Event.Outcome(outcome).label}
+
+
 @transaction.atomic
 def spreadsheet_import_run(
     *,
@@ -478,19 +652,23 @@ def spreadsheet_import_run(
     skip_errors: bool,
     include_duplicates: bool,
     by: User,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Case]:
     """Create a client and a case for each row of `plan` that is imported, all or nothing: one
     transaction, so that a failure on any row leaves no row behind. Rows with errors are only
     left out when the user chose to skip them; likely duplicates only when they did not ask
     for them too. Each row goes through `case_open`, as an intake by hand does, so that the
-    names are indexed and the fields encrypted."""
+    names are indexed and the fields encrypted; its decision and arrival through `event_add`,
+    which computes their deadlines by the rules; its procedure through `case_procedure_add`,
+    which gives the case its checklist."""
     locked = SpreadsheetImport.objects.select_for_update().get(pk=sheet_import.pk)
-    if locked.status != SpreadsheetImport.Status.UPLOADED:
+    if locked.status not in (SpreadsheetImport.Status.UPLOADED, SpreadsheetImport.Status.RUNNING):
         raise ValidationError(_("This sheet has already been imported."), code="imported")
     rows = _rows_to_import(plan, skip_errors=skip_errors, include_duplicates=include_duplicates)
     organisation = locked.organisation
     cases = []
-    for row in rows:
+    deadline_count = 0
+    for done, row in enumerate(rows, start=1):
         client = Client(
             pseudonym=row.client["pseudonym"] or _("Imported, row %(row)s") % {"row": row.number},
             birth_date=row.client["birth_date"],
@@ -517,11 +695,29 @@ def spreadsheet_import_run(
         )
         if row.assignee is not None:
             case_assign(case=case, users=[row.assignee], by=by)
+        for planned in row.events:
+            event = event_add(
+                case=case,
+                event=Event(
+                    kind=planned.kind,
+                    date=planned.date,
+                    outcome=planned.outcome,
+                    title=_imported_event_title(planned.outcome),
+                ),
+                by=by,
+            )
+            deadline_count += event.computed.count()
+        if row.procedure is not None:
+            case_procedure_add(case=case, procedure=row.procedure, by=by)
         cases.append(case)
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+            progress(done, len(rows))
     locked.status = SpreadsheetImport.Status.IMPORTED
     locked.imported_at = timezone.now()
     locked.created_count = len(cases)
     locked.skipped_count = len(plan.rows) - len(cases)
+    locked.deadline_count = deadline_count
+    locked.error = ""
     locked.mapping = {}
     stored = locked.file.name or ""
     locked.file = None

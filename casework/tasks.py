@@ -68,3 +68,12 @@ def expire_referrals() -> int:
     """Hourly: referrals past their end date are marked expired and both sides told. Each row
     is claimed by a conditional update, so a second run at the same time does nothing twice."""
     return referrals.referrals_expire_due()
+
+
+@shared_task(acks_late=True)
+def import_spreadsheet(import_id: int) -> int | None:
+    """Import a queued client sheet, all or nothing (enqueued on commit by
+    services.spreadsheet_import_start): how many cases it created, or None when there was
+    nothing to do or the import was refused (the reason is on the upload's row)."""
+    sheet_import = services.spreadsheet_import_execute(import_id=import_id)
+    return sheet_import.created_count if sheet_import is not None else None

@@ -18,6 +18,7 @@ urlpatterns = [
     path("import/<int:pk>/columns/", import_views.import_mapping, name="import_mapping"),
     path("import/<int:pk>/preview/", import_views.import_preview, name="import_preview"),
     path("import/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
+    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
     path("import/<int:pk>/cancel/", import_views.import_cancel, name="import_cancel"),
     path(
         "duplicates/<int:pk>/checked/",

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import RecoveryCodeDevice, TOTPDevice
-from casework import referrals, services
+from casework import deadlines, referrals, services
 from casework.models import (
     Assignment,
     Authority,
@@ -44,6 +44,7 @@ from casework.models import (
     CaseLogEntry,
     CaseReference,
     CaseStatement,
+    ChecklistEntry,
     Client,
     ClientName,
     Consent,
@@ -54,6 +55,7 @@ from casework.models import (
     Membership,
     Note,
     Organisation,
+    Procedure,
     Relative,
     Share,
 )
@@ -87,6 +89,7 @@ from demo.data import (
     ORIENTATION,
     PDF_HTML,
     POLITICAL,
+    PROCEDURE_FOR_AUTHORITY,
     RELIGION_MUSLIM,
     RELIGION_OTHER,
     REVOCATION_REASON,
@@ -549,6 +552,8 @@ class DemoBuilder:
         if case.status == S.CLOSED:
             Case.objects.filter(pk=case.pk).update(closed_at=status_day[S.CLOSED])
         self._events(case, plan, authority, country, worker, status_day, opened)
+        self._arrival(case, plan, authority, worker)
+        self._checklist(case, plan, authority, worker)
         for body in rng.sample(NOTES, rng.randint(1, 3)):
             note = services.note_add(case=case, body=body, by=worker)
             at = self._at(self._day_between(plan.opened_at + timedelta(days=1), self.today))
@@ -897,6 +902,11 @@ class DemoBuilder:
         yesterday = self.today - timedelta(days=1)
         start = min(plan.opened_at + timedelta(days=1), yesterday)
         for kind, when, done in steps[: rng.randint(1, len(steps))]:
+            if kind == "decision":
+                self._decision(case, plan, authority, worker, status_day, start, opened)
+                continue
+            if kind == "appeal_deadline" and case.events.filter(source__isnull=False).exists():
+                continue  # the rule has computed it from the decision
             if when == "past":
                 day = self._past_event_day(kind, plan, status_day) or self._day_between(
                     start, yesterday
@@ -919,6 +929,79 @@ class DemoBuilder:
             if done:
                 services.event_mark_done(event=event, by=worker)
                 self._stamp(case, self._at(day, 18))
+
+    def _decision(self, case, plan: Plan, authority, worker, status_day, start, opened) -> None:
+        """The decision, with its outcome: a deadline rule computes the appeal deadline from it
+        (casework.deadlines). A refusal is recent, so that its appeal deadline comes in the next
+        days and shows on the dashboard; after an appeal, a grant or the end of the case, the
+        computed deadline is done."""
+        rng = self.rng
+        outcome = Event.Outcome.REFUSED
+        if plan.status == S.GRANTED:
+            outcome = Event.Outcome.GRANTED
+        elif authority is not None and authority.code == "bamf" and plan.index % 2:
+            outcome = Event.Outcome.MANIFESTLY_UNFOUNDED
+        yesterday = self.today - timedelta(days=1)
+        day = self._past_event_day("decision", plan, status_day) or yesterday
+        rule = deadlines.rule_for(Event(case=case, kind="decision", outcome=outcome, date=day))
+        if plan.status == S.REFUSED and rule is not None:
+            span = (deadlines.due_date(rule, self.today).date - self.today).days
+            day = self.today - timedelta(days=span - rng.randint(2, 9))
+        day = max(start, min(day, yesterday))
+        title, location, at = self._event_text("decision", plan, authority, "")
+        event = services.event_add(
+            case=case,
+            event=Event(
+                kind="decision", title=title, date=day, time=at, location=location, outcome=outcome
+            ),
+            by=worker,
+        )
+        self._stamp(case, max(self._at(day, 12), opened + timedelta(hours=2)))
+        services.event_mark_done(event=event, by=worker)
+        if plan.status != S.REFUSED:
+            for computed in event.computed.all():
+                services.event_mark_done(event=computed, by=worker)
+
+    def _arrival(self, case, plan: Plan, authority, worker) -> None:
+        """A client bound for USCIS arrived in the United States about a year ago: the one-year
+        rule computes the I-589 filing deadline from the arrival. Before the claim is filed
+        (letter issued and later) that deadline is near, after it, done."""
+        if authority is None or authority.code != "uscis" or plan.status == S.CLOSED:
+            return
+        event = Event(case=case, kind="arrival", date=self.today)
+        rule = deadlines.rule_for(event)
+        if rule is None:
+            return
+        span = (deadlines.due_date(rule, self.today).date - self.today).days
+        filed = plan.status not in (S.INTAKE, S.ACTIVE, S.LETTER_REQUESTED)
+        days_left = self.rng.randint(40, 120) if filed else self.rng.randint(3, 12)
+        event.date = self.today - timedelta(days=span - days_left)
+        event.title = "Въезд в США"
+        event = services.event_add(case=case, event=event, by=worker)
+        services.event_mark_done(event=event, by=worker)
+        if filed:
+            for computed in event.computed.all():
+                services.event_mark_done(event=computed, by=worker)
+
+    def _checklist(self, case, plan: Plan, authority, worker) -> None:
+        """Every other case before the authority that has a shipped procedure goes through it:
+        its checklist partly filled (the first documents in hand, the rest missing)."""
+        name = PROCEDURE_FOR_AUTHORITY.get(authority.code) if authority is not None else None
+        if name is None or plan.index % 2:
+            return
+        procedure = Procedure.objects.filter(organisation=None, name=name).first()
+        if procedure is None:
+            return
+        case_procedure = services.case_procedure_add(case=case, procedure=procedure, by=worker)
+        items = list(procedure.items.all())
+        have = self.rng.randint(1, max(1, len(items) - 2))
+        states: dict[int, tuple[str, list[Document] | None]] = {}
+        for position, item in enumerate(items):
+            state = ChecklistEntry.State.HAVE if position < have else ChecklistEntry.State.MISSING
+            states[item.pk] = (state, None)
+        if len(items) > 4:
+            states[items[-1].pk] = (ChecklistEntry.State.NOT_APPLICABLE, None)
+        services.checklist_save(case_procedure=case_procedure, states=states, by=worker)
 
     def _past_event_day(self, kind, plan: Plan, status_day: dict) -> date | None:
         rng = self.rng

@@ -385,6 +385,13 @@ APPEAL_BODY = {
     "uscis": ("NY Broadway Immigration Court", "290 Broadway, New York"),
     "uk-home-office": ("First-tier Tribunal", "London"),
 }
+# The shipped procedure (casework.defaults) a case before each authority goes through.
+PROCEDURE_FOR_AUTHORITY = {
+    "ofpra": "OFPRA asylum claim",
+    "cnda": "CNDA appeal",
+    "bamf": "BAMF hearing",
+    "uscis": "USCIS Form I-589 filing",
+}
 COUNTRY_RU = {
     "RU": "России", "KZ": "Казахстане", "GE": "Грузии", "AM": "Армении", "TR": "Турции",
     "RS": "Сербии", "FR": "Франции", "DE": "Германии", "US": "США", "GB": "Великобритании",

@@ -2,9 +2,12 @@
 
 A merged full-name column (ФИО) with Cyrillic and Latin names, dates typed as text in several
 formats (03.04.1990, 1990-04-03, 3/4/1990) beside real date cells, a column Pristan does not
-know, four rows with errors (an impossible date, an unknown country, a missing name, a name
-mixing Cyrillic and Latin letters) and two people entered twice under different spellings.
-Every person is invented.
+know, the procedure, arrival and decision columns (deadline rules compute appeal and filing
+deadlines from them), six rows with errors (an impossible date of birth, an unknown country, a
+missing name, a name mixing Cyrillic and Latin letters, a decision Pristan cannot read, an
+impossible decision date) and two people entered twice under different spellings. Every person
+is invented. The decision dates are fixed (autumn 2026), so their deadlines have passed by now:
+the browser journey moves them relative to the day it runs.
 
     python -m demo.import_sample          # writes docs/import-sample.xlsx and .csv
 
@@ -34,6 +37,10 @@ HEADERS = [
     "Дата обращения",
     "Комментарий",
     "Откуда узнали",
+    "Процедура",
+    "Дата прибытия",
+    "Дата решения",
+    "Решение",
 ]
 # A datetime is written as a real date cell in the XLSX (and as 03.04.1990 in the CSV).
 D = datetime
@@ -55,7 +62,7 @@ ROWS = [
     ("Smirnova Olga", "", "1988-02-14", "f", "Russia", "", "France", "CNDA", "LGBT", "appeal", "2026-02-02", "Same person as row 5, Latin spelling", "сайт"),  # noqa: E501
     ("Лебедев Артём", "Lebedev Artem", "22.03.1996", "м", "Россия", "", "Германия", "VG Berlin", "мобилизация", "", "03.02.2026", "", ""),  # noqa: E501
     ("Козлова Наталья Олеговна", "", "7/10/1983", "ж", "Беларусь", "", "Литва", "", "политика", "", "04.02.2026", "", ""),  # noqa: E501
-    ("Новиков Кирилл", "Novikov Kirill", "19.01.2000", "м", "Россия", "", "США", "EOIR", "мобилизация", "", "05.02.2026", "Слушание в суде", ""),  # noqa: E501
+    ("Новиков Кирилл", "Novikov Kirill", "19.01.2000", "м", "Россия", "", "США", "NY Broadway Immigration Court", "мобилизация", "", "05.02.2026", "Слушание в суде", ""),  # noqa: E501
     ("Соколова Вера", "Sokolova Vera", "1975-10-10", "ж", "Казахстан", "", "Германия", "BAMF", "религия", "", "06.02.2026", "", ""),  # noqa: E501
     ("КУЗЬМИН ПАВЕЛ ОЛЕГОВИЧ", "", "5/11/1979", "м", "Россия", "", "Германия", "BAMF", "религия", "", "07.02.2026", "Похоже, тот же, что в строке 6", ""),  # noqa: E501
     ("Попов Андрей Николаевич", "Popov Andrei", "11.11.1989", "м", "Россия", "", "Франция", "OFPRA", "бизнес", "", "09.02.2026", "Рейдерский захват", ""),  # noqa: E501
@@ -70,23 +77,74 @@ ROWS = [
     ("Крылова Полина", "Krylova Polina", "09.09.2001", "ж", "Россия", "", "Франция", "OFPRA", "политика", "", "20.02.2026", "", ""),  # noqa: E501
 ]  # fmt: skip
 
+# The columns added later in the sheet's life, as NGO sheets grow: the procedure (which gives
+# the case its checklist), the arrival date (the US one-year rule counts from it), the date of
+# the decision and what it said (the appeal deadlines count from it). Row number → values.
+LATER_COLUMNS = {
+    2: ("OFPRA", "", "14.10.2026", "отказ"),
+    3: ("BAMF", "", D(2026, 11, 2), "offensichtlich unbegründet"),
+    5: ("Апелляция в CNDA", "", "", ""),
+    6: ("", "", "2026-10-20", "отказано"),
+    7: ("BAMF hearing", "", "", ""),
+    8: ("I-589", "15.03.2026", "", ""),
+    9: ("", "", "05.11.2026", "refused"),
+    15: ("OFPRA", "", "01.09.2026", "положительное"),
+    19: ("", "", "1/10/2026", "rejected"),
+    20: ("", "", "", "ждём ответа"),
+    22: ("OFPRA", "", "31.09.2026", "отказ"),
+    28: ("BAMF", "", "2026-11-16", "abgelehnt"),
+    30: ("USCIS I-589", "10.01.2026", "", ""),
+    31: ("OFPRA", "", "", ""),
+}
+
 # Row numbers as the spreadsheet shows them (the header is row 1).
-ERROR_ROWS = {10: "date", 11: "country", 12: "name", 14: "mixed script"}
+ERROR_ROWS = {
+    10: "date",
+    11: "country",
+    12: "name",
+    14: "mixed script",
+    20: "unknown decision",
+    22: "decision date",
+}
 DUPLICATE_ROWS = {16: 5, 21: 6}  # row → the earlier row it repeats
+# The rows whose decision or arrival a shipped deadline rule covers: each gets a deadline.
+DEADLINE_ROWS = {
+    2: "CNDA appeal",
+    3: "Action at the Verwaltungsgericht (manifestly unfounded)",
+    6: "Action at the Verwaltungsgericht",
+    8: "One-year asylum filing deadline",
+    9: "Appeal to the First-tier Tribunal",
+    19: "Appeal to the Board of Immigration Appeals",
+    28: "Action at the Verwaltungsgericht",
+    30: "One-year asylum filing deadline",
+}
+# The rows that name a procedure, and so get its checklist (when they are imported).
+PROCEDURE_ROWS = {
+    2: "OFPRA asylum claim",
+    3: "BAMF hearing",
+    5: "CNDA appeal",
+    7: "BAMF hearing",
+    8: "USCIS Form I-589 filing",
+    15: "OFPRA asylum claim",
+    22: "OFPRA asylum claim",
+    28: "BAMF hearing",
+    30: "USCIS Form I-589 filing",
+    31: "OFPRA asylum claim",
+}
 
 
 def rows() -> list[list[object]]:
-    return [[str(i), *row] for i, row in enumerate(ROWS, start=1)]
+    return [
+        [str(i), *row, *LATER_COLUMNS.get(i + 1, ("", "", "", ""))]
+        for i, row in enumerate(ROWS, start=1)
+    ]
 
 
 def _text(value: object) -> str:
     return value.strftime("%d.%m.%Y") if isinstance(value, datetime) else str(value)
 
 
-WIDTHS = (4, 30, 20, 14, 5, 18, 18, 18, 16, 24, 10, 14, 36, 14)
-
-
-WIDTHS = (4, 30, 20, 14, 5, 18, 18, 18, 16, 24, 10, 14, 36, 14)
+WIDTHS = (4, 30, 20, 14, 5, 18, 18, 18, 16, 24, 10, 14, 36, 14, 20, 14, 14, 26)
 
 
 def write_xlsx(path: Path, data: list[list[object]] | None = None) -> Path:
@@ -104,7 +162,7 @@ def write_xlsx(path: Path, data: list[list[object]] | None = None) -> Path:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, datetime):
                 cell.number_format = "DD.MM.YYYY"
-    for column, width in zip("ABCDEFGHIJKLMN", WIDTHS, strict=True):
+    for column, width in zip("ABCDEFGHIJKLMNOPQR", WIDTHS, strict=True):
         sheet.column_dimensions[column].width = width
     workbook.save(path)
     return path

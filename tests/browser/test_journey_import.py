@@ -1,5 +1,5 @@
 """Journey: a coordinator who has never seen Pristan imports the NGO's sheet, in Russian. She
-uploads docs/import-sample.xlsx, checks the columns, sees the preview with the four rows that
+uploads docs/import-sample.xlsx, checks the columns, sees the preview with the six rows that
 have errors and the two possible duplicates, is refused when she imports without deciding,
 downloads the error report, fixes the rows in the sheet, uploads the corrected sheet and
 imports it: the duplicates are left out, every other row becomes a client and a case.
@@ -36,13 +36,15 @@ def coordinator():
 
 
 def corrected_rows() -> list[list[object]]:
-    """The sample with its four errors fixed, as the coordinator would in her spreadsheet."""
+    """The sample with its six errors fixed, as the coordinator would in her spreadsheet."""
     rows = import_sample.rows()
     fixes = {
         10: (3, "28.02.1990"),
         11: (5, "Россия"),
         12: (1, "Романова Юлия"),
         14: (1, "Иванов Сергей"),
+        20: (17, ""),  # "ждём ответа": no decision yet
+        22: (16, "30.09.2026"),
     }
     assert set(fixes) == set(ERROR_ROWS)
     for number, (column, value) in fixes.items():
@@ -86,7 +88,7 @@ def test_coordinator_imports_the_sample_sheet(coordinator, site_url, new_page, a
 
     # Importing without deciding about the rows with errors is refused, nothing saved.
     page.locator("#import-form").get_by_role("button", name="Импортировать").click()
-    expect(page.locator("#import-form .alert-danger")).to_contain_text("Строк с ошибками: 4.")
+    expect(page.locator("#import-form .alert-danger")).to_contain_text("Строк с ошибками: 6.")
     assert Client.objects.count() == 0
 
     # The error report: the rows to fix, with what is wrong.
@@ -108,10 +110,13 @@ def test_coordinator_imports_the_sample_sheet(coordinator, site_url, new_page, a
     shots.take(page, "preview-fixed")
 
     page.locator("#import-form").get_by_role("button", name="Импортировать").click()
+    page.wait_for_url(f"{site_url}/import/*/progress/")
+    status = page.locator("#import-status")
+    expect(status).to_contain_text("Импорт завершён")
+    expect(status).to_contain_text("Импортировано клиентов с делами: 28; пропущено строк: 2.")
+    shots.take(page, "import-finished")
+    page.get_by_role("link", name="Открыть список дел").click()
     page.wait_for_url(f"{site_url}/cases/")
-    expect(page.get_by_role("alert")).to_contain_text(
-        "Импортировано клиентов с делами: 28; пропущено строк: 2."
-    )
     shots.take(page, "case-list")
 
     assert Case.objects.count() == 28

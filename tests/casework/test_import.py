@@ -15,9 +15,11 @@ from casework.importing import plan_import, recognise
 from casework.models import (
     AccessEvent,
     Case,
+    CaseProcedure,
     Client,
     ClientName,
     ContactChannel,
+    Event,
     Membership,
     SpreadsheetImport,
 )
@@ -26,7 +28,7 @@ from casework.tasks import delete_stale_imports
 from core import crypto
 from core.spreadsheets import read_sheet
 from demo import import_sample
-from demo.import_sample import DUPLICATE_ROWS, ERROR_ROWS
+from demo.import_sample import DEADLINE_ROWS, DUPLICATE_ROWS, ERROR_ROWS, PROCEDURE_ROWS
 from tests.factories import make_case, make_user
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -104,6 +106,10 @@ def test_sample_preview_reports_the_errors_and_finds_the_duplicates(org, coordin
     assert by_number[11].errors == ["Unknown country “Московия”."]
     assert by_number[12].errors == ["The name is missing."]
     assert "mixes Cyrillic and Latin" in by_number[14].errors[0]
+    assert by_number[20].errors[0].startswith("Decision “ждём ответа” is not one Pristan knows")
+    assert by_number[22].errors == [
+        "Decision date “31.09.2026” is not a date: write it as 03.04.1990 or 1990-04-03."
+    ]
     assert {n: row.duplicate_of_row for n, row in by_number.items() if row.is_duplicate} == (
         DUPLICATE_ROWS
     )
@@ -168,13 +174,19 @@ def test_sample_imported_in_the_browser_flow(
     clients_before = Client.objects.count()
     refused = client.post(preview_url, {})
     assert refused.status_code == 200
-    assert "4 rows have errors" in refused.content.decode()
+    assert "6 rows have errors" in refused.content.decode()
     assert Client.objects.count() == clients_before
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(preview_url, {"skip_errors": "on"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("casework:case_list")
+    progress_url = reverse("casework:import_progress", args=[sheet_import.pk])
+    assert response["Location"] == progress_url
+    # The worker has run it (eagerly here): the progress page says so.
+    done = client.get(progress_url).content.decode()
+    assert "Import finished" in done
+    assert f"Imported {OK_ROWS} clients with their cases; 8 rows left out." in done
+    assert 'hx-trigger="every 2s"' not in done  # finished: no more polling
     cases = Case.objects.filter(organisation=org).order_by("pk")
     assert cases.count() == OK_ROWS
     assert Client.objects.count() == clients_before + OK_ROWS
@@ -193,12 +205,43 @@ def test_sample_imported_in_the_browser_flow(
     assert case.reference.startswith("2026-")
     assert case.log_entries.filter(action="created", actor=coordinator).exists()
 
+    # The decision came through event_add: its deadline computed and explained by the rule.
+    decision = case.events.get(kind="decision")
+    assert (decision.date, decision.outcome) == (date(2026, 10, 14), "refused")
+    deadline = decision.computed.get()
+    assert (deadline.kind, deadline.date, deadline.rule.name) == (
+        "appeal_deadline",
+        date(2026, 11, 16),  # one month on, 14 November a Saturday: the next working day
+        "CNDA appeal",
+    )
+    assert deadline.title.startswith("CNDA appeal — 1 month from notification on")
+    # …and its procedure's checklist, every item still missing.
+    [procedure] = case.procedures.all()
+    assert procedure.procedure.name == "OFPRA asylum claim"
+    assert not procedure.entries.exists()
+    computed = Event.objects.filter(case__organisation=org, source__isnull=False)
+    imported_deadline_rows = {n for n in DEADLINE_ROWS if n not in ERROR_ROWS}
+    assert computed.count() == len(imported_deadline_rows)
+    assert sorted(computed.values_list("rule__name", flat=True)) == sorted(
+        DEADLINE_ROWS[n] for n in imported_deadline_rows
+    )
+    imported_procedure_rows = [
+        n for n in PROCEDURE_ROWS if n not in ERROR_ROWS and n not in DUPLICATE_ROWS
+    ]
+    assert CaseProcedure.objects.filter(case__organisation=org).count() == len(
+        imported_procedure_rows
+    )
+
     # Logged: the import and every case it created; the sheet itself is gone.
     sheet_import.refresh_from_db()
     assert sheet_import.status == SpreadsheetImport.Status.IMPORTED
     assert (sheet_import.created_count, sheet_import.skipped_count) == (OK_ROWS, 30 - OK_ROWS)
+    assert sheet_import.deadline_count == len(imported_deadline_rows)
     assert not sheet_import.file
-    assert stored_files(private_media) == []
+    # What stays is the report of the rows left out (deleted by the cleanup after a day).
+    assert [p.name for p in stored_files(private_media)] == [
+        sheet_import.report.name.rsplit("/", 1)[1]
+    ]
     created = AccessEvent.objects.filter(user=coordinator, action="create")
     assert created.filter(object_type="case").count() == OK_ROWS
     assert created.filter(object_type="spreadsheetimport").exists()
@@ -206,19 +249,23 @@ def test_sample_imported_in_the_browser_flow(
     assert client.post(preview_url, {"skip_errors": "on"}).status_code == 404
 
 
-def test_duplicates_are_left_out_unless_asked_for(client, org, coordinator, private_media):
+def test_duplicates_are_left_out_unless_asked_for(
+    client, org, coordinator, private_media, django_capture_on_commit_callbacks
+):
     client.force_login(coordinator)
     sheet_import = upload_sample(client, SAMPLE_CSV)
     confirm_columns(client, sheet_import)
     url = reverse("casework:import_preview", args=[sheet_import.pk])
-    client.post(url, {"skip_errors": "on", "include_duplicates": "on"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"skip_errors": "on", "include_duplicates": "on"})
     assert Case.objects.filter(organisation=org).count() == OK_ROWS + len(DUPLICATE_ROWS)
 
 
 def test_nothing_half_imported_when_a_row_fails(
-    client, org, coordinator, private_media, monkeypatch
+    client, org, coordinator, private_media, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """One transaction: the tenth row failing takes the nine before it back out."""
+    """One transaction: the tenth row failing takes the nine before it back out, and the
+    upload goes back to its preview with the reason, for another try."""
     client.force_login(coordinator)
     sheet_import = upload_sample(client)
     confirm_columns(client, sheet_import)
@@ -232,16 +279,25 @@ def test_nothing_half_imported_when_a_row_fails(
         return real_case_open(**kwargs)
 
     monkeypatch.setattr(services, "case_open", failing_case_open)
-    client.raise_request_exception = False
     url = reverse("casework:import_preview", args=[sheet_import.pk])
-    response = client.post(url, {"skip_errors": "on"})
-    assert response.status_code == 500
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"skip_errors": "on"})
+    assert response.status_code == 302
     assert len(calls) == 10
     assert Client.objects.count() == 0 and Case.objects.count() == 0
-    assert ContactChannel.objects.count() == 0
+    assert ContactChannel.objects.count() == 0 and Event.objects.count() == 0
+    assert CaseProcedure.objects.count() == 0
     sheet_import.refresh_from_db()
     assert sheet_import.status == SpreadsheetImport.Status.UPLOADED
+    assert sheet_import.error == "The import failed (RuntimeError): nothing was imported."
     assert stored_files(private_media)  # kept for another try
+    page = client.get(response["Location"]).content.decode()
+    assert "The import did not go through; nothing was imported." in page
+    assert reverse("casework:import_preview", args=[sheet_import.pk]) in page
+    # The preview says so too, and still offers the error report and the import.
+    preview = client.get(url).content.decode()
+    assert "RuntimeError" in preview
+    assert reverse("casework:import_errors_csv", args=[sheet_import.pk]) in preview
 
 
 def test_error_report_lists_the_rows_with_problems_neutralised(
@@ -270,7 +326,7 @@ def test_error_report_lists_the_rows_with_problems_neutralised(
 
 
 def test_corrected_sheet_replaces_the_upload_and_keeps_the_columns(
-    client, org, coordinator, private_media
+    client, org, coordinator, private_media, django_capture_on_commit_callbacks
 ):
     client.force_login(coordinator)
     first = upload_sample(client, SAMPLE_CSV)
@@ -283,7 +339,8 @@ def test_corrected_sheet_replaces_the_upload_and_keeps_the_columns(
     assert second.pk != first.pk
     assert second.mapping == first.mapping
     assert len(stored_files(private_media)) == 1
-    client.post(reverse("casework:import_preview", args=[second.pk]), {})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("casework:import_preview", args=[second.pk]), {})
     assert Case.objects.count() == OK_ROWS
 
 
@@ -441,7 +498,9 @@ def test_too_large_upload_refused_unread(client, coordinator, private_media, set
     assert not SpreadsheetImport.objects.exists()
 
 
-def test_assignee_column_assigns_the_case_by_name(client, org, coordinator, private_media):
+def test_assignee_column_assigns_the_case_by_name(
+    client, org, coordinator, private_media, django_capture_on_commit_callbacks
+):
     """An "Ответственный" column assigns the case to that member of staff, by name."""
     make_user(
         organisation=org,
@@ -455,7 +514,8 @@ def test_assignee_column_assigns_the_case_by_name(client, org, coordinator, priv
     upload(client, data.encode("cp1251"), "clients.csv")
     sheet_import = SpreadsheetImport.objects.get()
     confirm_columns(client, sheet_import)
-    client.post(reverse("casework:import_preview", args=[sheet_import.pk]), {})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("casework:import_preview", args=[sheet_import.pk]), {})
     case = Case.objects.get()
     assert [u.username for u in case.assignees.all()] == ["marina"]
     assert case.client.names.get().family_name == "Тестов"

@@ -191,6 +191,34 @@ def test_demo_cases_cover_the_domain():
 
 
 @pytest.mark.django_db
+def test_demo_dashboard_shows_deadlines_the_rules_computed_and_checklists():
+    """Recent refusals give appeal deadlines computed by the shipped rules in the next two weeks;
+    several cases go through a procedure with its checklist partly filled."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from casework import selectors
+    from casework.models import CaseProcedure, ChecklistEntry, Event
+
+    seed("--password", "demo-pass-2026")
+    today = timezone.localdate()
+    computed = Event.objects.filter(source__isnull=False, done=False)
+    soon = computed.filter(date__gte=today, date__lte=today + timedelta(days=14))
+    assert soon.count() >= 2
+    assert {e.rule.name for e in soon} & {"CNDA appeal", "Action at the Verwaltungsgericht"}
+    assert Event.objects.filter(kind="decision").exclude(outcome="").exists()
+    assert not computed.filter(date__lt=today).exists()  # no stale computed deadline overdue
+    coordinator = User.objects.get(username="coordinator")
+    upcoming = selectors.dashboard(coordinator)["upcoming"]
+    assert any(event.rule_id for event in upcoming)
+    procedures = CaseProcedure.objects.all()
+    assert procedures.count() >= 4
+    states = set(ChecklistEntry.objects.values_list("state", flat=True))
+    assert {"have", "missing"} <= states
+
+
+@pytest.mark.django_db
 def test_the_demo_is_the_same_every_time():
     with transaction.atomic():
         seed("--password", "demo-pass-2026")
