@@ -20,6 +20,7 @@ from django_countries.fields import CountryField
 
 from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
+from core.choices import FastChoiceDisplay
 from core.fields import EncryptedDateField, EncryptedTextField, crypto_id_field
 from core.uploads import name_for_type
 
@@ -60,7 +61,7 @@ class Organisation(models.Model):
         return self.name
 
 
-class Membership(models.Model):
+class Membership(FastChoiceDisplay, models.Model):
     """A user's place in an organisation: exactly one role, which grants capabilities."""
 
     class Role(models.TextChoices):
@@ -155,7 +156,7 @@ class Authority(models.Model):
         return self.short_name
 
 
-class Ground(models.Model):
+class Ground(FastChoiceDisplay, models.Model):
     """A ground of persecution; a fixed list, stored as rows so that cases can be filtered by it."""
 
     class Code(models.TextChoices):
@@ -205,7 +206,7 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return queryset
 
 
-class Client(models.Model):
+class Client(FastChoiceDisplay, models.Model):
     """The person the NGO helps. Lists show the pseudonym, never the legal name."""
 
     class DocumentsHeld(models.TextChoices):
@@ -299,7 +300,7 @@ class Client(models.Model):
         self.save(update_fields=["name_index"])
 
 
-class ClientName(models.Model):
+class ClientName(FastChoiceDisplay, models.Model):
     """One spelling of a client's name: the legal name in its own script, or a transliteration."""
 
     class Kind(models.TextChoices):
@@ -334,7 +335,7 @@ class ClientName(models.Model):
         return " ".join(p for p in (self.family_name, self.given_names, self.patronymic) if p)
 
 
-class ContactChannel(models.Model):
+class ContactChannel(FastChoiceDisplay, models.Model):
     class Kind(models.TextChoices):
         SIGNAL = "signal", "Signal"
         TELEGRAM = "telegram", "Telegram"
@@ -365,7 +366,7 @@ class ContactChannel(models.Model):
         return numbered(self, self.get_kind_display())
 
 
-class Relative(models.Model):
+class Relative(FastChoiceDisplay, models.Model):
     class Relation(models.TextChoices):
         SPOUSE = "spouse", _("Spouse or partner")
         CHILD = "child", _("Child")
@@ -408,7 +409,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
         if membership.can(Capability.VIEW_ALL_CASES):
             return in_org
         if membership.can(Capability.VIEW_ASSIGNED_CASES):
-            return in_org.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), user=user)))
+            # The ids of the user's cases, read from the (user, case) index: PostgreSQL joins
+            # them to the cases by primary key. As EXISTS (assignment for this case) it scanned
+            # every case of the organisation (bench/visibility.py shows both plans).
+            mine = Assignment.objects.filter(user=user).values("case_id")
+            return in_org.filter(pk__in=mine)
         if membership.can(Capability.VIEW_SHARED_CASES):
             return in_org.filter(
                 Exists(
@@ -420,7 +425,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.none()
 
 
-class Case(models.Model):
+class Case(FastChoiceDisplay, models.Model):
     class Kind(models.TextChoices):
         SUPPORT_LETTER = "support_letter", _("Support letter")
         ASYLUM_CLAIM = "asylum_claim", _("Asylum claim support")
@@ -569,7 +574,7 @@ class Case(models.Model):
         return CaseLogEntry.objects.create(case=self, actor=user, action=action, detail=detail)
 
 
-class CaseReference(models.Model):
+class CaseReference(FastChoiceDisplay, models.Model):
     """An authority's own file number for the case (OFPRA number, BAMF Gesch.-Z., A-Number…).
 
     Encrypted, because an A-Number identifies a person; found by search through `value_index`,
@@ -668,6 +673,8 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "user"], name="unique_assignment"),
         ]
+        # A user's cases in one index range (Case.objects.visible_to), case ids included.
+        indexes = [models.Index(fields=["user", "case"], name="assignment_user_case")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.user}"
@@ -702,7 +709,7 @@ class Share(models.Model):
         return self.expires_at > timezone.now()
 
 
-class Consent(models.Model):
+class Consent(FastChoiceDisplay, models.Model):
     class Purpose(models.TextChoices):
         CASEWORK = "casework", _("Keeping and processing the case file")
         LETTERS = "letters", _("Writing letters to authorities")
@@ -730,7 +737,7 @@ class Consent(models.Model):
         return self.withdrawn_on is None
 
 
-class Event(models.Model):
+class Event(FastChoiceDisplay, models.Model):
     """Something dated on a case: an interview, a hearing, a deadline."""
 
     class Kind(models.TextChoices):
@@ -962,7 +969,7 @@ def _document_path(instance: "Document", filename: str) -> str:
     return f"documents/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}"
 
 
-class Document(models.Model):
+class Document(FastChoiceDisplay, models.Model):
     class Kind(models.TextChoices):
         PASSPORT = "passport", _("Passport or ID")
         CRIMINAL_CASE = "criminal_case", _("Criminal case file")
@@ -1119,7 +1126,7 @@ class ChecklistEntry(models.Model):
         return f"{self.case_procedure} · {self.item}"
 
 
-class CaseLogEntry(models.Model):
+class CaseLogEntry(FastChoiceDisplay, models.Model):
     """What was done on a case, by whom and when. Never the content itself: names of changed
     fields and status codes only, so that the history holds no personal data of its own."""
 
