@@ -249,6 +249,7 @@ def start_worker(stack: Stack) -> None:
 def start_gunicorn(stack: Stack, args, port: int) -> str:
     argv = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--config", str(ROOT / "config" / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(args.gunicorn_workers),
         "--access-logfile", str(VAR / "access.log"), "--graceful-timeout", "5",
     ]  # fmt: skip
