@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 _labels: dict[tuple[int, str | None], dict[Hashable, Any]] = {}
 
 
-def choice_labels(field: models.Field) -> dict[Hashable, Any]:
+def choice_labels(field: "models.Field[Any, Any]") -> dict[Hashable, Any]:
     """{value: label} of a model field with fixed choices, in the active language."""
     key = (id(field), get_language())
     labels = _labels.get(key)
@@ -36,7 +36,7 @@ class FastChoiceDisplay:
     Put it before `models.Model` in the bases. Fields whose choices are not a fixed list
     (django-countries' CountryField, whose list depends on settings) keep Django's lookup."""
 
-    def _get_FIELD_display(self, field: models.Field) -> Any:
+    def _get_FIELD_display(self, field: "models.Field[Any, Any]") -> Any:
         if not isinstance(field.choices, list | tuple):
             return super()._get_FIELD_display(field)  # type: ignore[misc]
         value = getattr(self, field.attname)

@@ -38,7 +38,9 @@ def test_caseworker_counts_follow_a_status_change(client, caseworker, coordinato
     assert counts(client) == {"awaiting_decision": 1}
 
 
-def test_caseworker_counts_follow_assignments(client, org, caseworker, colleague, coordinator, case):
+def test_caseworker_counts_follow_assignments(
+    client, org, caseworker, colleague, coordinator, case
+):
     other = make_case(organisation=org, assignees=[colleague], status="intake")
     client.force_login(caseworker)
     assert counts(client) == {"active": 1}
