@@ -86,6 +86,8 @@ def open_deadlines(cases: QuerySet[Case]) -> tuple[list[Event], list[Event]]:
     deadlines = (
         Event.objects.filter(case__in=cases, is_deadline=True, done=False)
         .select_related("case", "case__client")
+        # What the lists show: not the client's encrypted columns, fifty times over.
+        .only("case", "kind", "date", "time", "case__reference", "case__client__pseudonym")
         .order_by("date", "time")
     )
     overdue = deadlines.filter(date__lt=today)[: DASHBOARD_OVERDUE + 1]
