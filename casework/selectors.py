@@ -58,10 +58,14 @@ def dashboard(user: User) -> dict[str, Any]:
     """What the dashboard shows a member: their open cases, deadlines and the status counts."""
     cases = Case.objects.visible_to(user)
     overdue, upcoming = open_deadlines(cases)
+    # The ten ids first, then their rows: joined before the LIMIT, the client and authority of
+    # every open case of the user were read (2,000 of them for a caseworker at 100,000 cases).
+    newest = ("-opened_at", "-pk")
+    mine = cases.filter(assignments__user=user).exclude(status=Case.Status.CLOSED)
     my_cases = (
-        cases.filter(assignments__user=user)
-        .exclude(status=Case.Status.CLOSED)
-        .select_related("client", "authority")[:10]
+        Case.objects.filter(pk__in=mine.order_by(*newest).values("pk")[:10])
+        .select_related("client", "authority")
+        .order_by(*newest)
     )
     counts = status_counts(user, cases)
     return {
