@@ -66,7 +66,8 @@ EXPOSE 8000
 # and the control socket go to memory-backed, writable places: the root file system is read-only
 # and /app (the user's home, gunicorn's default for its socket) belongs to root. No access log
 # here: the proxy (Caddy) keeps one without tokens or query strings (deploy/Caddyfile).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", \
+CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.conf.py", \
+     "--bind", "0.0.0.0:8000", \
      "--max-requests", "1000", "--max-requests-jitter", "100", \
      "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5", \
      "--worker-tmp-dir", "/dev/shm", "--control-socket", "/tmp/gunicorn.ctl"]

@@ -181,7 +181,7 @@ bench-letters: venv
 
 bench-load: venv
 	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev,bench]'
-	$(PY) bench/load.py $(BENCH_ARGS)
+	$(PY) bench/load.py --users 50 --duration 120 --think 1-3 $(BENCH_ARGS)
 
 bench-backup: venv
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_backup_bench} $(PY) bench/backup.py $(BENCH_ARGS)

@@ -32,6 +32,7 @@ _think = [float(x) for x in os.environ.get("BENCH_LOAD_THINK", "1,3").split(",")
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+RESULTS = re.compile(r"cases? found|No case matches")
 STATUSES = ["intake", "active", "letter_requested", "letter_issued"]
 NOTES = [
     "Called the client: the hearing date is confirmed.",
@@ -160,6 +161,8 @@ class Caseworker(HttpUser):
 
     @task(3)
     def case_filter(self):
+        """As the browser filters: htmx POSTs the filter form (names stay out of URLs) and
+        swaps in the results partial it gets back, not a whole page."""
         data = {"csrfmiddlewaretoken": self.csrf}
         choice = random.random()
         if choice < 0.4:
@@ -168,7 +171,30 @@ class Caseworker(HttpUser):
             data["q"] = self.case()  # a reference typed into the search box
         else:
             data["deadline"] = random.choice(["overdue", "7", "30"])
-        self.page("/cases/", "Cases", "case list: filter", method="POST", data=data)
+        headers = {
+            **self._post_headers("/cases/"),
+            "HX-Request": "true",
+            "HX-Target": "results",
+            "HX-Trigger": "case-filter",
+            "HX-Current-URL": self.origin + "/cases/",
+        }
+        with self.client.post(
+            "/cases/",
+            data=data,
+            headers=headers,
+            name="case list: filter (htmx)",
+            catch_response=True,
+            allow_redirects=False,
+        ) as response:
+            text = response.text or ""
+            if response.status_code == 0:
+                response.failure(f"no response: {response.error!r}"[:200])
+            elif response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+            elif "<title>" in text or not RESULTS.search(text):
+                response.failure("not the results partial")
+            else:
+                response.success()
 
     @task(6)
     def open_case(self):

@@ -1,13 +1,19 @@
+import logging
 from datetime import timedelta
+from typing import Any
 
 import django_filters
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -17,6 +23,8 @@ from casework.selectors import assignable_users
 
 User = get_user_model()
 ANY = _("Any")
+logger = logging.getLogger(__name__)
+SIDEBAR_CACHE_SECONDS = 600  # also how long new translations take to show after a deploy
 
 
 class _OptionsInPython:
@@ -47,6 +55,20 @@ class _OptionsInPython:
 
 class Select(_OptionsInPython, forms.Select):
     pass
+
+
+class _Countries:
+    """The destination countries, read (in the active language) only when iterated. A form
+    deep-copies its fields' choices when it is made: a list of 250 countries on every request."""
+
+    def __iter__(self):
+        return iter(countries)
+
+    def __len__(self) -> int:
+        return len(countries)
+
+    def __deepcopy__(self, memo: dict) -> "_Countries":
+        return self
 
 
 class SelectMultiple(_OptionsInPython, forms.SelectMultiple):
@@ -117,7 +139,9 @@ class CaseFilter(django_filters.FilterSet):
         if organisation is not None:
             self.filters["assignee"].queryset = assignable_users(organisation)
             self.filters["authority"].queryset = Authority.objects.for_organisation(organisation.pk)
-        self.filters["destination_country"].extra["choices"] = list(countries)
+        self.organisation = organisation
+        self.organisation_id = organisation.pk if organisation is not None else None
+        self.filters["destination_country"].extra["choices"] = _Countries()
         self.filters["assignee"].field.label_from_instance = lambda u: (
             u.get_full_name() or u.username
         )
@@ -159,3 +183,69 @@ class CaseFilter(django_filters.FilterSet):
         else:
             events = events.filter(date__gte=today, date__lte=today + timedelta(days=int(value)))
         return queryset.filter(Exists(events))
+
+    def sidebar(self) -> dict[str, SafeString]:
+        """The filter form's fields as the case list shows them: {"q": the search box, "more":
+        the other filters}, the same markup as crispy's `as_crispy_field` of each field.
+
+        The options (250 countries, the organisation's authorities and members) are rendered
+        once per organisation and language and cached (`sidebar_forget` on a change); each
+        request only marks the chosen ones. A form with errors is rendered by crispy."""
+        form = self.form
+        if form.is_bound and not form.is_valid():
+            rendered = {field.name: as_crispy_field(field) for field in form}
+        else:
+            rendered = {
+                name: _with_value(html, name, form[name].value())
+                for name, html in self._unbound_sidebar().items()
+            }
+        more = "".join(html for name, html in rendered.items() if name != "q")
+        return {"q": mark_safe(rendered.get("q", "")), "more": mark_safe(more)}  # noqa: S308
+
+    def _unbound_sidebar(self) -> dict[str, str]:
+        key = _sidebar_key(self.organisation_id, get_language())
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache outage costs the rendering, not the page
+            logger.warning("filter sidebar: cache unavailable", exc_info=True)
+            cached = None
+        if cached is not None:
+            return cached
+        unbound = type(self)(None, queryset=self.queryset.none(), organisation=self.organisation)
+        rendered = {field.name: str(as_crispy_field(field)) for field in unbound.form}
+        try:
+            cache.set(key, rendered, SIDEBAR_CACHE_SECONDS)
+        except Exception:
+            logger.warning("filter sidebar: cache unavailable", exc_info=True)
+        return rendered
+
+
+def _sidebar_key(organisation_id: int | None, language: str | None) -> str:
+    return f"casework:filter-sidebar:{organisation_id}:{language}"
+
+
+def sidebar_forget(*, organisation_ids: list[int | None]) -> None:
+    """Drop the cached filter options of these organisations (all languages): their members,
+    authorities or the grounds changed."""
+    keys = [_sidebar_key(o, code) for o in organisation_ids for code, _name in settings.LANGUAGES]
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("filter sidebar: cache unavailable", exc_info=True)
+
+
+def _with_value(html: str, name: str, value: Any) -> str:
+    """The unbound field's markup with `value` shown, as Django's widgets render it."""
+    if name == "q":
+        if value in (None, ""):
+            return html
+        return html.replace('name="q"', f'name="q" value="{escape(value)}"', 1)
+    values = value if isinstance(value, list | tuple) else [value]
+    chosen = [str(v) for v in values if v not in (None, "")]
+    if not chosen:
+        return html  # the unbound field: "Any" (or nothing, when several may be chosen)
+    html = html.replace('<option value="" selected>', '<option value="">', 1)
+    for v in chosen:
+        option = f'<option value="{escape(v)}"'
+        html = html.replace(f"{option}>", f"{option} selected>", 1)
+    return html

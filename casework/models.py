@@ -22,6 +22,7 @@ from django_countries.fields import CountryField
 
 from casework.capabilities import Capability, capabilities_of
 from casework.names import name_index
+from core.choices import FastChoiceDisplay
 from core.fields import (
     EncryptedChoiceListField,
     EncryptedDateField,
@@ -67,7 +68,7 @@ class Organisation(models.Model):
         return self.name
 
 
-class Membership(models.Model):
+class Membership(FastChoiceDisplay, models.Model):
     """A user's place in an organisation: exactly one role, which grants capabilities."""
 
     class Role(models.TextChoices):
@@ -162,7 +163,7 @@ class Authority(models.Model):
         return self.short_name
 
 
-class Ground(models.Model):
+class Ground(FastChoiceDisplay, models.Model):
     """A ground of persecution; a fixed list, stored as rows so that cases can be filtered by it."""
 
     class Code(models.TextChoices):
@@ -212,7 +213,7 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return queryset
 
 
-class Client(models.Model):
+class Client(FastChoiceDisplay, models.Model):
     """The person the NGO helps. Lists show the pseudonym, never the legal name."""
 
     class DocumentsHeld(models.TextChoices):
@@ -430,7 +431,7 @@ class Client(models.Model):
         self.save(update_fields=["name_index"])
 
 
-class ClientName(models.Model):
+class ClientName(FastChoiceDisplay, models.Model):
     """One spelling of a client's name: the legal name in its own script, or a transliteration."""
 
     class Kind(models.TextChoices):
@@ -465,7 +466,7 @@ class ClientName(models.Model):
         return " ".join(p for p in (self.family_name, self.given_names, self.patronymic) if p)
 
 
-class ContactChannel(models.Model):
+class ContactChannel(FastChoiceDisplay, models.Model):
     """One way to reach a client, and what is safe on it. Nothing is safe until someone has
     asked the client: only a channel marked safe gets a call or mailto link."""
 
@@ -552,7 +553,7 @@ _USE_LABELS = {
 }
 
 
-class Relative(models.Model):
+class Relative(FastChoiceDisplay, models.Model):
     class Relation(models.TextChoices):
         SPOUSE = "spouse", _("Spouse or partner")
         CHILD = "child", _("Child")
@@ -596,7 +597,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
         if membership.can(Capability.VIEW_ALL_CASES):
             return in_org
         if membership.can(Capability.VIEW_ASSIGNED_CASES):
-            return in_org.filter(Exists(Assignment.objects.filter(case=OuterRef("pk"), user=user)))
+            # The ids of the user's cases, read from the (user, case) index: PostgreSQL joins
+            # them to the cases by primary key. As EXISTS (assignment for this case) it scanned
+            # every case of the organisation (bench/visibility.py shows both plans).
+            mine = Assignment.objects.filter(user=user).values("case_id")
+            return in_org.filter(pk__in=mine)
         if membership.can(Capability.VIEW_SHARED_CASES):
             return in_org.filter(
                 Exists(
@@ -611,7 +616,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.none()
 
 
-class Case(models.Model):
+class Case(FastChoiceDisplay, models.Model):
     class Kind(models.TextChoices):
         SUPPORT_LETTER = "support_letter", _("Support letter")
         ASYLUM_CLAIM = "asylum_claim", _("Asylum claim support")
@@ -760,7 +765,7 @@ class Case(models.Model):
         return CaseLogEntry.objects.create(case=self, actor=user, action=action, detail=detail)
 
 
-class CaseReference(models.Model):
+class CaseReference(FastChoiceDisplay, models.Model):
     """An authority's own file number for the case (OFPRA number, BAMF Gesch.-Z., A-Number…).
 
     Encrypted, because an A-Number identifies a person; found by search through `value_index`,
@@ -859,6 +864,8 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "user"], name="unique_assignment"),
         ]
+        # A user's cases in one index range (Case.objects.visible_to), case ids included.
+        indexes = [models.Index(fields=["user", "case"], name="assignment_user_case")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.user}"
@@ -939,7 +946,7 @@ class Share(models.Model):
         return self.status in self.OPEN_STATUSES and self.expires_at > timezone.now()
 
 
-class Consent(models.Model):
+class Consent(FastChoiceDisplay, models.Model):
     class Purpose(models.TextChoices):
         CASEWORK = "casework", _("Keeping and processing the case file")
         LETTERS = "letters", _("Writing letters to authorities")
@@ -967,7 +974,7 @@ class Consent(models.Model):
         return self.withdrawn_on is None
 
 
-class Event(models.Model):
+class Event(FastChoiceDisplay, models.Model):
     """Something dated on a case: an interview, a hearing, a deadline."""
 
     class Kind(models.TextChoices):
@@ -1199,7 +1206,7 @@ def _document_path(instance: "Document", filename: str) -> str:
     return f"documents/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}"
 
 
-class Document(models.Model):
+class Document(FastChoiceDisplay, models.Model):
     class Kind(models.TextChoices):
         PASSPORT = "passport", _("Passport or ID")
         CRIMINAL_CASE = "criminal_case", _("Criminal case file")
@@ -1356,7 +1363,7 @@ class ChecklistEntry(models.Model):
         return f"{self.case_procedure} · {self.item}"
 
 
-class CaseLogEntry(models.Model):
+class CaseLogEntry(FastChoiceDisplay, models.Model):
     """What was done on a case, by whom and when. Never the content itself: names of changed
     fields and status codes only, so that the history holds no personal data of its own."""
 

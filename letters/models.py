@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from casework.models import Authority, Case, Ground, Organisation
+from core.choices import FastChoiceDisplay
 from core.fields import EncryptedTextField, crypto_id_field
 
 
@@ -267,7 +268,7 @@ def letter_text_hash(letter) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class Letter(models.Model):
+class Letter(FastChoiceDisplay, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         IN_REVIEW = "in_review", _("In review")
@@ -490,7 +491,7 @@ class Letter(models.Model):
             )
 
 
-class Batch(models.Model):
+class Batch(FastChoiceDisplay, models.Model):
     """Many letters issued and numbered together, one ZIP; its letters carry the progress.
 
     Two kinds: a template filled in over many cases (the letters are drafted by the batch, in a

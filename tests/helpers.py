@@ -311,3 +311,23 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     out = BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+class BrokenCache:
+    """A cache backend whose server is down: every call raises, as django-redis's and Django's
+    Redis backends do when Redis does not answer. CACHES = {"default": BROKEN_CACHE}."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self, **kwargs: Any) -> None:
+        pass  # (Django closes caches after every request)
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("cache server unavailable (test)")
+
+        return fail
+
+
+BROKEN_CACHE = {"BACKEND": "tests.helpers.BrokenCache"}

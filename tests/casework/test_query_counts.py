@@ -192,3 +192,64 @@ def test_search_finds_the_same_cases_however_many_clients_match(
         assert set(page.object_list) == set(cases), query
     page = client.post(reverse("casework:case_list"), {"q": "Ivanova"}).context["page"]
     assert list(page.object_list) == [other]
+
+
+HTMX = {"HX-Request": "true", "HX-Target": "results", "HX-Trigger": "case-filter"}
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "caseworker"])
+def test_htmx_filter_partial_issues_as_many_queries_for_20_rows_as_for_2(
+    client, org, caseworker, volunteer, coordinator, persona
+):
+    """The filters as the browser sends them: htmx POSTs the form, gets the results partial."""
+    people = {"org": org, "caseworker": caseworker, "volunteer": volunteer}
+    url, data = reverse("casework:case_list"), {"status": ["active", "intake"]}
+    add_cases(2, coordinator=coordinator, **people)
+    client.force_login({"coordinator": coordinator, "caseworker": caseworker}[persona])
+
+    def count() -> int:
+        client.post(url, data, headers=HTMX)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(url, data, headers=HTMX)
+        assert response.status_code == 200
+        assert b"<title>" not in response.content and b"case-filter" not in response.content
+        return len(ctx.captured_queries)
+
+    few = count()
+    add_cases(18, coordinator=coordinator, **people)
+    assert count() == few
+
+
+def test_dashboard_queries_do_not_grow_with_overdue_deadlines(client, org, caseworker, case):
+    """Past the 20 overdue deadlines shown, more cost no query (the list is limited)."""
+    client.force_login(caseworker)
+    for n in range(3):
+        make_event(case=case, days=-1 - n)
+    few, _ = count_queries(client, reverse("casework:dashboard"))
+    for n in range(30):
+        make_event(case=case, days=-10 - n)
+    many, response = count_queries(client, reverse("casework:dashboard"))
+    assert response.context["overdue_more"]
+    assert few == many
+
+
+def test_calendar_feed_issues_as_many_queries_for_20_events_as_for_2(client, caseworker, case):
+    from django.test import Client, RequestFactory
+
+    from accounts import feeds
+
+    request = RequestFactory().get("/")
+    request.user = caseworker
+    url = reverse(
+        "accounts:calendar_feed",
+        args=[feeds.calendar_feed_create(user=caseworker, request=request)],
+    )
+    feed = Client()
+    for n in range(2):
+        make_event(case=case, days=n + 1)
+    few, _ = count_queries(feed, url)
+    for n in range(18):
+        make_event(case=case, days=n + 5)
+    many, response = count_queries(feed, url)
+    assert response.content.count(b"BEGIN:VEVENT") == 20
+    assert few == many
