@@ -333,6 +333,10 @@ ACCESS_LOG_KEY = env.list("ACCESS_LOG_KEY", default=[])
 # An entry id still missing ACCESS_LOG_SEAL_GRACE seconds after a later one was appended is
 # sealed as missing; verify_access_log raises the alarm over entries left unsealed for
 # ACCESS_LOG_SEAL_ALARM seconds (the sealer is not running).
+# PostgreSQL: an append made outside a transaction does not wait for its commit to reach the
+# disk (docs/deployment.md, "Access log": faster, at the risk of losing the last fraction of a
+# second of entries in a database crash).
+ACCESS_LOG_ASYNC_COMMIT = env.bool("ACCESS_LOG_ASYNC_COMMIT", default=False)
 ACCESS_LOG_SEAL_INLINE = env.bool(
     "ACCESS_LOG_SEAL_INLINE", default=DATABASES["default"]["ENGINE"].endswith("sqlite3")
 )

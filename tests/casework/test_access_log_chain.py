@@ -794,6 +794,28 @@ def test_concurrent_appends_do_not_wait_for_each_other(
     assert report.checked == 4 and report.unsealed == 0
 
 
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_asynchronous_commit_applies_to_autocommit_appends_only(settings, caseworker):
+    """ACCESS_LOG_ASYNC_COMMIT: an append on its own does not wait for the disk; inside a
+    request's transaction it changes nothing (the request's other writes stay durable)."""
+    settings.ACCESS_LOG_ASYNC_COMMIT = True
+    alone = log(caseworker)
+    assert _synchronous_commit() == "on"  # SET LOCAL: it ended with the append's transaction
+    with transaction.atomic():
+        inside = log(caseworker)
+        assert _synchronous_commit() == "on"
+    audit.seal()
+    assert AccessSeal.objects.filter(event_id__in=[alone.pk, inside.pk]).count() == 2
+    assert audit.verify_chain().ok
+
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_rolled_back_append_is_a_recorded_gap(deferred, caseworker):
