@@ -312,7 +312,8 @@ def _chain_head(chain: int) -> tuple[int, str]:
 
 def _inline_head(chain: int) -> tuple[int, str] | None:
     rows = AccessEvent.objects.filter(chain=chain, seq__isnull=False).order_by("-seq")
-    return rows.values_list("seq", "hash").first()
+    found = rows.values_list("seq", "hash").first()
+    return (found[0] or 0, found[1]) if found else None
 
 
 def _floor(cutoff) -> int | None:
@@ -562,7 +563,7 @@ def _with_entries(seals: list[AccessSeal]):
 
 
 def _verify_seals(report: Report, start: str, keys: dict[str, bytes]) -> None:
-    chain: int | None = None
+    chain = -1  # none yet
     broken = False
     seq, prev = 1, start
     filled, gaps = set(), []

@@ -747,9 +747,7 @@ def _append_in_thread(user, *, done: threading.Event, failures: list) -> threadi
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_concurrent_appends_do_not_wait_for_each_other(
-    settings, org, caseworker, other_caseworker
-):
+def test_concurrent_appends_do_not_wait_for_each_other(settings, org, caseworker, other_caseworker):
     """One request's append stays uncommitted in its open transaction; a colleague's append
     (same organisation) and another organisation's both complete meanwhile, and so does the
     sealer (which simply does not see the open one yet). After the commit, everything seals
