@@ -274,29 +274,55 @@ def record(
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
     )
-    with transaction.atomic() if asynchronous else nullcontext(), connection.cursor() as cursor:
-        if asynchronous:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(
-            _INSERT,
-            [
-                connection.ops.adapt_datetimefield_value(entry.at),
-                entry.user_id,
-                organisation_id,
-                action,
-                object_type,
-                entry.object_id,
-                case_id,
-                entry.ip,
-                entry.path_name,
-                entry.chain,
-            ],
-        )
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
-    if settings.ACCESS_LOG_SEAL_INLINE:
-        seal()
+    inline = settings.ACCESS_LOG_SEAL_INLINE
+    with transaction.atomic() if asynchronous or inline else nullcontext():
+        with connection.cursor() as cursor:
+            if asynchronous:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(
+                _INSERT,
+                [
+                    connection.ops.adapt_datetimefield_value(entry.at),
+                    entry.user_id,
+                    organisation_id,
+                    action,
+                    object_type,
+                    entry.object_id,
+                    case_id,
+                    entry.ip,
+                    entry.path_name,
+                    entry.chain,
+                ],
+            )
+            entry.pk = cursor.fetchone()[0]
+        entry._state.adding = False
+        if inline:
+            _seal_inline(entry)
     return entry
+
+
+def _seal_inline(entry: AccessEvent) -> None:
+    """Seal the entry just appended, in its transaction (SQLite: which holds the database's
+    write lock, so nobody appends or seals in between). Two queries when everything before
+    it is sealed (the usual case: the last seal, the new seal); else the sealer's full run."""
+    last = AccessSeal.objects.order_by("-id").values_list("upto", "chain", "seq", "hash").first()
+    if last is None or last[0] != entry.pk - 1:
+        seal()
+        return
+    chain = entry.chain or NO_ORGANISATION
+    seq, prev = (last[2], last[3]) if last[1] == chain else _chain_head(chain)
+    key_id, key = _keys()[0]
+    item = AccessSeal(
+        chain=chain,
+        seq=seq + 1,
+        event_id=entry.pk,
+        upto=entry.pk,
+        sealed_at=entry.at,
+        key_id=key_id,
+        prev_hash=prev,
+    )
+    item.hash = seal_hash(item, entry, key)  # the values as stored (verified in the tests)
+    item.save(force_insert=True)
 
 
 # Sealing ------------------------------------------------------------------------------------

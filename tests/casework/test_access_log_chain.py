@@ -174,6 +174,17 @@ def test_the_sealer_works_in_batches(deferred, caseworker, other_caseworker):
     assert problems() == [] and audit.verify_chain().checked == 7
 
 
+def test_an_inline_seal_seals_what_was_left_unsealed_too(deferred, settings, caseworker):
+    """SQLite seals each append at once; entries appended while that was off are sealed with
+    the next one, in order."""
+    left = [log(caseworker) for _ in range(2)]
+    settings.ACCESS_LOG_SEAL_INLINE = True
+    new = log(caseworker)
+    assert [seal_of(e).seq for e in [*left, new]] == [1, 2, 3]
+    log(caseworker)
+    assert problems() == [] and audit.verify_chain().checked == 4
+
+
 def test_an_empty_log_verifies(db):
     assert audit.seal() == 0
     report = audit.verify_chain()
