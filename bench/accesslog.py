@@ -1,20 +1,19 @@
-"""Access-log benchmark: appends per second with 1, 2, 4 and 8 concurrent writers.
+"""Access-log benchmark: appends per second with 1, 2, 4 and 8 concurrent writers in one
+organisation and across 2, 4 and 8, with the sealer running beside them.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pristan_accesslog_bench \\
-    .venv/bin/python bench/accesslog.py [--seconds 5] [--writers 1,2,4,8]
+    .venv/bin/python bench/accesslog.py [--seconds 5] [--writers 1,2,4,8] [--seal-every 1]
 
 PostgreSQL only (a database whose name contains "bench": it is dropped and created again,
-since the log's table refuses DELETE and TRUNCATE). Each writer is a process of its own with its
-own connection, calling `casework.audit.record()` as a request does (its own transaction: the
-chain's advisory lock, the last entry of the chain, the HMAC, the INSERT, the commit) in a loop
-for --seconds. Two layouts:
+since the log's tables refuse DELETE and TRUNCATE). Each writer is a process of its own with its
+own connection, calling `casework.audit.record()` as a request does, in a loop for --seconds:
+in autocommit (one INSERT, one round trip) and, in a second table, each append in a
+transaction of its own (BEGIN, INSERT, COMMIT: what a request in a transaction pays). A sealer
+process runs `casework.audit.seal()` every --seal-every seconds throughout (the production
+schedule is every ACCESS_LOG_SEAL_SECONDS = 5 s), as the beat task does.
 
-- across organisations: writer i appends to organisation i's chain (the case the per-chain lock
-  is for: one organisation's appends never wait for another's);
-- one organisation: every writer appends to the same chain (they take turns on its lock: the
-  ceiling of a single organisation).
-
-Printed per layout and writer count: appends/s, median and p95 latency of one append; then the
+Printed per layout and writer count: appends/s, median and p95 latency of one append, the
+seals the sealer wrote meanwhile, and how many entries were left for it at the end; then the
 time `verify_access_log` takes over everything written, and the load average before and after
 (the machine may be shared: the figures mean little under load). Production settings (DEBUG
 off). Results also go to bench/results/accesslog.json.
@@ -41,6 +40,7 @@ def configure_environment() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"  # its fixed, bench-only keys
     os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("ACCESS_LOG_SEAL_GRACE", "60")  # production's, not the tests' 0
     os.environ["PRISTAN_VAR_DIR"] = str(ROOT / "var" / "bench-accesslog")
 
 
@@ -57,12 +57,13 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def writer(user_id: int, seconds: float, start, results) -> None:
+def writer(user_id: int, seconds: float, atomic: bool, start, results) -> None:
     """One process: append for `seconds` after the common start; report count and latencies."""
     import django
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import transaction
 
     from casework import audit
 
@@ -72,23 +73,53 @@ def writer(user_id: int, seconds: float, start, results) -> None:
     latencies = []
     end = time.perf_counter() + seconds
     while (now := time.perf_counter()) < end:
-        audit.record(None, audit.Action.VIEW, user=user, object_type="case", object_id="1")
+        if atomic:
+            with transaction.atomic():
+                audit.record(None, audit.Action.VIEW, user=user, object_type="case", object_id="1")
+        else:
+            audit.record(None, audit.Action.VIEW, user=user, object_type="case", object_id="1")
         latencies.append(time.perf_counter() - now)
     results.put(latencies)
 
 
-def run(user_ids: list[int], seconds: float) -> dict:
+def sealer(every: float, stop, results) -> None:
+    """The beat task's work, every `every` seconds until stopped: report the seals written."""
+    import django
+
+    django.setup()
+    from casework import audit
+
+    written = 0
+    while not stop.wait(every):
+        written += audit.seal()
+    results.put(written)
+
+
+def run(user_ids: list[int], seconds: float, *, atomic: bool, seal_every: float) -> dict:
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(len(user_ids) + 1), context.Queue()
+    stop, sealed = context.Event(), context.Queue()
     processes = [
-        context.Process(target=writer, args=(uid, seconds, start, results)) for uid in user_ids
+        context.Process(target=writer, args=(uid, seconds, atomic, start, results))
+        for uid in user_ids
     ]
     for process in processes:
         process.start()
+    seal_process = context.Process(target=sealer, args=(seal_every, stop, sealed))
+    seal_process.start()
     start.wait()
     latencies = [x for _ in processes for x in results.get()]
     for process in processes:
         process.join()
+    stop.set()
+    seals = sealed.get()
+    seal_process.join()
+    from casework.models import AccessEvent, AccessSeal
+
+    left = (
+        AccessEvent.objects.filter(hash="").count()
+        - AccessSeal.objects.filter(missing=False).count()
+    )
     latencies.sort()
     return {
         "writers": len(user_ids),
@@ -96,6 +127,8 @@ def run(user_ids: list[int], seconds: float) -> dict:
         "appends_per_s": round(len(latencies) / seconds),
         "median_ms": round(statistics.median(latencies) * 1000, 2),
         "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2),
+        "sealed_meanwhile": seals,
+        "left_to_seal": left,
     }
 
 
@@ -103,7 +136,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--writers", default="1,2,4,8")
+    parser.add_argument("--seal-every", type=float, default=1.0)
+    parser.add_argument(
+        "--async-commit", action="store_true", help="ACCESS_LOG_ASYNC_COMMIT=1 for the writers"
+    )
+    parser.add_argument("--layouts", default="1,2,3,4", help="which tables: 1-4")
     options = parser.parse_args()
+    if options.async_commit:
+        os.environ["ACCESS_LOG_ASYNC_COMMIT"] = "1"
     counts = [int(n) for n in options.writers.split(",")]
 
     configure_environment()
@@ -114,6 +154,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from casework import audit
@@ -130,23 +171,50 @@ def main() -> None:
                   role=Membership.Role.CASEWORKER).pk
         for _ in range(max(counts) - 1)
     ]  # fmt: skip
+    # A log in use: its first entry sealed (a new log waits for the grace before sealing).
+    audit.record(None, audit.Action.LOGIN_FAILED, object_type="user")
+    grace, settings.ACCESS_LOG_SEAL_GRACE = settings.ACCESS_LOG_SEAL_GRACE, 0
+    audit.seal()
+    settings.ACCESS_LOG_SEAL_GRACE = grace
     from django.db import connections
 
     connections.close_all()
 
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
-    print(f"{'layout':<22} {'writers':>7} {'appends/s':>10} {'median ms':>10} {'p95 ms':>8}")
+    print(
+        f"sealer every {options.seal_every:g} s, grace {settings.ACCESS_LOG_SEAL_GRACE} s, "
+        f"ACCESS_LOG_ASYNC_COMMIT={settings.ACCESS_LOG_ASYNC_COMMIT}; {os.cpu_count()} CPUs"
+    )
+    header = (
+        f"{'layout':<34} {'writers':>7} {'appends/s':>10} {'median ms':>10} {'p95 ms':>8} "
+        f"{'sealed':>8} {'left':>6}"
+    )
+    print(header)
     rows = []
-    for layout, ids in (("across organisations", users), ("one organisation", same)):
-        for n in counts:
-            row = {"layout": layout, **run(ids[:n], options.seconds)}
+    layouts = [
+        ("one organisation, autocommit", same, counts, False),
+        ("across organisations, autocommit", users, [n for n in counts if n > 1], False),
+        ("one organisation, own transaction", same, counts, True),
+        ("across orgs, own transaction", users, [n for n in counts if n > 1], True),
+    ]
+    chosen = [layouts[int(i) - 1] for i in options.layouts.split(",")]
+    for layout, ids, ns, atomic in chosen:
+        for n in ns:
+            row = {
+                "layout": layout,
+                **run(ids[:n], options.seconds, atomic=atomic, seal_every=options.seal_every),
+            }
             rows.append(row)
             print(
-                f"{layout:<22} {n:>7} {row['appends_per_s']:>10} {row['median_ms']:>10} "
-                f"{row['p95_ms']:>8}",
+                f"{layout:<34} {n:>7} {row['appends_per_s']:>10} {row['median_ms']:>10} "
+                f"{row['p95_ms']:>8} {row['sealed_meanwhile']:>8} {row['left_to_seal']:>6}",
                 flush=True,
             )
+    started = time.perf_counter()
+    audit.seal()
+    seal_s = time.perf_counter() - started
+    print(f"final seal: {seal_s:.2f} s")
     started = time.perf_counter()
     report = audit.verify_chain()
     verify_s = time.perf_counter() - started
@@ -166,6 +234,8 @@ def main() -> None:
                 "load_before": load_before,
                 "load_after": load_after,
                 "rows": rows,
+                "seal_every": options.seal_every,
+                "async_commit": options.async_commit,
                 "verify": {"entries": report.checked, "ok": report.ok, "seconds": verify_s},
             },
             indent=1,

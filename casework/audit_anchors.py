@@ -29,7 +29,8 @@ RECIPIENT_ROLES = [Membership.Role.ADMINISTRATOR, Membership.Role.AUDITOR]
 
 
 def anchors_log() -> list[audit.Anchor]:
-    """Log every chain's newest entry; returns the anchors logged."""
+    """Seal, then log every chain's newest entry; returns the anchors logged."""
+    audit.seal()
     anchors = audit.heads()
     for anchor in anchors:
         logger.info("access log anchor %s", anchor)
@@ -39,6 +40,7 @@ def anchors_log() -> list[audit.Anchor]:
 def anchors_send() -> int:
     """Email each organisation's administrators and auditors their chain's anchor; returns the
     number of emails sent."""
+    audit.seal()
     heads = {anchor.chain: anchor for anchor in audit.heads()}
     now = timezone.now()
     sent = 0

@@ -1417,8 +1417,9 @@ class CaseLogEntry(FastChoiceDisplay, models.Model):
 class AccessEvent(models.Model):
     """The access log: who did what to which object, when and from where. Ids only, never
     content. Append-only: the database refuses UPDATE and DELETE on this table (see the
-    migration), and each row carries a keyed hash chained to the previous row of its
-    organisation's chain (casework.audit)."""
+    migration). New rows are bare (appended without a lock); AccessSeal chains them. Rows
+    from before the sealer carry their own keyed hash (`seq`, `hash`), the oldest an unkeyed
+    one (`chain` empty); casework.audit verifies all three."""
 
     class Action(models.TextChoices):
         VIEW = "view", _("Viewed")
@@ -1467,7 +1468,7 @@ class AccessEvent(models.Model):
         verbose_name_plural = _("access log")
         ordering = ["-id"]
         constraints = [
-            # Also the index of the append's "last entry of this chain" lookup.
+            # Entries chained on append (before the sealer): also the index of their chain heads.
             models.UniqueConstraint(
                 fields=["chain", "seq"],
                 condition=models.Q(seq__isnull=False),
@@ -1477,6 +1478,48 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AccessSeal(models.Model):
+    """The access log's chain since requests stopped taking a lock (casework.audit): a
+    background sealer numbers new entries per organisation (`seq`) and signs each with a keyed
+    hash of the entry's fields and of the previous seal. Like the log, append-only (the
+    database refuses UPDATE and DELETE; the application's role may only INSERT and SELECT).
+
+    A seal with `missing` set records an entry id that never appeared (deleted before it was
+    sealed, or appended in a transaction that was rolled back). `upto`: every entry id up to it
+    was sealed or recorded missing when this seal was written."""
+
+    chain = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    event_id = models.BigIntegerField()
+    missing = models.BooleanField(default=False)
+    upto = models.BigIntegerField()
+    sealed_at = models.DateTimeField(default=timezone.now)
+    key_id = models.CharField(max_length=8)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("access log seal")
+        verbose_name_plural = _("access log seals")
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="casework_accessseal_chain_seq"),
+            models.UniqueConstraint(
+                fields=["event_id", "missing"], name="casework_accessseal_event"
+            ),
+        ]
+        indexes = [
+            # The sealer's look-up of recorded gaps that may still be filled by a late commit.
+            models.Index(
+                fields=["event_id"],
+                condition=models.Q(missing=True),
+                name="casework_accessseal_missing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}:{self.seq}"
 
 
 class DailyRun(models.Model):

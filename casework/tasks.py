@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from casework import referrals, services
+from casework import audit, referrals, services
 from casework.audit_anchors import anchors_log, anchors_send
 from casework.notifications import duplicate_alert_send, referral_notice_send
 from casework.reminders import deadline_reminders_send
@@ -22,6 +22,12 @@ def send_deadline_reminders() -> int | None:
     sent = deadline_reminders_send(today=today)
     run.finish()
     return sent
+
+
+@shared_task
+def seal_access_log() -> int:
+    """Every few seconds (ACCESS_LOG_SEAL_SECONDS): chain the access log's new entries."""
+    return audit.seal()
 
 
 @shared_task

@@ -327,6 +327,22 @@ BACKUP_KEY = env.list("BACKUP_KEY", default=[])
 # The access log's HMAC keys (casework.audit): base64 32-byte keys, newest first; keep every key
 # that signed entries. Unset, a key derived from SEARCH_INDEX_KEY signs (README, Security model).
 ACCESS_LOG_KEY = env.list("ACCESS_LOG_KEY", default=[])
+# Requests append the log's entries without a lock; a sealer chains them (casework.audit):
+# every ACCESS_LOG_SEAL_SECONDS in the beat schedule, and on demand before anchors, backups and
+# verify_access_log. With SQLite (one writer at a time anyway) each append is sealed at once.
+# An entry id still missing ACCESS_LOG_SEAL_GRACE seconds after a later one was appended is
+# sealed as missing; verify_access_log raises the alarm over entries left unsealed for
+# ACCESS_LOG_SEAL_ALARM seconds (the sealer is not running).
+# PostgreSQL: an append made outside a transaction does not wait for its commit to reach the
+# disk (docs/deployment.md, "Access log": faster, at the risk of losing the last fraction of a
+# second of entries in a database crash).
+ACCESS_LOG_ASYNC_COMMIT = env.bool("ACCESS_LOG_ASYNC_COMMIT", default=False)
+ACCESS_LOG_SEAL_INLINE = env.bool(
+    "ACCESS_LOG_SEAL_INLINE", default=DATABASES["default"]["ENGINE"].endswith("sqlite3")
+)
+ACCESS_LOG_SEAL_SECONDS = env.int("ACCESS_LOG_SEAL_SECONDS", default=5)
+ACCESS_LOG_SEAL_GRACE = env.int("ACCESS_LOG_SEAL_GRACE", default=60)
+ACCESS_LOG_SEAL_ALARM = env.int("ACCESS_LOG_SEAL_ALARM", default=10 * 60)
 DOCUMENT_MAX_BYTES = env.int("PRISTAN_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # A request body larger than a document and its form is refused from its Content-Length,
 # before a byte of it is read (core.middleware.RequestSizeLimitMiddleware); the reverse proxy
@@ -441,6 +457,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
     },
     # The newest hash of each access-log chain, out of the database's reach (casework.audit).
+    "seal-access-log": {
+        "task": "casework.tasks.seal_access_log",
+        "schedule": ACCESS_LOG_SEAL_SECONDS,
+        "options": {"expires": ACCESS_LOG_SEAL_SECONDS},  # a busy worker skips, never queues up
+    },
     "anchor-access-log": {
         "task": "casework.tasks.log_access_log_anchors",
         "schedule": 5 * 60,

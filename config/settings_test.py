@@ -13,6 +13,9 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAw
 os.environ.setdefault("SEARCH_INDEX_KEY", "test-search-index-key")
 os.environ.setdefault("ACCESS_LOG_KEY", "dGVzdC1hY2Nlc3MtbG9nLWtleS0wMDAwMDAwMDAwMDA=")
 os.environ.setdefault("BACKUP_KEY", "dGVzdC1iYWNrdXAta2V5LTAwMDAwMDAwMDAwMDAwMDA=")
+# Tests seal the access log when they mean to, and need no grace before an absent id counts
+# as missing (tests/casework/test_access_log_chain.py sets one where it matters).
+os.environ.setdefault("ACCESS_LOG_SEAL_GRACE", "0")
 os.environ.setdefault(
     "PRISTAN_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test")
 )

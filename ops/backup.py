@@ -167,6 +167,7 @@ def write_backup(out: BinaryIO, *, key: bytes, progress: Progress = lambda _: No
         dump = Path(tmp) / member
         # Taken before the dump, so that the dump holds every anchored entry: verified after a
         # restore, and kept with the archive, a copy of the log's heads away from the server.
+        audit.seal()
         summary.access_log_anchors = [str(anchor) for anchor in audit.heads()]
         progress(f"Dumping the {ENGINE_NAMES[vendor]} database…")
         database = dump_postgresql(dump) if vendor == "postgresql" else dump_sqlite(dump)

@@ -668,7 +668,7 @@ def test_referral_rows_keep_message_and_reason_encrypted(offer, counsel):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_shares_become_accepted_referrals(org, caseworker, lawyer, lawyer_expired):
-    """Migrations 0014–0015: a running share keeps its access as an accepted referral, one that ran
+    """Migrations 0015–0016: a running share keeps its access as an accepted referral, one that ran
     out is expired, and of two shares of one case with one lawyer the later-ending stays."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -678,7 +678,7 @@ def test_existing_shares_become_accepted_referrals(org, caseworker, lawyer, lawy
     case = make_case(organisation=org, assignees=[caseworker])
     now = timezone.now()
     executor = MigrationExecutor(connection)
-    executor.migrate([("casework", "0013_spreadsheet_import_duplicate_alert")])
+    executor.migrate([("casework", "0014_client_person_facts")])
     try:
         with connection.cursor() as cursor:
             for lawyer_id, days in ((lawyer.pk, 10), (lawyer.pk, 5), (lawyer_expired.pk, -1)):

@@ -6,7 +6,8 @@ log: run by the owner of the tables (the role migrations run as), after every `m
     DATABASE_URL=postgres://pristan_owner:…@db/pristan manage.py grant_app_role pristan_app
 
 The application then runs with DATABASE_URL=postgres://pristan_app:…@db/pristan: it reads and
-writes every table, but on the access log it may only INSERT and SELECT. It owns nothing, so it
+writes every table, but on the access log and its seals it may only INSERT and SELECT (the
+sealer, casework.audit, runs as the same role: sealing only inserts). It owns nothing, so it
 can neither ALTER nor DROP the table or its append-only triggers (only an owner can), nor
 TRUNCATE, UPDATE or DELETE its rows. `--print` shows the SQL instead of running it.
 """
@@ -15,19 +16,23 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from psycopg import sql
 
-from casework.models import AccessEvent
+from casework.models import AccessEvent, AccessSeal
 
 
 def grant_statements(role: str, *, database: str, owner: str) -> list[sql.Composed]:
-    r, log = sql.Identifier(role), sql.Identifier(AccessEvent._meta.db_table)
+    r = sql.Identifier(role)
+    log, seals = (
+        sql.Identifier(AccessEvent._meta.db_table),
+        sql.Identifier(AccessSeal._meta.db_table),
+    )
     return [
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), r),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(r),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(
             r
         ),
-        sql.SQL("REVOKE ALL ON {} FROM {}").format(log, r),
-        sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(log, r),
+        sql.SQL("REVOKE ALL ON {}, {} FROM {}").format(log, seals, r),
+        sql.SQL("GRANT SELECT, INSERT ON {}, {} TO {}").format(log, seals, r),
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(r),
         # Tables that later migrations create; the next run of this command narrows the log again.
         sql.SQL(
