@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, prefetch_related_objects
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -552,7 +552,13 @@ def letter_render(*, letter_id: int, task_id: str) -> str:
         render_attempts=F("render_attempts") + 1,
     )
     if letter.batch_id:
-        _batch_finish_if_done(letter.batch_id)
+        # The letter is ready (committed above) whatever happens now: a database that stops
+        # answering here must not make the task try the letter again and call it "skipped".
+        # Its batch is then marked finished by the next sweep (batches_finish_done).
+        try:
+            _batch_finish_if_done(letter.batch_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("letter %s is ready; its batch is left to the sweep", letter_id)
     return "ready"
 
 
@@ -610,15 +616,28 @@ def letter_render_failed(*, letter_id: int, reason: str) -> None:
         _batch_finish_if_done(batch_id)
 
 
-def _batch_finish_if_done(batch_id: int) -> None:
-    """A rendering batch is finished once none of its letters waits for a worker. Run by the
-    worker after each of its letters: the last one to finish marks it."""
+def batches_finish_done() -> int:
+    """Mark finished the rendering batches none of whose letters waits for a worker any more
+    (their last letter's worker could not say so: the database stopped answering, or the
+    worker died between storing the letter and looking at its batch). For the sweep."""
+    return _batches_done(Batch.objects.filter(status=Batch.Status.RENDERING)).update(
+        status=Batch.Status.FINISHED
+    )
+
+
+def _batches_done(batches: QuerySet[Batch]) -> QuerySet[Batch]:
     waiting = Letter.objects.filter(batch=OuterRef("pk")).exclude(
         render_status__in=[Letter.RenderStatus.READY, Letter.RenderStatus.FAILED]
     )
-    Batch.objects.filter(pk=batch_id, status=Batch.Status.RENDERING).exclude(
-        Exists(waiting)
-    ).update(status=Batch.Status.FINISHED)
+    return batches.exclude(Exists(waiting))
+
+
+def _batch_finish_if_done(batch_id: int) -> None:
+    """A rendering batch is finished once none of its letters waits for a worker. Run by the
+    worker after each of its letters: the last one to finish marks it."""
+    _batches_done(Batch.objects.filter(pk=batch_id, status=Batch.Status.RENDERING)).update(
+        status=Batch.Status.FINISHED
+    )
 
 
 BATCH_MAX = 2000

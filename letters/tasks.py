@@ -83,5 +83,7 @@ def prepare_batch(batch_id: int) -> None:
 
 @shared_task
 def requeue_stuck_letters() -> int:
-    """Scheduled: see services.batches_requeue_stuck and services.letters_requeue_stuck."""
+    """Scheduled: see services.batches_requeue_stuck, services.letters_requeue_stuck and
+    services.batches_finish_done (how many batches and letters were queued again)."""
+    services.batches_finish_done()
     return services.batches_requeue_stuck() + services.letters_requeue_stuck()

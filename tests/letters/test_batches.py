@@ -11,6 +11,7 @@ import io
 import zipfile
 
 import pytest
+from django.db import OperationalError
 from django.urls import reverse
 
 from casework.models import Case
@@ -273,3 +274,42 @@ def test_batch_pages_are_for_coordinators_of_the_organisation(
             assert response.status_code == 403
     assert Batch.objects.count() == 1
     assert not DownloadLogEntry.objects.exclude(user=coordinator).exists()
+
+
+def test_a_letter_stored_before_the_database_went_away_is_ready_and_the_sweep_ends_its_batch(
+    coordinator, active_cases, template_fr, ofpra, monkeypatch
+):
+    """The database stops answering between a letter's last update and the look at its batch:
+    the letter is ready (the task must not retry it and call it "skipped"), and the batch,
+    which nobody could mark finished, is finished by the next sweep."""
+    from letters.tasks import render_letters, requeue_stuck_letters
+
+    monkeypatch.setattr(render_letters, "delay", lambda *args, **kwargs: None)
+    batch = Batch.objects.create(
+        organisation=coordinator.membership.organisation,
+        template=template_fr,
+        authority=ofpra,
+        language="fr",
+        case_ids=[case.pk for case in active_cases],
+        created_by=coordinator,
+    )
+    services.batch_prepare(batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.RENDERING
+
+    def database_gone(batch_id):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(services, "_batch_finish_if_done", database_gone)
+    outcomes = [
+        services.letter_render(letter_id=letter.pk, task_id=f"task-{letter.pk}")
+        for letter in batch.letters.all()
+    ]
+    assert outcomes == ["ready"] * len(active_cases)
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.RENDERING  # nobody could say it was done
+
+    monkeypatch.undo()
+    requeue_stuck_letters()
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.FINISHED
