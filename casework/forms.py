@@ -146,8 +146,8 @@ class ClientForm(forms.ModelForm):
                 "interpreter_language_other",
                 _("Choose “Other (write it in)” as the language, or leave this empty."),
             )
-        if (cleaned.get("interpreter_dialect") or cleaned.get("interpreter_gender")) and not (
-            language
+        if (cleaned.get("interpreter_dialect") or cleaned.get("interpreter_gender")) and (
+            not language or language == Client.InterpreterLanguage.NONE
         ):
             self.add_error("interpreter_language", _("Choose the interpreter's language first."))
         if cleaned.get("new_identity_phrase") and cleaned.get("remove_identity_phrase"):

@@ -230,8 +230,10 @@ class Client(FastChoiceDisplay, models.Model):
         NEUTRAL = "x", _("Non-binary / neutral form")
 
     class InterpreterLanguage(models.TextChoices):
-        """The languages the NGO's clients speak (ISO 639 codes), and "other" with free text."""
+        """The languages the NGO's clients speak (ISO 639 codes), and "other" with free text;
+        "none" once someone has asked and no interpreter is needed (empty: nobody asked yet)."""
 
+        NONE = "none", _("No interpreter needed")
         RUSSIAN = "ru", _("Russian")
         CHECHEN = "ce", _("Chechen")
         INGUSH = "inh", _("Ingush")
@@ -338,7 +340,7 @@ class Client(FastChoiceDisplay, models.Model):
         max_length=10,
         choices=InterpreterLanguage.choices,
         blank=True,
-        help_text=_("Empty: no interpreter needed."),
+        help_text=_("Empty: nobody has asked yet."),
     )
     interpreter_language_other = EncryptedTextField(
         _("other interpreter language"),

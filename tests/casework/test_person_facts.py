@@ -414,6 +414,23 @@ def test_interpreter_shown_on_the_case_page(client, case, facts, volunteer):
 
 
 @pytest.mark.parametrize(
+    ("language", "shown"),
+    [("", "not asked yet: ask before booking an interview"), ("none", "not needed")],
+)
+def test_an_interpreter_nobody_asked_about_is_not_called_unneeded(
+    client, case, volunteer, language, shown
+):
+    """An imported or hand-made client whose language nobody asked about must not read as
+    "no interpreter needed": an interview booked without one is lost."""
+    Client.objects.filter(pk=case.client_id).update(interpreter_language=language)
+    client.force_login(volunteer)
+
+    page = client.get(reverse("casework:case_detail", args=[case.reference])).content.decode()
+
+    assert shown in page
+
+
+@pytest.mark.parametrize(
     ("changes", "field"),
     [
         ({"client-interpreter_language": "other"}, "interpreter_language_other"),
@@ -422,6 +439,10 @@ def test_interpreter_shown_on_the_case_page(client, case, facts, volunteer):
             "interpreter_language_other",
         ),
         ({"client-interpreter_dialect": "Kist"}, "interpreter_language"),
+        (
+            {"client-interpreter_language": "none", "client-interpreter_dialect": "Kist"},
+            "interpreter_language",
+        ),
     ],
 )
 def test_interpreter_inconsistencies_are_refused(client, case, coordinator, changes, field):
