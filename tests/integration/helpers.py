@@ -318,6 +318,10 @@ def freeze_mid_render(worker, states, describe, *, timeout=120) -> tuple[dict, l
     def mid_batch():
         pids = [worker.process.pid, *worker.children()]
         _signal_all(pids, signal.SIGSTOP)
+        # A statement the worker sent just before it stopped still runs in the database (its
+        # letter's READY update, say): let it land before the states are read, or the letter
+        # counted "being rendered" here is ready a moment later.
+        time.sleep(0.2)
         now = states()
         if now.get(READY, 0) >= 3 and now.get(RENDERING, 0) >= 1:
             return now, pids
