@@ -171,6 +171,7 @@ bench_db = psql "$(BENCH_PG)/postgres" -tAc "SELECT 1 FROM pg_database WHERE dat
 	| grep -q 1 || psql "$(BENCH_PG)/postgres" -qc 'CREATE DATABASE $(1)'
 
 bench-pages: venv
+	@if [ -z "$${DATABASE_URL:-}" ]; then $(call bench_db,pristan_bench); fi
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_PG)/pristan_bench} $(PY) bench/pages.py $(BENCH_ARGS)
 
 bench-letters: venv

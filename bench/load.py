@@ -65,6 +65,9 @@ VAR = ROOT / "var" / "bench-load"
 RESULTS = ROOT / "bench" / "results" / "load.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pristan_load"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/12"
+# The cache (and so the sessions) in Redis, as in production (docker-compose's CACHE_URL);
+# emptied at the start of a run.
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/13"
 USER_PREFIX = "bench-cw-"
 TARGET_P95_MS = 300
 sys.path.insert(0, str(ROOT))
@@ -130,6 +133,7 @@ def configure_environment(args) -> str:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", DEFAULT_BROKER_URL),
+            "CACHE_URL": os.environ.get("CACHE_URL", DEFAULT_CACHE_URL),
             "DJANGO_EMAIL_BACKEND": "locmem",
             "DJANGO_LOG_LEVEL": "WARNING",
             **keys,
@@ -718,8 +722,11 @@ def main() -> int:
 
     stack = Stack()
     try:
-        log("migrate, collectstatic")
+        log("migrate, collectstatic, empty the cache")
         call_command("migrate", verbosity=0)
+        from django.core.cache import cache
+
+        cache.clear()
         call_command("collectstatic", interactive=False, verbosity=0)
         seed(args.cases, args.users)
         start_worker(stack)

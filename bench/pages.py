@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/pages.py [--cases 100000] [--runs 30] [--warmup 5]
 
-PostgreSQL from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pristan_bench; the
-database must exist). If it holds fewer cases than asked, `seed_bulk` adds the difference
-first (100,000 cases: 6 to 12 minutes on this shared 2-core machine). The encryption keys
-of that database are kept in var/bench-pages/keys.env (made on the first run), unless
-FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY are set.
+PostgreSQL from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pristan_bench, which
+`make bench-pages` creates; it is migrated first). If it holds fewer cases than asked,
+`seed_bulk` adds the difference first (100,000 cases: 6 to 12 minutes on this shared 2-core
+machine). The encryption keys of that database are kept in var/bench-pages/keys.env (made on
+the first run), unless FIELD_ENCRYPTION_KEYS and SEARCH_INDEX_KEY are set.
 
 Each page is requested in-process with Django's test Client, logged in (password and an
 OTP-verified session) as the bulk coordinator (sees every case) and as a bulk caseworker (sees
@@ -24,7 +24,8 @@ skipped for it. The calendar feed's per-address rate limit is lifted for the run
 
 The N+1 check compares the queries of each list page showing few
 rows and a full page, and of a case page with one note, letter, relative, event vs. twenty
-(a "rich" bench case, created once). Production settings (DEBUG off). Results are printed and
+(a "rich" bench case, created once). Production settings (DEBUG off), with the cache and the
+sessions in Redis (CACHE_URL, default db 14, emptied at the start). Results are printed and
 written to bench/results/pages.json. Targets: p95 < 100 ms, CPU at most 3× the ping's,
 queries independent of the rows.
 """
@@ -47,6 +48,7 @@ VAR = ROOT / "var" / "bench-pages"
 RESULTS = ROOT / "bench" / "results" / "pages.json"
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/pristan_bench"
+DEFAULT_CACHE = "redis://127.0.0.1:6379/14"
 PASSWORD = "bench-pages-password"  # noqa: S105  (bench logins of a bench-only database)
 RICH = "Bench: rich case"
 TARGET_P95_MS = 100
@@ -63,6 +65,8 @@ def configure_environment() -> None:
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    # The cache (and so the sessions) in Redis, as in production (docker-compose's CACHE_URL).
+    os.environ.setdefault("CACHE_URL", DEFAULT_CACHE)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     if not (os.environ.get("FIELD_ENCRYPTION_KEYS") and os.environ.get("SEARCH_INDEX_KEY")):
         keys = VAR / "keys.env"
@@ -82,6 +86,7 @@ def seed_if_needed(cases: int) -> float | None:
 
     from casework.models import Case
 
+    call_command("migrate", verbosity=0)  # a fresh database, or one made by an older version
     have = Case.objects.count()
     if have >= cases:
         return None
@@ -301,6 +306,30 @@ def measure(
     return figures
 
 
+def profile(label: str, send, path: str, data: dict, headers: dict, requests: int) -> None:
+    """Print where a page's CPU goes: its top functions over `requests` requests."""
+    import cProfile
+    import io
+    import pstats
+
+    for _ in range(3):  # warm caches as the timed runs do
+        send(path, data, secure=True, headers=headers)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        send(path, data, secure=True, headers=headers)
+    profiler.disable()
+    dump = VAR / f"profile-{label.replace(', ', '-').replace(' ', '-')}.prof"
+    profiler.dump_stats(dump)  # for pstats' callers/callees, or snakeviz
+    print(f"\n(profile written to {dump.relative_to(ROOT)})")
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(30)
+        print(f"\n=== {label}: {requests} requests, by {order} ===")
+        print(out.getvalue().split("\n\n", 2)[-1].rstrip())
+
+
 def query_count(client, method, path, data=None) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -395,6 +424,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--caseworker", default="bulk-caseworker-001")
     parser.add_argument("--only", help="Only the pages whose name contains this (iterating).")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="Instead of timing, profile each page (cProfile, N requests) and print its top "
+        "functions by own time and by cumulative time; with --only, one page at a time.",
+    )
     args = parser.parse_args()
     configure_environment()
     import django
@@ -410,8 +446,10 @@ def main() -> None:
         print(f"Note: this is {connection.vendor}, not PostgreSQL.")
     seed_seconds = seed_if_needed(args.cases)
     from django.conf import settings
+    from django.core.cache import cache
     from django.core.management import call_command
 
+    cache.clear()  # what an earlier run on another database left (the filter options)
     if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: hashed names
     from django.contrib.auth import get_user_model
@@ -462,6 +500,9 @@ def main() -> None:
             send = client.post if method == "POST" else client.get
             if send(path, data or {}, secure=True, headers=headers or {}).status_code == 403:
                 continue  # not this role's page
+            if args.profile:
+                profile(f"{page}, {role}", send, path, data or {}, headers or {}, args.profile)
+                continue
             figures = measure(client, method, path, data, args.runs, args.warmup, headers)
             results["pages"].setdefault(page, {})[role] = figures
             ping = figures["ping"]
@@ -475,7 +516,8 @@ def main() -> None:
                 f"{figures['cpu_ratio']:>5}×{flags}",
                 flush=True,
             )
-        results["n_plus_one"][role] = n_plus_one(client, user, rich)
+        if not args.profile:
+            results["n_plus_one"][role] = n_plus_one(client, user, rich)
     print()
     print("Queries with few rows vs many (must be equal):")
     for role, checks in results["n_plus_one"].items():
@@ -487,8 +529,8 @@ def main() -> None:
         f"\nLoad average (1 min) before / after: {results['load_average_before']:.1f} / "
         f"{results['load_average_after']:.1f} on {os.cpu_count()} cores"
     )
-    if args.only:
-        print("(--only: partial run, results not written)")
+    if args.only or args.profile:
+        print("(--only or --profile: partial run, results not written)")
         return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
