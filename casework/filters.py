@@ -164,12 +164,18 @@ class CaseFilter(django_filters.FilterSet):
             matching = Q(client_id__in=by_pseudonym)
             if by_name is not None:
                 matching |= Q(client_id__in=by_name)
-        matching |= Q(reference__icontains=value)
+        if any(c.isdigit() for c in value):
+            # Case references are digits and a hyphen ("2026-0042"): a name cannot match one,
+            # and the LIKE would read every case's reference for nothing.
+            matching |= Q(reference__icontains=value)
         if normalise_reference(value):
             # An authority's number (OFPRA, A-Number…) in any formatting: equal blind-index
-            # hashes, so the references stay encrypted.
+            # hashes, so the references stay encrypted. Fetched first, as the clients are: a
+            # subquery in the OR makes PostgreSQL expect half the cases to match, and walk
+            # them all in the list's order (50 ms at 100,000 cases).
             by_reference = CaseReference.objects.filter(value_index=reference_index(value))
-            matching |= Q(pk__in=by_reference.values("case_id"))
+            case_ids = by_reference.values_list("case_id", flat=True)
+            matching |= Q(pk__in=list(case_ids[: self.MAX_CLIENT_IDS]))
         return queryset.filter(matching)
 
     def filter_assignee(self, queryset, name, value):

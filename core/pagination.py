@@ -25,6 +25,8 @@ class CappedPaginator(_Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: self.CAP + 1].count()
+        # Without the list's ordering: any CAP + 1 rows give the same answer, and an ORDER BY
+        # makes PostgreSQL walk the whole ordered index for a rare match (a search).
+        counted = self.object_list.order_by()[: self.CAP + 1].count()
         self.more = counted > self.CAP
         return min(counted, self.CAP)
