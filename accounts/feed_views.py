@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import feeds
 from casework import audit
-from casework.calendar import feed_events, feed_ics
+from casework.calendar import feed_body
 from casework.models import AccessEvent
 
 FEED_RATE = 30  # requests per address per minute: calendar apps poll every few minutes at most
@@ -43,7 +43,7 @@ def calendar_feed(request, token):
         raise Http404
     audit.record(request, AccessEvent.Action.LIST, user=user, object_type="calendar_feed")
     with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
-        body = feed_ics(feed_events(user), stamp=timezone.now())
+        body = feed_body(user, stamp=timezone.now())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -203,3 +203,34 @@ def test_an_auditor_gets_an_empty_feed(client, org):
     response = _read(_make_feed(client, auditor))
     assert response.status_code == 200
     assert b"VEVENT" not in response.content
+
+
+def test_a_kept_feed_follows_every_change_to_its_events(client, caseworker, case, events):
+    """The feed is kept in the cache under a hash of its content: a moved, finished, added or
+    removed event, or another language, is in the next read."""
+    hearing, deadline = events
+    path = _make_feed(client, caseworker)
+
+    def summaries_and_dates():
+        calendar = icalendar.Calendar.from_ical(_read(path).content)
+        return {(str(e["summary"]), e["dtstart"].dt) for e in calendar.walk("VEVENT")}
+
+    first = summaries_and_dates()
+    assert summaries_and_dates() == first  # read again: the kept copy, the same feed
+
+    deadline.date += timezone.timedelta(days=3)
+    deadline.save()
+    assert (f"{case.reference} · Appeal deadline", deadline.date) in summaries_and_dates()
+
+    deadline.done = True
+    deadline.save()
+    assert any("· done" in summary for summary, _date in summaries_and_dates())
+
+    hearing.delete()
+    assert len(summaries_and_dates()) == 1
+
+    caseworker.language = "ru"
+    caseworker.save()
+    assert {summary for summary, _date in summaries_and_dates()} == {
+        f"{case.reference} · Срок обжалования · выполнено"
+    }
