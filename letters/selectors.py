@@ -29,7 +29,17 @@ def register_letters(
     letters = (
         Letter.objects.visible_to(user)
         .filter(status__in=[Letter.Status.ISSUED, Letter.Status.REVOKED])
-        .select_related("case", "authority", "issued_by")
+        .select_related("case", "authority")
+        # What the register shows: not each letter's (encrypted, long) text, nor its case's.
+        .only(
+            "number",
+            "issued_at",
+            "language",
+            "signer_name",
+            "status",
+            "case__reference",
+            "authority__short_name",
+        )
         .order_by("-issued_at", "-sequence")
     )
     if year:
