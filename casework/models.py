@@ -4,8 +4,11 @@ Who may see which case is decided in one place, `CaseQuerySet.visible_to`; every
 queryset of case data (clients, notes, documents…) is derived from it.
 """
 
+import operator
 import secrets
+from collections.abc import Sequence
 from datetime import date
+from functools import reduce
 from typing import cast
 from urllib.parse import quote
 
@@ -13,7 +16,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import capfirst
@@ -212,6 +216,27 @@ class ClientQuerySet(models.QuerySet["Client"]):
         for h in hashes:
             queryset = queryset.filter(name_index__contains=f" {h} ")
         return queryset
+
+    def with_any_name_tokens(self, queries: Sequence[Sequence[str]]) -> "ClientQuerySet":
+        """Clients whose blind index holds every hash of at least one of `queries`: many
+        searches in one statement (a sheet's rows compared with the clients). No query, no
+        client. On SQLite one hash is one parameter: callers keep under its limit."""
+        if not queries:
+            return self.none()
+        if connections[self.db].vendor == "postgresql":
+            # One GIN lookup per query, the ids collected first (ARRAY(…)) and then read by
+            # primary key. As an OR of `@>`s the planner read every client instead, splitting
+            # each index once per query: 70 s for 500 queries at 100,000 clients.
+            # The hashes are a parameter; the table's name is the model's own.
+            ids = RawSQL(  # noqa: S611
+                "SELECT unnest(ARRAY(SELECT c.id FROM unnest(%s::text[]) AS q(hashes)"  # noqa: S608
+                f" JOIN {self.model._meta.db_table} c ON"
+                " string_to_array(c.name_index, ' ') @> string_to_array(q.hashes, ' ')))",
+                ([" ".join(hashes) for hashes in queries],),
+            )
+            return self.filter(pk__in=ids)
+        found = [Q(*(Q(name_index__contains=f" {h} ") for h in hashes)) for hashes in queries]
+        return self.filter(reduce(operator.or_, found))
 
 
 class Client(FastChoiceDisplay, models.Model):

@@ -1,7 +1,7 @@
 """Reads shared by views, forms and filters. Nothing here writes."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
@@ -222,27 +222,89 @@ def enclosures(case: Case, language: str) -> list[str]:
     return enclosures_by_case([case.pk]).get((case.pk, language), [])
 
 
+# How many names one statement of the duplicate check looks for, and how many clients' cases
+# it reads: a few statements for a sheet of thousands of rows.
+DUPLICATE_BATCH = 500
+
+Person = tuple[Iterable[tuple[str, str]], date | None]
+
+
 def possible_duplicates(
     *, organisation_id: int, names: Iterable[tuple[str, str]], birth_date: date | None
 ) -> list[Client]:
     """The organisation's clients who may be this person: one of `names` (family name, given
     names) matches theirs through the blind index, in any script or spelling, and the date of
-    birth is the same. Without a date of birth nothing matches (a name alone is too common).
+    birth is the same. Without a date of birth nothing matches (a name alone is too common)."""
+    (matches,) = possible_duplicates_many(
+        organisation_id=organisation_id, people=[(names, birth_date)]
+    )
+    return matches
 
-    The index narrows the clients down in the database; the date of birth is encrypted, so it
-    is compared here, on the few that are left."""
-    if birth_date is None:
-        return []
-    found: dict[int, Client] = {}
-    for family, given in names:
-        hashes = query_index_tokens(f"{family} {given}")
-        if not hashes:
-            continue
-        candidates = Client.objects.filter(organisation_id=organisation_id).with_name_tokens(hashes)
-        for client in candidates.only("pk", "pseudonym", "birth_date", "crypto_id"):
-            if client.birth_date == birth_date:
-                found[client.pk] = client
-    return list(found.values())
+
+def possible_duplicates_many(
+    *, organisation_id: int, people: Sequence[Person]
+) -> list[list[Client]]:
+    """`possible_duplicates` of each of `people` (names, date of birth), in the same order:
+    the rows of a sheet in one statement per DUPLICATE_BATCH distinct names, not one per name.
+
+    The index narrows the clients down in the database to those who match one of the names at
+    least. Which of the names each matches is then read here from their index (the hashes
+    `with_name_tokens` looks for, as a set), and the date of birth, encrypted, compared here,
+    decrypted once per client. A person's matches come name by name, each name's by id."""
+    searches = [
+        [hashes for hashes in (_name_hashes(family, given) for family, given in names) if hashes]
+        if birth_date is not None
+        else []
+        for names, birth_date in people
+    ]
+    distinct = list(dict.fromkeys(hashes for person in searches for hashes in person))
+    clients = Client.objects.filter(organisation_id=organisation_id).only(
+        "pk", "pseudonym", "birth_date", "crypto_id", "name_index"
+    )
+    candidates: dict[int, Client] = {}
+    for batch in _name_batches(distinct, clients.db):
+        candidates.update((c.pk, c) for c in clients.with_any_name_tokens(batch))
+
+    wanted = {h for hashes in distinct for h in hashes}
+    holding: dict[str, set[int]] = {}  # hash -> the candidates whose index holds it
+    for pk, client in candidates.items():
+        for h in wanted.intersection(client.name_index.split()):
+            holding.setdefault(h, set()).add(pk)
+    matching = {
+        hashes: sorted(set.intersection(*(holding.get(h, set()) for h in hashes)))
+        for hashes in distinct
+    }
+
+    result = []
+    for (_names, birth_date), person in zip(people, searches, strict=True):
+        found: dict[int, Client] = {}
+        for hashes in person:
+            for pk in matching[hashes]:
+                if candidates[pk].birth_date == birth_date:
+                    found[pk] = candidates[pk]
+        result.append(list(found.values()))
+    return result
+
+
+def _name_hashes(family: str, given: str) -> tuple[str, ...]:
+    return tuple(query_index_tokens(f"{family} {given}"))
+
+
+def _name_batches(searches: list[tuple[str, ...]], using: str) -> Iterable[list[tuple[str, ...]]]:
+    """The searches by DUPLICATE_BATCH, fewer when their hashes would pass the database's
+    limit on parameters (SQLite's: a hash is a parameter there, and old builds allow 999)."""
+    # One parameter is the organisation's id.
+    limit = (connections[using].features.max_query_params or 2**16) - 1
+    batch: list[tuple[str, ...]] = []
+    params = 0
+    for search in searches:
+        if batch and (len(batch) == DUPLICATE_BATCH or params + len(search) > limit):
+            yield batch
+            batch, params = [], 0
+        batch.append(search)
+        params += len(search)
+    if batch:
+        yield batch
 
 
 @dataclass
@@ -258,16 +320,53 @@ class DuplicateWarning:
 
 
 def duplicate_warning(user: User, matches: list[Client]) -> DuplicateWarning:
-    visible = list(
-        Case.objects.visible_to(user)
-        .filter(client__in=[c.pk for c in matches])
-        .select_related("client")
-        .order_by("reference")
-    )
-    seen = {case.client_id for case in visible}
-    return DuplicateWarning(
-        visible_cases=visible, hidden_clients=[c for c in matches if c.pk not in seen]
-    )
+    return duplicate_warnings(user, [matches])[0]
+
+
+def duplicate_warnings(user: User, matches: Sequence[list[Client]]) -> list[DuplicateWarning]:
+    """`duplicate_warning` for each list of matches (the rows of a sheet), in the same order,
+    through the same rule, `visible_to(user)`: one statement per DUPLICATE_BATCH clients. A
+    list's clients are never split between two statements, so its cases come in the order the
+    database gives them (by reference), as when it is asked alone."""
+    warnings = []
+    for group in _client_groups(matches):
+        visible = (
+            Case.objects.visible_to(user)
+            .filter(client__in=sorted({c.pk for clients in group for c in clients}))
+            .select_related("client")
+            .order_by("reference")
+        )
+        by_client: dict[int, list[tuple[int, Case]]] = {}
+        for position, case in enumerate(visible):
+            by_client.setdefault(case.client_id, []).append((position, case))
+        for clients in group:
+            cases = sorted(
+                (found for pk in {c.pk for c in clients} for found in by_client.get(pk, [])),
+                key=lambda found: found[0],
+            )
+            warnings.append(
+                DuplicateWarning(
+                    visible_cases=[case for _position, case in cases],
+                    hidden_clients=[c for c in clients if c.pk not in by_client],
+                )
+            )
+    return warnings
+
+
+def _client_groups(matches: Sequence[list[Client]]) -> Iterable[list[list[Client]]]:
+    """The lists in order, in groups of at most DUPLICATE_BATCH distinct clients (but never
+    fewer than one list, however many clients it has)."""
+    group: list[list[Client]] = []
+    pks: set[int] = set()
+    for clients in matches:
+        more = pks | {c.pk for c in clients}
+        if group and len(more) > DUPLICATE_BATCH:
+            yield group
+            group, more = [], {c.pk for c in clients}
+        group.append(clients)
+        pks = more
+    if group:
+        yield group
 
 
 def open_duplicate_alerts(user: User) -> list[DuplicateAlert]:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from casework import services
+from casework import selectors, services
 from casework.importing import plan_import, recognise
 from casework.models import (
     AccessEvent,
@@ -152,6 +154,118 @@ def test_a_client_already_recorded_is_found_through_the_blind_index(org, coordin
     row = next(r for r in plan.rows if r.number == 3)
     assert row.existing == [existing.client]
     assert row.warning.visible_cases == [existing]
+
+
+# Clients a sheet is compared with (the `recorded` fixture), and its rows: Rustam Zuganshin in
+# Cyrillic and in the French spelling, Alina Kuznetsova (the colleague's case), his name with
+# another date of birth, a name nobody has, and his name without a date.
+BORN = date(1990, 5, 17)
+KUZNETSOVA_BORN = date(1988, 3, 2)
+COMPARED_ROWS = (
+    "Зуганшин Рустам;17.05.1990",
+    "Zouganchine Roustam;17.05.1990",
+    "Кузнецова Алина / Kuznetsova Alina;02.03.1988",
+    "Zuganshin Rustam;01.01.2000",
+    "Иванов Иван;17.05.1990",
+    "Зуганшин Рустам;",
+)
+
+
+def preview(org, user, *rows: str, **options):
+    sheet = read_sheet("\r\n".join(["ФИО;Дата рождения", *rows, ""]).encode(), **LIMITS)
+    return plan_import(sheet, recognise(sheet.headers), organisation=org, user=user, **options)
+
+
+@pytest.fixture
+def recorded(org, other_org, case, other_case, colleague):
+    """`case` (Зуганшин Рустам, the caseworker's) and a namesake born the same day whose case
+    only the colleague has; `other_case` (Кузнецова Алина, the colleague's); a namesake born
+    another year; and one born the same day in another organisation."""
+    twin = make_case(organisation=org, assignees=[colleague])
+    older = make_case(organisation=org)
+    elsewhere = make_case(organisation=other_org)
+    births = ((case, BORN), (twin, BORN), (other_case, KUZNETSOVA_BORN))
+    for recorded_case, born in (*births, (older, date(1970, 1, 1)), (elsewhere, BORN)):
+        recorded_case.client.birth_date = born
+        recorded_case.client.save()
+    return {"case": case, "twin": twin, "other_case": other_case}
+
+
+def compared_alone(org, user, row):
+    """The row compared as the preview did before it compared the sheet in batches: a query
+    per name, the dates compared on what it finds, then a query for the cases the user may see
+    (as `existing`, `warning.visible_cases`, `warning.hidden_clients`). A name's clients by id:
+    that query had no order (PostgreSQL gave them as stored), the batches give them by id."""
+    born = row.client.get("birth_date")
+    found: dict[int, Client] = {}
+    for name in row.names if born is not None and not row.errors else []:
+        hashes = query_index_tokens(f"{name['family_name']} {name['given_names']}")
+        if hashes:
+            named = Client.objects.filter(organisation=org).with_name_tokens(hashes).order_by("pk")
+            found.update((c.pk, c) for c in named if c.birth_date == born)
+    existing = list(found.values())
+    if not existing:
+        return existing, None, None
+    visible = list(Case.objects.visible_to(user).filter(client__in=found).order_by("reference"))
+    shown = {c.client_id for c in visible}
+    return existing, visible, [c for c in existing if c.pk not in shown]
+
+
+def compared(row):
+    warning = row.warning
+    if warning is None:
+        return row.existing, None, None
+    return row.existing, warning.visible_cases, warning.hidden_clients
+
+
+@pytest.mark.parametrize("persona", ["caseworker", "coordinator"])
+def test_a_sheet_is_compared_with_the_clients_as_each_row_alone(request, org, recorded, persona):
+    user = request.getfixturevalue(persona)
+    plan = preview(org, user, *COMPARED_ROWS)
+    assert [compared(row) for row in plan.rows] == [
+        compared_alone(org, user, row) for row in plan.rows
+    ]
+    zuganshin = [recorded["case"].client, recorded["twin"].client]
+    kuznetsova = [recorded["other_case"].client]
+    assert [row.existing for row in plan.rows] == [zuganshin, zuganshin, kuznetsova, [], [], []]
+    first, _french, third, *_ = plan.rows
+    if persona == "caseworker":
+        # Told of the case they are on; of the other two only that a coordinator will check.
+        assert first.warning.visible_cases == [recorded["case"]]
+        assert first.warning.hidden_clients == [recorded["twin"].client]
+        assert (third.warning.visible_cases, third.warning.hidden_clients) == ([], kuznetsova)
+    else:
+        assert first.warning.visible_cases == sorted(
+            [recorded["case"], recorded["twin"]], key=lambda c: c.reference
+        )
+        assert third.warning.visible_cases == [recorded["other_case"]]
+
+
+def test_small_batches_compare_a_sheet_as_one(org, caseworker, recorded, monkeypatch):
+    """Batches of two rows, two clients and three search hashes per statement (SQLite's
+    variable limit reached, in effect) change nothing, nor the progress told."""
+    monkeypatch.setattr(selectors, "DUPLICATE_BATCH", 2)
+    monkeypatch.setattr(type(connection.features), "max_query_params", 4)
+    told: list[int] = []
+    rows = COMPARED_ROWS * 2
+    plan = preview(org, caseworker, *rows, progress=told.append)
+    assert [compared(row) for row in plan.rows] == [
+        compared_alone(org, caseworker, row) for row in plan.rows
+    ]
+    assert sum(1 for row in plan.rows if row.existing) == 6
+    assert told == list(range(1, len(rows) + 1))
+
+
+def test_the_comparison_takes_as_many_queries_for_50_rows_as_for_5(org, caseworker, recorded):
+    rows = [COMPARED_ROWS[i % 3] for i in range(50)]  # each one a possible duplicate
+
+    def queries(count: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            plan = preview(org, caseworker, *rows[:count])
+        assert all(row.existing and row.warning for row in plan.rows)
+        return len(captured.captured_queries)
+
+    assert queries(50) == queries(5)
 
 
 def test_sample_imported_in_the_browser_flow(
