@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -33,7 +33,6 @@ from core.fields import (
     EncryptedTextField,
     crypto_id_field,
 )
-from core.lookups import InArrayOf
 from core.uploads import name_for_type
 
 
@@ -625,11 +624,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
         if membership.can(Capability.VIEW_ALL_CASES):
             return in_org
         if membership.can(Capability.VIEW_ASSIGNED_CASES):
-            # The ids of the user's cases, read from the (user, case) index, then the cases by
-            # primary key. As EXISTS (assignment for this case), or as IN (the ids), PostgreSQL
-            # scanned every case of the organisation (bench/visibility.py shows the plans).
+            # The ids of the user's cases, read from the (user, case) index: PostgreSQL joins
+            # them to the cases by primary key. As EXISTS (assignment for this case) it scanned
+            # every case of the organisation (bench/visibility.py shows both plans).
             mine = Assignment.objects.filter(user=user).values("case_id")
-            return in_org.filter(InArrayOf(F("pk"), mine))
+            return in_org.filter(pk__in=mine)
         if membership.can(Capability.VIEW_SHARED_CASES):
             return in_org.filter(
                 Exists(
