@@ -118,23 +118,14 @@ def referral_decline(request, pk):
     share = get_referral_for_user(request.user, pk)
     if share.lawyer_id != request.user.pk:
         raise Forbidden(share)
-    form = ReferralReasonForm(request.POST or None, required=False)
-    if request.method == "POST" and form.is_valid():
-        try:
-            referrals.referral_decline(
-                share=share, reason=form.cleaned_data["reason"], by=request.user, request=request
-            )
-        except ValidationError as error:
-            messages.error(request, error.messages[0])
-        else:
-            messages.success(request, _("Referral declined."))
-        return _after(request, share)
-    audit.record(request, audit.Action.VIEW, share)
-    title = _("Decline the referral of case %(ref)s") % {"ref": share.case.reference}
-    return render(
+    return _with_reason(
         request,
-        "casework/referral_reason.html",
-        {"share": share, "form": form, "title": title, "button": _("Decline")},
+        share,
+        referrals.referral_decline,
+        form=ReferralReasonForm(request.POST or None, required=False),
+        done=_("Referral declined."),
+        title=_("Decline the referral of case %(ref)s"),
+        button=_("Decline"),
     )
 
 
@@ -143,21 +134,35 @@ def referral_end(request, pk):
     share = get_referral_for_user(request.user, pk)
     if share.lawyer_id != request.user.pk and not user_can(request.user, Capability.SHARE_CASES):
         raise Forbidden(share)
-    form = ReferralReasonForm(request.POST or None)
+    return _with_reason(
+        request,
+        share,
+        referrals.referral_end,
+        form=ReferralReasonForm(request.POST or None),
+        done=_("Referral ended: the lawyer's access has ended."),
+        title=_("End the referral of case %(ref)s"),
+        button=_("End the referral"),
+    )
+
+
+def _with_reason(request, share, step, *, form, done: str, title: str, button: str):
+    """Declining or ending a referral: the page that asks why, then the step itself."""
     if request.method == "POST" and form.is_valid():
         try:
-            referrals.referral_end(
-                share=share, reason=form.cleaned_data["reason"], by=request.user, request=request
-            )
+            step(share=share, reason=form.cleaned_data["reason"], by=request.user, request=request)
         except ValidationError as error:
             messages.error(request, error.messages[0])
         else:
-            messages.success(request, _("Referral ended: the lawyer's access has ended."))
+            messages.success(request, done)
         return _after(request, share)
     audit.record(request, audit.Action.VIEW, share)
-    title = _("End the referral of case %(ref)s") % {"ref": share.case.reference}
     return render(
         request,
         "casework/referral_reason.html",
-        {"share": share, "form": form, "title": title, "button": _("End the referral")},
+        {
+            "share": share,
+            "form": form,
+            "title": title % {"ref": share.case.reference},
+            "button": button,
+        },
     )
