@@ -74,14 +74,14 @@ def case_list(request):
     filter form: the search box may hold a client's name, which must not end up in URLs,
     browser history or server logs, so the form posts."""
     membership = getattr(request.user, "membership", None)
-    _users = get_user_model().objects
+    users = get_user_model().objects
     cases = (
         Case.objects.visible_to(request.user)
         .select_related("client", "authority")
         .only(*_CASE_LIST_FIELDS)
         .prefetch_related(
             "grounds",
-            Prefetch("assignees", _users.only("username", "first_name", "last_name")),
+            Prefetch("assignees", users.only("username", "first_name", "last_name")),
         )
     )
     data = request.POST if request.method == "POST" else request.GET
