@@ -121,7 +121,7 @@ class AuthorityQuerySet(models.QuerySet["Authority"]):
         return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
 
 
-class Authority(models.Model):
+class Authority(FastChoiceDisplay, models.Model):
     """A recipient of letters: an asylum office, a court, a UNHCR office. Shared by every
     organisation (maintained by the installation's superusers) or an organisation's own."""
 
@@ -608,6 +608,11 @@ class Relative(FastChoiceDisplay, models.Model):
         return numbered(self, self.get_relation_display())
 
 
+# Above this many assigned cases the ids are not sent as a list (SQLite's limit of bound
+# parameters is 32,766).
+ASSIGNED_SCOPE_MAX = 10_000
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user) -> "CaseQuerySet":
         """The need-to-know rule, the only one: which cases this user may see at all.
@@ -641,6 +646,32 @@ class CaseQuerySet(models.QuerySet["Case"]):
                 )
             )
         return self.none()
+
+    def assigned_scope(self, user) -> tuple[int, list[int]] | None:
+        """visible_to's rule as (organisation id, case ids) for a user who sees the cases
+        assigned to them, when they are few enough to be sent as a list; None for everyone
+        else (use visible_to).
+
+        The ids are read from the (user, case) index alone. Given as a list, PostgreSQL checks
+        rows against a hash of them, where the subquery of visible_to makes it probe the
+        assignments once per candidate row: the dashboard's deadlines of a caseworker with
+        2,000 cases took 20 ms that way, 4 ms this way (bench/pages.py, 100,000 cases)."""
+        membership = getattr(user, "membership", None) if user.is_authenticated else None
+        if (
+            membership is None
+            or not user.is_active
+            or membership.can(Capability.VIEW_ALL_CASES)
+            or not membership.can(Capability.VIEW_ASSIGNED_CASES)
+        ):
+            return None
+        ids = list(
+            Assignment.objects.filter(user=user).values_list("case_id", flat=True)[
+                : ASSIGNED_SCOPE_MAX + 1
+            ]
+        )
+        if len(ids) > ASSIGNED_SCOPE_MAX:
+            return None
+        return membership.organisation_id, ids
 
 
 class Case(FastChoiceDisplay, models.Model):
@@ -848,7 +879,7 @@ class CaseReference(FastChoiceDisplay, models.Model):
         return numbered(self, self.get_kind_display())
 
 
-class CaseStatement(models.Model):
+class CaseStatement(FastChoiceDisplay, models.Model):
     """The statement for letters: the facts of the case as the NGO puts them to an authority,
     in one letter language. Letters are prefilled from it; it is never the internal summary."""
 
@@ -898,7 +929,7 @@ class Assignment(models.Model):
         return f"{self.case} → {self.user}"
 
 
-class Share(models.Model):
+class Share(FastChoiceDisplay, models.Model):
     """A referral of one case to a partner lawyer (the model kept its first name, from when it
     was a read-only share). A coordinator offers it with a message and an end date; the lawyer
     accepts or declines; either side ends it, or it runs out at the end date. Only an accepted
@@ -1105,7 +1136,7 @@ class DeadlineRuleQuerySet(models.QuerySet["DeadlineRule"]):
         return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
 
 
-class DeadlineRule(models.Model):
+class DeadlineRule(FastChoiceDisplay, models.Model):
     """A time limit that follows an event: "from a refusal by OFPRA, the appeal to the CNDA is
     due one month after notification". Data that administrators keep, with its legal source and
     the date it was last checked; casework.deadlines computes the dates.
@@ -1277,7 +1308,7 @@ class ProcedureQuerySet(models.QuerySet["Procedure"]):
         return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
 
 
-class Procedure(models.Model):
+class Procedure(FastChoiceDisplay, models.Model):
     """A procedure a case goes through (an OFPRA claim, a CNDA appeal…) and the documents it
     needs: its checklist. Shared by every organisation or an organisation's own."""
 
@@ -1356,7 +1387,7 @@ class CaseProcedure(models.Model):
         return f"{self.case} · {self.procedure}"
 
 
-class ChecklistEntry(models.Model):
+class ChecklistEntry(FastChoiceDisplay, models.Model):
     class State(models.TextChoices):
         MISSING = "missing", _("Missing")
         HAVE = "have", _("Have")
@@ -1441,7 +1472,7 @@ class CaseLogEntry(FastChoiceDisplay, models.Model):
         return self.detail
 
 
-class AccessEvent(models.Model):
+class AccessEvent(FastChoiceDisplay, models.Model):
     """The access log: who did what to which object, when and from where. Ids only, never
     content. Append-only: the database refuses UPDATE and DELETE on this table (see the
     migration). New rows are bare (appended without a lock); AccessSeal chains them. Rows
@@ -1580,7 +1611,7 @@ def _import_path(instance: "SpreadsheetImport", filename: str) -> str:
     return f"imports/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}"
 
 
-class SpreadsheetImport(models.Model):
+class SpreadsheetImport(FastChoiceDisplay, models.Model):
     """An uploaded client sheet between its steps (mapping, preview, import). The sheet is kept
     only encrypted, and only until it is imported or abandoned (the stale ones are deleted by
     casework.tasks.delete_stale_imports); afterwards the row keeps the figures, not the file."""

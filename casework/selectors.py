@@ -58,7 +58,7 @@ DASHBOARD_UPCOMING = 30
 def dashboard(user: User) -> dict[str, Any]:
     """What the dashboard shows a member: their open cases, deadlines and the status counts."""
     cases = Case.objects.visible_to(user)
-    overdue, upcoming = open_deadlines(cases)
+    overdue, upcoming = open_deadlines(user)
     # The ten ids first, then their rows: joined before the LIMIT, the client and authority of
     # every open case of the user were read (2,000 of them for a caseworker at 100,000 cases).
     newest = ("-opened_at", "-pk")
@@ -83,13 +83,20 @@ def dashboard(user: User) -> dict[str, Any]:
     }
 
 
-def open_deadlines(cases: QuerySet[Case]) -> tuple[list[Event], list[Event]]:
-    """The open deadlines of these cases: overdue (oldest first) and due in the next 14 days,
-    one more of each than the dashboard shows. One query (a UNION ALL of the two limited
-    parts) where the database allows a LIMIT in each part, as PostgreSQL does; else two."""
+def open_deadlines(user: User) -> tuple[list[Event], list[Event]]:
+    """The open deadlines of the cases this user may see: overdue (oldest first) and due in
+    the next 14 days, one more of each than the dashboard shows. One query (a UNION ALL of the
+    two limited parts) where the database allows a LIMIT in each part, as PostgreSQL does;
+    else two."""
     today = timezone.localdate()
+    scope = Case.objects.assigned_scope(user)
+    if scope is None:
+        events = Event.objects.filter(case__in=Case.objects.visible_to(user))
+    else:
+        organisation_id, case_ids = scope
+        events = Event.objects.filter(case__organisation_id=organisation_id, case_id__in=case_ids)
     deadlines = (
-        Event.objects.filter(case__in=cases, is_deadline=True, done=False)
+        events.filter(is_deadline=True, done=False)
         .select_related("case", "case__client")
         # What the lists show (a computed deadline its explanation): not the client's encrypted
         # columns, fifty times over.

@@ -24,7 +24,7 @@ from core.choices import FastChoiceDisplay
 from core.fields import EncryptedTextField, crypto_id_field
 
 
-class OrganisationIdentity(models.Model):
+class OrganisationIdentity(FastChoiceDisplay, models.Model):
     """How the organisation presents itself in letters of one language: letterhead, footer, the
     introduction sentence and the verification page. A letter is only issued in a language the
     organisation has an identity in, so that no Russian name ends up inside a French sentence."""
@@ -106,7 +106,7 @@ class LetterTemplateQuerySet(models.QuerySet["LetterTemplate"]):
         return self.filter(models.Q(organisation=None) | models.Q(organisation_id=organisation_id))
 
 
-class LetterTemplate(models.Model):
+class LetterTemplate(FastChoiceDisplay, models.Model):
     """A letter template: shared by every organisation (the defaults, maintained by the
     installation's superusers) or an organisation's own, which no other organisation sees."""
 
@@ -593,7 +593,7 @@ class DownloadLogEntry(models.Model):
 PARAGRAPH_CHECK_MAX_AGE = timedelta(days=365)
 
 
-class Paragraph(models.Model):
+class Paragraph(FastChoiceDisplay, models.Model):
     """A passage of country-of-origin information that a caseworker inserts into a letter's
     facts: written once by administrators, in one language, with the sources it rests on and
     when they were last checked. Shared by every organisation (`organisation` empty, maintained

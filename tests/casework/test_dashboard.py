@@ -93,5 +93,31 @@ def test_deadline_lists_are_capped_and_say_so(client, caseworker, case):
 def test_open_deadlines_split_overdue_and_upcoming(caseworker, case):
     late, soon = make_event(case=case, days=-3), make_event(case=case, days=2)
     make_event(case=case, days=-1, done=True)
-    overdue, upcoming = selectors.open_deadlines(Case.objects.visible_to(caseworker))
+    overdue, upcoming = selectors.open_deadlines(caseworker)
     assert (overdue, upcoming) == ([late], [soon])
+
+
+@pytest.mark.parametrize(
+    "persona",
+    ["caseworker", "colleague", "volunteer", "coordinator", "lawyer", "auditor", "outsider"],
+)
+def test_open_deadlines_are_those_of_the_visible_cases(persona, request, case, other_case, other_org):
+    """The assigned-cases shortcut (ids sent as a list) gives what visible_to gives, for every
+    persona; an assignment left on a case of another organisation shows nothing of it."""
+    user = request.getfixturevalue(persona)
+    foreign = make_case(organisation=other_org, assignees=[user], pseudonym="Foreign")
+    for c in (case, other_case, foreign):
+        make_event(case=c, days=-2)
+        make_event(case=c, days=5)
+    overdue, upcoming = selectors.open_deadlines(user)
+    visible = set(Case.objects.visible_to(user).values_list("pk", flat=True))
+    expected_cases = visible & {case.pk, other_case.pk, foreign.pk}
+    assert {e.case_id for e in overdue} == expected_cases
+    assert {e.case_id for e in upcoming} == expected_cases
+    assert foreign.pk not in {e.case_id for e in overdue + upcoming} or persona == "outsider"
+
+
+def test_assigned_scope_is_for_assigned_case_readers_only(caseworker, coordinator, case):
+    assert Case.objects.assigned_scope(coordinator) is None
+    organisation_id, ids = Case.objects.assigned_scope(caseworker)
+    assert (organisation_id, ids) == (case.organisation_id, [case.pk])
