@@ -29,8 +29,9 @@ def status_badge(case) -> str:
 
 @register.simple_tag
 def assignee_names(case) -> str:
-    """Who works on the case (from the prefetched `assignees`), or a red "nobody"."""
-    people = case.assignees.all()
+    """Who works on the case (the case list's prefetched `assignee_list`), or a red
+    "nobody"."""
+    people = case.assignee_list
     if not people:
         return format_html('<span class="text-danger">{}</span>', gettext("nobody"))
     return format_html_join(", ", "{}", ((p.get_short_name() or p.username,) for p in people))

@@ -101,7 +101,9 @@ def test_open_deadlines_split_overdue_and_upcoming(caseworker, case):
     "persona",
     ["caseworker", "colleague", "volunteer", "coordinator", "lawyer", "auditor", "outsider"],
 )
-def test_open_deadlines_are_those_of_the_visible_cases(persona, request, case, other_case, other_org):
+def test_open_deadlines_are_those_of_the_visible_cases(
+    persona, request, case, other_case, other_org
+):
     """The assigned-cases shortcut (ids sent as a list) gives what visible_to gives, for every
     persona; an assignment left on a case of another organisation shows nothing of it."""
     user = request.getfixturevalue(persona)
