@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 from accounts.signals import username_hash
@@ -10,6 +11,16 @@ class AccountBackend(ModelBackend):
 
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and getattr(user, "locked_at", None) is None
+
+    def get_user(self, user_id):
+        """The session's user with their membership in the same query: every page reads it
+        (the menus, the access rule, the lockdown check), one query fewer per request."""
+        users = get_user_model()._default_manager.select_related("membership")
+        try:
+            user = users.get(pk=user_id)
+        except users.model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def axes_username(request, credentials) -> str | None:

@@ -608,8 +608,7 @@ class Relative(FastChoiceDisplay, models.Model):
         return numbered(self, self.get_relation_display())
 
 
-# Above this many assigned cases the ids are not sent as a list (SQLite's limit of bound
-# parameters is 32,766).
+# Above this many assigned cases the ids are not read into a list.
 ASSIGNED_SCOPE_MAX = 10_000
 
 
@@ -652,10 +651,11 @@ class CaseQuerySet(models.QuerySet["Case"]):
         assigned to them, when they are few enough to be sent as a list; None for everyone
         else (use visible_to).
 
-        The ids are read from the (user, case) index alone. Given as a list, PostgreSQL checks
-        rows against a hash of them, where the subquery of visible_to makes it probe the
-        assignments once per candidate row: the dashboard's deadlines of a caseworker with
-        2,000 cases took 20 ms that way, 4 ms this way (bench/pages.py, 100,000 cases)."""
+        The ids are read from the (user, case) index alone. Given as an array
+        (core.expressions.InIds), PostgreSQL checks rows against a hash of them, where the
+        subquery of visible_to makes it probe the assignments once per candidate row: the
+        dashboard's deadlines of a caseworker with 2,000 cases took 20 ms that way, 5 ms
+        this way (100,000 cases)."""
         membership = getattr(user, "membership", None) if user.is_authenticated else None
         if (
             membership is None

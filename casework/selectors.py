@@ -29,6 +29,7 @@ from casework.models import (
     Share,
 )
 from casework.names import icao_9303, query_index_tokens
+from core.expressions import InIds
 from core.users import User
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,9 @@ def open_deadlines(user: User) -> tuple[list[Event], list[Event]]:
         events = Event.objects.filter(case__in=Case.objects.visible_to(user))
     else:
         organisation_id, case_ids = scope
-        events = Event.objects.filter(case__organisation_id=organisation_id, case_id__in=case_ids)
+        events = Event.objects.filter(
+            InIds("case_id", case_ids), case__organisation_id=organisation_id
+        )
     deadlines = (
         events.filter(is_deadline=True, done=False)
         .select_related("case", "case__client")
