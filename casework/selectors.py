@@ -92,14 +92,14 @@ def open_deadlines(user: User) -> tuple[list[Event], list[Event]]:
     today = timezone.localdate()
     scope = Case.objects.assigned_scope(user)
     if scope is None:
-        events = Event.objects.filter(case__in=Case.objects.visible_to(user))
+        in_scope = Event.objects.filter(case__in=Case.objects.visible_to(user))
     else:
         organisation_id, case_ids = scope
-        events = Event.objects.filter(
+        in_scope = Event.objects.filter(
             InIds("case_id", case_ids), case__organisation_id=organisation_id
         )
     deadlines = (
-        events.filter(is_deadline=True, done=False)
+        in_scope.filter(is_deadline=True, done=False)
         .select_related("case", "case__client")
         # What the lists show (a computed deadline its explanation): not the client's encrypted
         # columns, fifty times over.
