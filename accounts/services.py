@@ -246,10 +246,14 @@ def is_administrator(user: AnyUser) -> bool:
 
 
 def shut_out_by_lockdown(user: AnyUser) -> bool:
-    """True for a member (not an administrator) of an organisation under lockdown."""
+    """True for a member (not an administrator) of an organisation under lockdown. A user read
+    for a request (AccountBackend.get_user) carries the answer, read with it."""
     membership = getattr(user, "membership", None)
     if membership is None or membership.role == Membership.Role.ADMINISTRATOR:
         return False
+    locked = getattr(user, "organisation_locked", None)
+    if locked is not None:
+        return locked
     return OrganisationLockdown.objects.filter(organisation_id=membership.organisation_id).exists()
 
 
