@@ -253,7 +253,7 @@ def shut_out_by_lockdown(user: AnyUser) -> bool:
         return False
     locked = getattr(user, "organisation_locked", None)
     if locked is not None:
-        return locked
+        return bool(locked)
     return OrganisationLockdown.objects.filter(organisation_id=membership.organisation_id).exists()
 
 
